@@ -1,0 +1,44 @@
+// dnas: the command-line front end. Sub-commands live in their own files; this one wires them up
+// and turns every error into one line on stderr with a non-zero exit (2 for bad input).
+#include <CLI/CLI.hpp>
+
+#include <c10/util/Exception.h>
+
+#include <iostream>
+
+#include "cli/arch_command.h"
+#include "ops/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "dnas: hardware-aware differentiable neural architecture search (FBNet-style) on LibTorch.\n"
+      "Start with `dnas arch info fbnet_c` or `dnas arch info fbnet`."};
+  app.name("dnas");
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "dnas 0.1.0");
+  dnas::cli::add_arch_command(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "dnas: error: " << e.what() << " (see --help)\n";
+    return 2;
+  } catch (const dnas::Error& e) {
+    std::cerr << "dnas: error: " << e.what() << '\n';
+    return 2;
+  } catch (const c10::Error& e) {
+    const std::string message = e.what_without_backtrace();
+    std::cerr << "dnas: error: " << message.substr(0, message.find('\n')) << '\n';
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "dnas: internal error: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,29 @@
+// Analytic cost of one block at one input shape, per sample (batch 1):
+//   params               trainable parameters (conv/linear weights and biases, BN gamma/beta);
+//   macs                 multiply-accumulates of conv and linear layers (BN, activations, pooling,
+//                        shuffles, shifts and residual adds count zero) -- torchvision's "FLOPs";
+//   activation_elements  the input plus every feature map the block materialises (conv+BN+act is
+//                        one map; a shuffle, shift, concat or residual add each write one more).
+// Computed from the block plans (block_plan.h); throws dnas::Error on arguments that cannot work.
+#pragma once
+
+#include <cstdint>
+
+#include "ops/op_def.h"
+
+namespace dnas {
+
+struct BlockCost {
+  int64_t params = 0;
+  int64_t macs = 0;
+  int64_t activation_elements = 0;
+  FeatureShape output;
+
+  int64_t activation_bytes(int64_t bytes_per_element = 4) const {
+    return activation_elements * bytes_per_element;
+  }
+};
+
+BlockCost block_cost(const OpDef& op, const BlockArgs& args);
+
+}  // namespace dnas

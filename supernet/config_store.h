@@ -1,0 +1,44 @@
+// Finding configs by name or path. A name like "fbnet_c" or "small" resolves, in order, to
+//   1. an existing file at that path;
+//   2. $DNAS_CONFIG_DIR/<models|spaces>/<name>.<json|yaml>, when that variable is set;
+//   3. the copy of configs/ embedded in the binary at build time.
+// Everything that loads a model or space goes through here, so the CLI, tests and (later) the
+// profiler agree on what a name means.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "supernet/arch_spec.h"
+#include "supernet/space_spec.h"
+
+namespace dnas {
+
+struct EmbeddedConfig {
+  const char* path;  // relative to configs/, e.g. "models/fbnet_c.json"
+  const char* text;
+};
+const std::vector<EmbeddedConfig>& embedded_configs();
+
+enum class ConfigKind { kModel, kSpace };
+
+struct ConfigText {
+  std::string origin;  // a file path, or "builtin:models/fbnet_c.json"
+  std::string text;
+};
+
+// Reads a whole file; throws dnas::Error "<path>: cannot read ..." naming the reason.
+std::string read_text_file(const std::string& path);
+
+// Names of the configs of one kind available without a path (built-in and $DNAS_CONFIG_DIR).
+std::vector<std::string> config_names(ConfigKind kind);
+
+// The config a name or path refers to, or nullopt if none.
+std::optional<ConfigText> find_config(ConfigKind kind, const std::string& name_or_path);
+
+// Load by zoo/space name or by path; throw dnas::Error listing the available names when unknown.
+ArchSpec load_arch(const std::string& name_or_path);
+SearchSpace load_space(const std::string& name_or_path);
+
+}  // namespace dnas
