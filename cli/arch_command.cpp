@@ -85,14 +85,15 @@ void print_arch(const ArchSpec& arch, const std::string& origin, const InfoOptio
 
 void print_space(const SearchSpace& space, const std::string& origin, const InfoOptions& o) {
   const ResolvedSpace r = resolve_space(space, o.input_size, origin);
-  const size_t stem_count = space.stem.size();
+  const size_t stem_count = r.stem.size();
   int64_t fixed_params = 0, fixed_macs = 0, min_params = 0, max_params = 0, min_macs = 0, max_macs = 0;
-  std::vector<const ResolvedLayer*> fixed_rows;
-  for (size_t i = 0; i < r.fixed.layers.size(); ++i) {
-    if (r.fixed.layers[i].section == Section::kLayers) continue;
-    fixed_rows.push_back(&r.fixed.layers[i]);
-    fixed_params += r.fixed.layers[i].cost.params;
-    fixed_macs += r.fixed.layers[i].cost.macs;
+  std::vector<const ResolvedLayer*> fixed_rows;  // stem then head
+  for (const auto* section : {&r.stem, &r.head}) {
+    for (const ResolvedLayer& l : *section) {
+      fixed_rows.push_back(&l);
+      fixed_params += l.cost.params;
+      fixed_macs += l.cost.macs;
+    }
   }
   struct Range { int64_t min_params, max_params, min_macs, max_macs; };
   std::vector<Range> ranges;
@@ -128,7 +129,7 @@ void print_space(const SearchSpace& space, const std::string& origin, const Info
     json out = {{"kind", "space"},
                 {"name", space.name},
                 {"source", origin},
-                {"input", shape_json(r.fixed.input)},
+                {"input", shape_json(r.input)},
                 {"num_classes", space.num_classes},
                 {"searchable_layers", r.layers.size()},
                 {"space_size", space.size_exact()},
@@ -146,7 +147,7 @@ void print_space(const SearchSpace& space, const std::string& origin, const Info
   if (!space.description.empty()) std::cout << space.description << '\n';
   char size_text[64];
   std::snprintf(size_text, sizeof size_text, "%.3g", std::pow(10.0, space.size_log10()));
-  std::cout << "input " << r.fixed.input.str() << ", " << space.num_classes << " classes; "
+  std::cout << "input " << r.input.str() << ", " << space.num_classes << " classes; "
             << r.layers.size() << " searchable layers, " << all_candidates.size()
             << " distinct candidates; " << space.size_exact() << " (~" << size_text
             << ") architectures\n\n";

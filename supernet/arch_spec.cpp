@@ -233,6 +233,33 @@ nlohmann::json arch_to_json(const ArchSpec& arch) {
   return out;
 }
 
+ResolvedLayer resolve_layer(const LayerSpec& spec, Section section, size_t index, const FeatureShape& input,
+                            const BlockOptions& defaults, int64_t num_classes, const std::string& where) {
+  ResolvedLayer layer;
+  layer.section = section;
+  layer.index = index;
+  layer.spec = spec;
+  const OpDef& op = OpRegistry::builtin().at(spec.op, where);
+  layer.args.input = input;
+  layer.args.out_channels = spec.out_is_num_classes ? num_classes
+                            : op.has_out_channels() ? spec.out
+                                                    : input.channels;
+  layer.args.stride = spec.stride;
+  layer.args.options = spec.options.apply_to(defaults);
+  try {
+    layer.cost = block_cost(op, layer.args);
+  } catch (const Error& e) {
+    throw Error(where + " (input " + input.str() + "): " + e.what());
+  }
+  return layer;
+}
+
+void check_network_output(const FeatureShape& output, int64_t num_classes, const std::string& origin) {
+  const FeatureShape expected{num_classes, 1, 1};
+  DNAS_CHECK(output == expected, origin, ": the network must end in num_classes x 1 x 1 = ", expected.str(),
+             " (global pooling and a classifier), but its output is ", output.str());
+}
+
 ResolvedArch resolve_arch(const ArchSpec& arch, std::optional<int64_t> input_size,
                           const std::string& origin) {
   const int64_t size = input_size.value_or(arch.input_size);
@@ -241,35 +268,16 @@ ResolvedArch resolve_arch(const ArchSpec& arch, std::optional<int64_t> input_siz
   resolved.input = {arch.input_channels, size, size};
   const BlockOptions defaults = arch.defaults.apply_to(BlockOptions{});
   FeatureShape shape = resolved.input;
-  const OpRegistry& registry = OpRegistry::builtin();
   for (const auto& [section, layers] : {std::pair{Section::kStem, &arch.stem},
                                         std::pair{Section::kLayers, &arch.layers},
                                         std::pair{Section::kHead, &arch.head}}) {
     for (size_t i = 0; i < layers->size(); ++i) {
-      ResolvedLayer layer;
-      layer.section = section;
-      layer.index = i;
-      layer.spec = (*layers)[i];
-      const std::string where = detail::concat(origin, ": ", layer.label());
-      const OpDef& op = registry.at(layer.spec.op, where);
-      layer.args.input = shape;
-      layer.args.out_channels = layer.spec.out_is_num_classes ? arch.num_classes
-                                : op.has_out_channels()       ? layer.spec.out
-                                                              : shape.channels;
-      layer.args.stride = layer.spec.stride;
-      layer.args.options = layer.spec.options.apply_to(defaults);
-      try {
-        layer.cost = block_cost(op, layer.args);
-      } catch (const Error& e) {
-        throw Error(where + " (input " + shape.str() + "): " + e.what());
-      }
-      shape = layer.cost.output;
-      resolved.layers.push_back(std::move(layer));
+      const std::string where = detail::concat(origin, ": ", section_name(section), "[", i, "]");
+      resolved.layers.push_back(resolve_layer((*layers)[i], section, i, shape, defaults, arch.num_classes, where));
+      shape = resolved.layers.back().cost.output;
     }
   }
-  const FeatureShape expected{arch.num_classes, 1, 1};
-  DNAS_CHECK(shape == expected, origin, ": the network must end in num_classes x 1 x 1 = ",
-             expected.str(), " (global pooling and a classifier), but its output is ", shape.str());
+  check_network_output(shape, arch.num_classes, origin);
   return resolved;
 }
 

@@ -105,6 +105,13 @@ nlohmann::json arch_to_json(const ArchSpec& arch);
 ResolvedArch resolve_arch(const ArchSpec& arch, std::optional<int64_t> input_size = std::nullopt,
                           const std::string& origin = "arch");
 
+// Shape and cost of one layer at `input`; errors are prefixed "<where> (input CxHxW): ".
+ResolvedLayer resolve_layer(const LayerSpec& spec, Section section, size_t index, const FeatureShape& input,
+                            const BlockOptions& defaults, int64_t num_classes, const std::string& where);
+
+// Throws unless `output` is num_classes x 1 x 1.
+void check_network_output(const FeatureShape& output, int64_t num_classes, const std::string& origin);
+
 // Layer-spec pieces shared with the search-space parser.
 class ConfigReader;
 OptionOverrides read_option_overrides(ConfigReader& reader);

@@ -154,38 +154,46 @@ SearchSpace parse_space_text(const std::string& text, const std::string& origin)
 
 ResolvedSpace resolve_space(const SearchSpace& space, std::optional<int64_t> input_size,
                             const std::string& origin) {
-  const std::vector<SearchableLayer> layers = space.searchable_layers();
-  std::vector<std::string> first_choices;
-  for (const SearchableLayer& l : layers) first_choices.push_back(l.candidates.front());
-  ResolvedSpace resolved;
-  resolved.fixed = resolve_arch(space.derive(first_choices), input_size, origin);
-
-  const OpRegistry& registry = OpRegistry::builtin();
+  const int64_t size = input_size.value_or(space.input_size);
+  DNAS_CHECK(size > 0, origin, ": expected a positive input size, got ", size);
   const BlockOptions defaults = space.defaults.apply_to(BlockOptions{});
+  ResolvedSpace resolved;
+  resolved.input = {space.input_channels, size, size};
+  FeatureShape shape = resolved.input;
+  for (size_t i = 0; i < space.stem.size(); ++i) {
+    resolved.stem.push_back(resolve_layer(space.stem[i], Section::kStem, i, shape, defaults, space.num_classes,
+                                          detail::concat(origin, ": stem[", i, "]")));
+    shape = resolved.stem.back().cost.output;
+  }
+  const std::vector<SearchableLayer> layers = space.searchable_layers();
   for (size_t i = 0; i < layers.size(); ++i) {
-    const ResolvedLayer& fixed = resolved.fixed.layers[space.stem.size() + i];
     ResolvedSpaceLayer layer;
     layer.layer = layers[i];
-    layer.input = fixed.args.input;
+    layer.input = shape;
     for (const std::string& key : layers[i].candidates) {
-      CandidateCost candidate;
-      candidate.op = key;
-      candidate.args = fixed.args;
-      candidate.args.options = defaults;
-      const std::string where = detail::concat(origin, ": searchable layer ", i, " (stage ",
-                                               layers[i].stage, ") candidate ", key);
-      try {
-        candidate.cost = block_cost(registry.at(key, where), candidate.args);
-      } catch (const Error& e) {
-        throw Error(where + " (input " + layer.input.str() + "): " + e.what());
-      }
-      DNAS_CHECK(candidate.cost.output == fixed.cost.output, where, ": output ",
-                 candidate.cost.output.str(), " differs from the other candidates' ",
-                 fixed.cost.output.str());
-      layer.candidates.push_back(std::move(candidate));
+      LayerSpec spec;
+      spec.op = key;
+      spec.out = layers[i].out;
+      spec.stride = layers[i].stride;
+      const std::string where = detail::concat(origin, ": searchable layer ", i, " (stage ", layers[i].stage,
+                                               ") candidate ", key);
+      const ResolvedLayer candidate =
+          resolve_layer(spec, Section::kLayers, i, shape, defaults, space.num_classes, where);
+      if (!layer.candidates.empty())
+        DNAS_CHECK(candidate.cost.output == layer.candidates.front().cost.output, where, ": output ",
+                   candidate.cost.output.str(), " differs from the other candidates' ",
+                   layer.candidates.front().cost.output.str());
+      layer.candidates.push_back({key, candidate.args, candidate.cost});
     }
+    shape = layer.candidates.front().cost.output;
     resolved.layers.push_back(std::move(layer));
   }
+  for (size_t i = 0; i < space.head.size(); ++i) {
+    resolved.head.push_back(resolve_layer(space.head[i], Section::kHead, i, shape, defaults, space.num_classes,
+                                          detail::concat(origin, ": head[", i, "]")));
+    shape = resolved.head.back().cost.output;
+  }
+  check_network_output(shape, space.num_classes, origin);
   return resolved;
 }
 

@@ -77,8 +77,10 @@ struct ResolvedSpaceLayer {
   std::vector<CandidateCost> candidates;
 };
 struct ResolvedSpace {
-  ResolvedArch fixed;  // the arch with each layer's first candidate; use for stem/head rows
+  FeatureShape input;
+  std::vector<ResolvedLayer> stem;
   std::vector<ResolvedSpaceLayer> layers;
+  std::vector<ResolvedLayer> head;
 };
 ResolvedSpace resolve_space(const SearchSpace& space, std::optional<int64_t> input_size = std::nullopt,
                             const std::string& origin = "space");

@@ -1,0 +1,134 @@
+// End-to-end tests of the `dnas` program: what a user types and what they see, including the
+// one-line errors and exit code 2 for bad input. DNAS_BINARY is set by CMake.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Result run(const std::string& args) {
+  const fs::path dir = fs::temp_directory_path() / ("dnas_cli_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string command = std::string(DNAS_BINARY) + " " + args + " > " + (dir / "out").string() +
+                              " 2> " + (dir / "err").string();
+  const int status = std::system(command.c_str());
+  Result r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "out"), slurp(dir / "err")};
+  fs::remove_all(dir);
+  return r;
+}
+
+fs::path write_temp(const std::string& name, const std::string& text) {
+  const fs::path path = fs::temp_directory_path() / name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+void expect_one_line_error(const Result& r, const std::string& fragment) {
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+  ASSERT_FALSE(r.err.empty());
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "expected exactly one line: " << r.err;
+  EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("frame #"), std::string::npos) << "a LibTorch stack trace leaked: " << r.err;
+}
+
+TEST(Cli, ArchInfoJsonReportsSqueezeNetParams) {
+  const Result r = run("arch info squeezenet1_0 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["params"].get<int64_t>(), 1248424);
+  EXPECT_TRUE(j["macs"].is_number_integer());
+  EXPECT_EQ(j["layers"].size(), 2u + 10u + 3u);
+  EXPECT_EQ(j["layers"][0]["op"], "conv_k7");
+}
+
+TEST(Cli, ArchInfoTableTotalsForFbnetC) {
+  const Result r = run("arch info fbnet_c --input 224");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("params 5,570,664, MACs 378,136,224"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("layers[21]"), std::string::npos);
+}
+
+TEST(Cli, ArchInfoInputOverrideChangesMacs) {
+  const auto at224 = nlohmann::json::parse(run("arch info mobilenet_v2 --json").out);
+  const auto at112 = nlohmann::json::parse(run("arch info mobilenet_v2 --input 112 --json").out);
+  EXPECT_EQ(at224["params"], at112["params"]);
+  EXPECT_LT(at112["macs"].get<int64_t>(), at224["macs"].get<int64_t>() / 3);
+}
+
+TEST(Cli, ArchInfoOnASpace) {
+  const Result r = run("arch info fbnet --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["kind"], "space");
+  EXPECT_EQ(j["searchable_layers"], 22);
+  EXPECT_EQ(j["space_size"], "984770902183611232881");
+  EXPECT_EQ(j["layers"][0]["candidates"].size(), 9u);
+  const Result table = run("arch info fbnet");
+  EXPECT_NE(table.out.find("22 searchable layers"), std::string::npos) << table.out;
+}
+
+TEST(Cli, ArchInfoOnFiles) {
+  const fs::path arch = write_temp("dnas_cli_arch.json", R"({"format": "dnas-arch/1", "input_size": 8,
+    "num_classes": 3, "layers": [{"op": "shift_k3_e3", "out": 16, "stride": 2}],
+    "head": [{"op": "avgpool"}, {"op": "fc"}]})");
+  const Result r = run("arch info " + arch.string() + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The first 1x1 runs at 8x8; the shift strides (free); the second 1x1 runs at 4x4.
+  EXPECT_EQ(nlohmann::json::parse(r.out)["layers"][0]["macs"], 3 * 9 * 8 * 8 + 9 * 16 * 4 * 4);
+  fs::remove(arch);
+}
+
+TEST(Cli, BadInputGivesOneLineAndExitTwo) {
+  expect_one_line_error(run("arch info fbnet_z"), "unknown model or space 'fbnet_z'");
+  expect_one_line_error(run("arch info /nonexistent/arch.json"), "/nonexistent/arch.json: cannot read file");
+  expect_one_line_error(run("arch info fbnet_c --input 0"), "--input: expected a positive size, got 0");
+  expect_one_line_error(run("arch info squeezenet1_0 --input 16"), "builtin:models/squeezenet1_0.json: layers[3] (input 256x2x2): maxpool_k3: input 256x2x2 is too small");
+
+  const fs::path bad_op = write_temp("dnas_cli_badop.json",
+      R"({"format": "dnas-arch/1", "layers": [{"op": "ir_k3_e7", "out": 8}]})");
+  expect_one_line_error(run("arch info " + bad_op.string()), bad_op.string() + ": layers[0].op: unknown op key 'ir_k3_e7'");
+  const fs::path malformed = write_temp("dnas_cli_malformed.json", "{\"format\": ");
+  expect_one_line_error(run("arch info " + malformed.string()), malformed.string() + ": malformed JSON");
+  const fs::path empty = write_temp("dnas_cli_empty.yaml", "");
+  expect_one_line_error(run("arch info " + empty.string()), empty.string() + ": file is empty");
+  const fs::path unknown_key = write_temp("dnas_cli_key.yaml",
+      "format: dnas-space/1\nname: x\ninput_size: 8\ninput_channels: 1\nnum_classes: 2\n"
+      "stages: [{out: 8, repeats: 1, stride: 1, candidates: [skip]}]\nhead: [{op: avgpool}, {op: fc}]\nwidth: 2\n");
+  expect_one_line_error(run("arch info " + unknown_key.string()), unknown_key.string() + ": width: unknown key");
+  for (const auto& p : {bad_op, malformed, empty, unknown_key}) fs::remove(p);
+
+  expect_one_line_error(run("arch info"), "target is required");
+  expect_one_line_error(run("arch info fbnet_c --bogus"), "--bogus");
+}
+
+TEST(Cli, HelpTeaches) {
+  const Result r = run("arch info --help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("dnas arch info squeezenet1_0 --json"), std::string::npos) << r.out;
+}
+
+}  // namespace

@@ -1,0 +1,271 @@
+// dnas::ops: the registry, the analytic cost model against the instantiated modules, and the
+// exact behaviour of the shift, residual and shuffle paths.
+#include <gtest/gtest.h>
+
+#include <ATen/ops/allclose.h>
+#include <ATen/ops/arange.h>
+#include <ATen/ops/randn.h>
+#include <torch/nn/modules/container/any.h>
+
+#include "ops/blocks.h"
+#include "ops/cost.h"
+#include "ops/error.h"
+#include "ops/mac_tally.h"
+#include "ops/registry.h"
+
+namespace dnas {
+namespace {
+
+int64_t module_params(const torch::nn::Module& m) {
+  int64_t total = 0;
+  for (const auto& p : m.parameters()) total += p.numel();
+  return total;
+}
+
+BlockArgs args_for(int64_t in, int64_t out, int64_t stride, int64_t size) {
+  BlockArgs args;
+  args.input = {in, size, size};
+  args.out_channels = out;
+  args.stride = stride;
+  return args;
+}
+
+TEST(Registry, HoldsEveryCanonicalKeyOnce) {
+  const std::vector<std::string> expected = {
+      "ir_k3_e1", "ir_k3_e1_g2", "ir_k3_e3", "ir_k3_e6", "ir_k5_e1", "ir_k5_e1_g2", "ir_k5_e3",
+      "ir_k5_e6", "skip", "shift_k3_e1", "shift_k3_e3", "shift_k3_e6", "shift_k5_e1", "shift_k5_e3",
+      "shift_k5_e6", "fire_sr0.125", "fire_sr0.25", "fire_sr0.5", "conv_k1", "conv_k3", "conv_k5",
+      "conv_k7", "maxpool_k3", "avgpool", "fc", "dropout"};
+  EXPECT_EQ(OpRegistry::builtin().keys(), expected);
+  const OpDef& ir = OpRegistry::builtin().at("ir_k5_e1_g2", "test");
+  EXPECT_EQ(ir.kind, OpKind::kInvertedResidual);
+  EXPECT_EQ(ir.kernel, 5);
+  EXPECT_EQ(ir.expansion, 1);
+  EXPECT_EQ(ir.groups, 2);
+  EXPECT_DOUBLE_EQ(OpRegistry::builtin().at("fire_sr0.25", "test").squeeze_ratio, 0.25);
+}
+
+TEST(Registry, UnknownKeyNamesItAndTheKnownKeys) {
+  try {
+    OpRegistry::builtin().at("ir_k7_e6", "net.json: layers[2].op");
+    FAIL() << "expected dnas::Error";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("net.json: layers[2].op: unknown op key 'ir_k7_e6'"), std::string::npos) << message;
+    EXPECT_NE(message.find("ir_k5_e6"), std::string::npos) << message;
+  }
+}
+
+TEST(Registry, RejectsDuplicates) {
+  OpRegistry registry;
+  register_builtin_ops(registry);
+  EXPECT_THROW(register_builtin_ops(registry), Error);
+}
+
+// For every registered op over channels, strides and input sizes: the analytic parameter count,
+// MAC count and output shape equal what the LibTorch module holds and computes, and backward
+// reaches every parameter. Invalid combinations must be rejected by both paths alike.
+TEST(OpSweep, AnalyticCostEqualsModule) {
+  torch::manual_seed(0);
+  int checked = 0, rejected = 0;
+  for (const std::string& key : OpRegistry::builtin().keys()) {
+    const OpDef& op = OpRegistry::builtin().at(key, "test");
+    for (int64_t in : {5, 12, 16}) {
+      for (int64_t out : {8, 12, 24}) {
+        for (int64_t stride : {1, 2}) {
+          for (int64_t size : {7, 16}) {
+            BlockArgs args = args_for(in, out, stride, op.kind == OpKind::kLinear ? 1 : size);
+            if (op.kind == OpKind::kLinear && stride == 2) continue;
+            SCOPED_TRACE(key + " in=" + std::to_string(in) + " out=" + std::to_string(out) +
+                         " s=" + std::to_string(stride) + " hw=" + std::to_string(args.input.height));
+            BlockCost cost;
+            try {
+              cost = block_cost(op, args);
+            } catch (const Error&) {
+              EXPECT_THROW(make_block(op, args), Error);
+              ++rejected;
+              continue;
+            }
+            torch::nn::AnyModule block = make_block(op, args);
+            EXPECT_EQ(module_params(*block.ptr()), cost.params);
+
+            torch::Tensor x = torch::randn({2, in, args.input.height, args.input.width}).requires_grad_();
+            torch::Tensor y;
+            {
+              MacTally tally;
+              y = block.forward(x);
+              EXPECT_EQ(tally.macs(), cost.macs);
+            }
+            ASSERT_EQ(y.dim(), 4);
+            EXPECT_EQ(y.size(0), 2);
+            EXPECT_EQ(y.size(1), cost.output.channels);
+            EXPECT_EQ(y.size(2), cost.output.height);
+            EXPECT_EQ(y.size(3), cost.output.width);
+            y.square().sum().backward();
+            ASSERT_TRUE(x.grad().defined());
+            for (const auto& p : block.ptr()->parameters()) EXPECT_TRUE(p.grad().defined());
+            ++checked;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 500);
+  EXPECT_GT(rejected, 0);  // e.g. grouped 1x1 convs over 5 input channels
+}
+
+TEST(OpSweep, EveryOpAtStrideOneAndTwo) {
+  for (const std::string& key : OpRegistry::builtin().keys()) {
+    const OpDef& op = OpRegistry::builtin().at(key, "test");
+    if (op.kind == OpKind::kLinear || op.kind == OpKind::kAvgPool || op.kind == OpKind::kDropout) continue;
+    for (int64_t stride : {1, 2}) {
+      const BlockCost cost = block_cost(op, args_for(16, 32, stride, 28));
+      const int64_t expected = op.kind == OpKind::kMaxPool ? (28 - 3) / stride + 1 : 28 / stride;
+      EXPECT_EQ(cost.output.height, expected) << key << " s=" << stride;
+      EXPECT_EQ(cost.output.channels, op.kind == OpKind::kMaxPool ? 16 : 32) << key;
+    }
+  }
+}
+
+TEST(Shift, MovesEachChannelGroupByItsOffsetWithZeroPadding) {
+  const int64_t channels = 18, kernel = 3, size = 5;  // 2 channels per direction
+  Shift shift(channels, kernel, 1);
+  const torch::Tensor x = at::arange(channels * size * size, torch::kFloat).view({1, channels, size, size}) + 1;
+  const torch::Tensor y = shift->forward(x);
+  ASSERT_EQ(y.sizes(), x.sizes());
+  for (int64_t c = 0; c < channels; ++c) {
+    const int64_t direction = c / 2;
+    const int64_t dy = direction / kernel - 1, dx = direction % kernel - 1;
+    for (int64_t i = 0; i < size; ++i) {
+      for (int64_t j = 0; j < size; ++j) {
+        const int64_t si = i + dy, sj = j + dx;
+        const float expected = (si >= 0 && si < size && sj >= 0 && sj < size) ? x[0][c][si][sj].item<float>() : 0.f;
+        ASSERT_EQ(y[0][c][i][j].item<float>(), expected) << "c=" << c << " i=" << i << " j=" << j;
+      }
+    }
+  }
+}
+
+TEST(Shift, UnevenChannelsGoToTheFirstDirectionsAndStrideSubsamples) {
+  Shift shift(11, 3, 2);  // 9 directions: the first 2 get 2 channels, the rest 1
+  const torch::Tensor x = torch::randn({2, 11, 7, 7});
+  const torch::Tensor y = shift->forward(x);
+  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 11, 4, 4}));
+  // The centre direction (index 4) holds channel 2 + 2 + 1 + 1 = 6 unmoved, subsampled by 2.
+  EXPECT_TRUE(at::allclose(y.select(1, 6), x.select(1, 6).slice(1, 0, 7, 2).slice(2, 0, 7, 2)));
+  EXPECT_EQ(module_params(*shift), 0);
+}
+
+TEST(Shift, BlockHasZeroShiftCost) {
+  const OpDef& op = OpRegistry::builtin().at("shift_k5_e3", "test");
+  const BlockArgs args = args_for(16, 16, 1, 8);
+  const BlockCost cost = block_cost(op, args);
+  // Exactly the two 1x1 convs (+BN): the shift adds no params and no MACs.
+  EXPECT_EQ(cost.params, (16 * 48 + 2 * 48) + (48 * 16 + 2 * 16));
+  EXPECT_EQ(cost.macs, (16 * 48 + 48 * 16) * 8 * 8);
+}
+
+TEST(InvertedResidual, ResidualWhenStrideOneAndSameChannels) {
+  torch::manual_seed(1);
+  const OpDef& op = OpRegistry::builtin().at("ir_k3_e3", "test");
+  auto block = make_block(op, args_for(16, 16, 1, 8));
+  block.ptr()->eval();
+  // Zero the last BN: the block must reduce to the identity through its residual path.
+  for (auto& p : block.ptr()->named_parameters())
+    if (p.key().rfind("pwl.bn.", 0) == 0) p.value().detach().zero_();
+  const torch::Tensor x = torch::randn({1, 16, 8, 8});
+  EXPECT_TRUE(at::allclose(block.forward(x), x));
+
+  auto strided = make_block(op, args_for(16, 16, 2, 8));
+  for (auto& p : strided.ptr()->named_parameters())
+    if (p.key().rfind("pwl.bn.", 0) == 0) p.value().detach().zero_();
+  strided.ptr()->eval();
+  EXPECT_EQ(strided.forward(x).abs().max().item<float>(), 0.f);  // no residual at stride 2
+}
+
+TEST(InvertedResidual, ExpansionOneKeepsOrDropsTheFirstPointwise) {
+  const OpDef& op = OpRegistry::builtin().at("ir_k3_e1", "test");
+  BlockArgs args = args_for(16, 24, 2, 8);
+  args.options.ir_e1_pointwise = true;
+  const BlockCost kept = block_cost(op, args);
+  EXPECT_TRUE(make_block(op, args).ptr()->named_parameters().contains("pw.conv.weight"));
+  args.options.ir_e1_pointwise = false;
+  const BlockCost dropped = block_cost(op, args);
+  EXPECT_FALSE(make_block(op, args).ptr()->named_parameters().contains("pw.conv.weight"));
+  EXPECT_EQ(kept.params - dropped.params, 16 * 16 + 2 * 16);
+}
+
+TEST(InvertedResidual, GroupedPointwiseConvsAndShuffle) {
+  const OpDef& op = OpRegistry::builtin().at("ir_k5_e1_g2", "test");
+  auto block = make_block(op, args_for(16, 32, 1, 8));
+  const auto params = block.ptr()->named_parameters();
+  EXPECT_EQ(params["pw.conv.weight"].sizes(), (std::vector<int64_t>{16, 8, 1, 1}));
+  EXPECT_EQ(params["dw.conv.weight"].sizes(), (std::vector<int64_t>{16, 1, 5, 5}));
+  EXPECT_EQ(params["pwl.conv.weight"].sizes(), (std::vector<int64_t>{32, 8, 1, 1}));
+  // Odd channel counts cannot be split into two groups.
+  EXPECT_THROW(block_cost(op, args_for(15, 32, 1, 8)), Error);
+}
+
+TEST(Skip, IdentityOrProjection) {
+  const OpDef& op = OpRegistry::builtin().at("skip", "test");
+  auto identity = make_block(op, args_for(16, 16, 1, 8));
+  const torch::Tensor x = torch::randn({1, 16, 8, 8});
+  EXPECT_TRUE(at::equal(identity.forward(x), x));
+  EXPECT_EQ(block_cost(op, args_for(16, 16, 1, 8)).params, 0);
+  EXPECT_EQ(block_cost(op, args_for(16, 24, 2, 8)).params, 16 * 24 + 2 * 24);
+}
+
+TEST(Fire, SqueezeAndHalfHalfExpand) {
+  const OpDef& op = OpRegistry::builtin().at("fire_sr0.125", "test");
+  auto fire = make_block(op, args_for(96, 128, 1, 54));
+  const auto params = fire.ptr()->named_parameters();
+  EXPECT_EQ(params["squeeze.conv.weight"].sizes(), (std::vector<int64_t>{16, 96, 1, 1}));
+  EXPECT_EQ(params["expand1x1.conv.weight"].sizes(), (std::vector<int64_t>{64, 16, 1, 1}));
+  EXPECT_EQ(params["expand3x3.conv.weight"].sizes(), (std::vector<int64_t>{64, 16, 3, 3}));
+  EXPECT_TRUE(params.contains("squeeze.conv.bias"));
+  EXPECT_FALSE(params.contains("squeeze.bn.weight"));
+  // torchvision squeezenet1_0 features[3] (Fire(96, 16, 64, 64)) has 11,920 parameters.
+  EXPECT_EQ(block_cost(op, args_for(96, 128, 1, 54)).params, 11920);
+}
+
+TEST(Cost, ConvHandComputed) {
+  const OpDef& op = OpRegistry::builtin().at("conv_k3", "test");
+  const BlockCost cost = block_cost(op, args_for(3, 16, 2, 224));
+  EXPECT_EQ(cost.output, (FeatureShape{16, 112, 112}));
+  EXPECT_EQ(cost.params, 3 * 16 * 9 + 2 * 16);
+  EXPECT_EQ(cost.macs, 3 * 16 * 9 * 112 * 112);
+  EXPECT_EQ(cost.activation_bytes(), 4 * (3 * 224 * 224 + 16 * 112 * 112));
+}
+
+TEST(Cost, MaxPoolCeilModeFollowsPyTorch) {
+  const OpDef& op = OpRegistry::builtin().at("maxpool_k3", "test");
+  BlockArgs args = args_for(96, 0, 2, 109);
+  args.options.ceil_mode = true;
+  EXPECT_EQ(block_cost(op, args).output.height, 54);  // squeezenet1_0 after conv1
+  args.input = {256, 54, 54};
+  EXPECT_EQ(block_cost(op, args).output.height, 27);
+  args.options.ceil_mode = false;
+  EXPECT_EQ(block_cost(op, args).output.height, 26);
+}
+
+TEST(Cost, RejectsArgumentsThatCannotWork) {
+  const OpRegistry& r = OpRegistry::builtin();
+  EXPECT_THROW(block_cost(r.at("ir_k3_e6", "t"), args_for(16, 16, 3, 8)), Error);   // stride 3
+  EXPECT_THROW(block_cost(r.at("ir_k3_e6", "t"), args_for(16, 0, 1, 8)), Error);    // no channels
+  EXPECT_THROW(block_cost(r.at("conv_k7", "t"), [] {
+                 BlockArgs a = args_for(3, 8, 1, 4);
+                 a.options.padding = 0;
+                 return a;
+               }()),
+               Error);                                                                // map vanishes
+  EXPECT_THROW(block_cost(r.at("fc", "t"), args_for(16, 10, 1, 7)), Error);         // fc before pooling
+  try {
+    block_cost(r.at("ir_k5_e6", "t"), args_for(16, 16, 4, 8));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "ir_k5_e6: expected stride 1 or 2, got 4");
+  }
+}
+
+}  // namespace
+}  // namespace dnas
