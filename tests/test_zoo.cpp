@@ -138,7 +138,9 @@ TEST(Init, SqueezeNetKaimingUniformAndSmallClassifier) {
     const double fan_in = w.size(1) * w.size(2) * w.size(3);
     const double bound = std::sqrt(6.0 / fan_in);  // kaiming_uniform_, ReLU gain
     EXPECT_LE(w.abs().max().item<double>(), bound + 1e-6);
-    if (w.numel() > 20000) EXPECT_NEAR(stddev(w), bound / std::sqrt(3.0), 0.05 * bound);
+    if (w.numel() > 20000) {
+      EXPECT_NEAR(stddev(w), bound / std::sqrt(3.0), 0.05 * bound);
+    }
     EXPECT_TRUE(convs[i]->bias.eq(0).all().item<bool>());
   }
   EXPECT_NEAR(stddev(convs.back()->weight), 0.01, 0.0005);  // the conv10 classifier

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency from Debian packages (bookworm), then configures and
+# builds dnas into ./build. Non-interactive and idempotent: re-running only rebuilds what changed.
+#   DNAS_BUILD_DIR   build directory (default: build)
+#   DNAS_SKIP_APT=1  skip the package step (dependencies already present)
+#   CI=true          also turn compiler warnings into errors
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libtorch-dev          # LibTorch 1.13 (CPU)
+  libcli11-dev          # command line
+  nlohmann-json3-dev    # arch JSON, --json output
+  libyaml-cpp-dev       # search-space YAML
+  libsqlite3-dev        # latency lookup tables
+  libgtest-dev          # tests
+)
+
+if [[ "${DNAS_SKIP_APT:-0}" != 1 ]]; then
+  missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "==> installing ${missing[*]}"
+    sudo=""
+    [[ $(id -u) -ne 0 ]] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+build_dir="${DNAS_BUILD_DIR:-build}"
+werror=OFF
+[[ "${CI:-}" == true ]] && werror=ON
+echo "==> configuring ${build_dir}"
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDNAS_WARNINGS_AS_ERRORS="$werror" >/dev/null
+echo "==> building (first build takes several minutes: LibTorch headers are heavy)"
+cmake --build "$build_dir" -j"$(nproc)"
+echo "==> built ${build_dir}/cli/dnas"
