@@ -7,16 +7,21 @@
 #include <iostream>
 
 #include "cli/arch_command.h"
+#include "cli/lut_command.h"
+#include "ops/allocator.h"
 #include "ops/error.h"
 
 int main(int argc, char** argv) {
+  dnas::keep_large_buffers_on_heap();  // before any tensor: steady timings (ops/allocator.h)
   CLI::App app{
       "dnas: hardware-aware differentiable neural architecture search (FBNet-style) on LibTorch.\n"
-      "Start with `dnas arch info fbnet_c` or `dnas arch info fbnet`."};
+      "Start with `dnas arch info fbnet_c`, `dnas arch info fbnet` or `dnas lut list`."};
   app.name("dnas");
   app.require_subcommand(1);
   app.set_version_flag("--version", "dnas 0.1.0");
   dnas::cli::add_arch_command(app);
+  dnas::cli::add_profile_command(app);
+  dnas::cli::add_lut_command(app);
 
   try {
     app.parse(argc, argv);

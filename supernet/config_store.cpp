@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -15,9 +17,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char* folder(ConfigKind kind) { return kind == ConfigKind::kModel ? "models" : "spaces"; }
+const char* folder(ConfigKind kind) {
+  return kind == ConfigKind::kModel ? "models" : kind == ConfigKind::kSpace ? "spaces" : "targets";
+}
 const char* extension(ConfigKind kind) { return kind == ConfigKind::kModel ? ".json" : ".yaml"; }
-const char* kind_name(ConfigKind kind) { return kind == ConfigKind::kModel ? "model" : "search space"; }
+const char* kind_name(ConfigKind kind) {
+  return kind == ConfigKind::kModel ? "model" : kind == ConfigKind::kSpace ? "search space" : "target";
+}
 
 std::string user_config_dir() {
   const char* dir = std::getenv("DNAS_CONFIG_DIR");
@@ -34,14 +40,14 @@ std::string joined(const std::vector<std::string>& names) {
   return out;
 }
 
+}  // namespace
+
 ConfigText require_config(ConfigKind kind, const std::string& name_or_path) {
   if (auto found = find_config(kind, name_or_path)) return *found;
   if (looks_like_path(name_or_path)) read_text_file(name_or_path);  // throws with the OS reason
   throw Error(detail::concat("unknown ", kind_name(kind), " '", name_or_path, "' (not a file; known ",
                              folder(kind), ": ", joined(config_names(kind)), ")"));
 }
-
-}  // namespace
 
 std::string read_text_file(const std::string& path) {
   std::error_code ec;
@@ -51,6 +57,38 @@ std::string read_text_file(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+void write_text_file_atomic(const std::string& path, const std::string& text) {
+  const fs::path target(path);
+  std::error_code ec;
+  DNAS_CHECK(!fs::is_directory(target, ec), path, ": is a directory, expected a file path");
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  DNAS_CHECK(fs::is_directory(dir, ec), path, ": cannot write (directory ", dir.string(), " does not exist)");
+  std::string temp = (dir / ("." + target.filename().string() + ".tmpXXXXXX")).string();
+  const int fd = mkstemp(temp.data());
+  if (fd < 0) throw Error(path + ": cannot write (" + std::strerror(errno) + ")");
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::fchmod(fd, 0666 & ~mask);  // mkstemp creates 0600; give the file the usual permissions
+  size_t written = 0;
+  while (written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0) {
+      const std::string reason = std::strerror(errno);
+      ::close(fd);
+      ::unlink(temp.c_str());
+      throw Error(path + ": cannot write (" + reason + ")");
+    }
+    written += static_cast<size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced || std::rename(temp.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    ::unlink(temp.c_str());
+    throw Error(path + ": cannot write (" + reason + ")");
+  }
 }
 
 std::vector<std::string> config_names(ConfigKind kind) {

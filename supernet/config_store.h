@@ -21,7 +21,7 @@ struct EmbeddedConfig {
 };
 const std::vector<EmbeddedConfig>& embedded_configs();
 
-enum class ConfigKind { kModel, kSpace };
+enum class ConfigKind { kModel, kSpace, kTarget };
 
 struct ConfigText {
   std::string origin;  // a file path, or "builtin:models/fbnet_c.json"
@@ -31,11 +31,19 @@ struct ConfigText {
 // Reads a whole file; throws dnas::Error "<path>: cannot read ..." naming the reason.
 std::string read_text_file(const std::string& path);
 
+// Writes `text` to `path` atomically: a temporary file in the same directory, flushed, then
+// renamed over `path`, so readers never see a half-written file and a failure leaves no partial
+// file behind. Throws dnas::Error "<path>: cannot write ..." naming the reason.
+void write_text_file_atomic(const std::string& path, const std::string& text);
+
 // Names of the configs of one kind available without a path (built-in and $DNAS_CONFIG_DIR).
 std::vector<std::string> config_names(ConfigKind kind);
 
 // The config a name or path refers to, or nullopt if none.
 std::optional<ConfigText> find_config(ConfigKind kind, const std::string& name_or_path);
+
+// The config's text by name or path; throws dnas::Error listing the available names when unknown.
+ConfigText require_config(ConfigKind kind, const std::string& name_or_path);
 
 // Load by zoo/space name or by path; throw dnas::Error listing the available names when unknown.
 ArchSpec load_arch(const std::string& name_or_path);

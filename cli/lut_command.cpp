@@ -1,0 +1,463 @@
+#include "cli/lut_command.h"
+
+#include <CLI/CLI.hpp>
+
+#include <ATen/Parallel.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "cli/format.h"
+#include "cli/progress.h"
+#include "latency_lut/lut_io.h"
+#include "latency_lut/profiler.h"
+#include "latency_lut/validation.h"
+#include "ops/error.h"
+#include "supernet/config_store.h"
+
+namespace dnas::cli {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// This process's command line, for provenance.
+std::string command_line() {
+  std::ifstream cmdline("/proc/self/cmdline", std::ios::binary);
+  std::string raw((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+  for (char& c : raw)
+    if (c == '\0') c = ' ';
+  while (!raw.empty() && raw.back() == ' ') raw.pop_back();
+  return raw;
+}
+
+std::string format_us(double us) {
+  char buffer[32];
+  if (us >= 1000) std::snprintf(buffer, sizeof buffer, "%.2f ms", us / 1000);
+  else std::snprintf(buffer, sizeof buffer, "%.1f us", us);
+  return buffer;
+}
+
+std::string percent(double fraction) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f%%", 100 * fraction);
+  return buffer;
+}
+
+// Options shared by everything that times blocks or networks.
+struct TimingFlags {
+  std::string device;  // "" = the target's profile device
+  int64_t batch = 1;
+  std::string dtype = "fp32";
+  std::string memory_format = "nchw";
+  int64_t threads = 0;
+  int64_t warmup = 10;
+  int64_t repeats = 50;
+
+  void add_to(CLI::App* cmd, bool with_device = true) {
+    if (with_device)
+      cmd->add_option("--device", device, "cpu or cuda (default: the target's profile_device)");
+    cmd->add_option("--batch", batch, "Batch size of the timed inputs")->capture_default_str();
+    cmd->add_option("--dtype", dtype, "fp32, fp16 (CUDA) or bf16")->capture_default_str();
+    cmd->add_option("--memory-format", memory_format, "nchw or nhwc (channels-last)")->capture_default_str();
+    cmd->add_option("--threads", threads, "Intra-op threads (0: LibTorch's default)")->capture_default_str();
+    cmd->add_option("--warmup", warmup, "Untimed iterations before timing")->capture_default_str();
+    cmd->add_option("--repeats", repeats, "Timed iterations; the median is stored")->capture_default_str();
+  }
+
+  LutSettings settings() const { return {batch, dtype, memory_format}; }
+
+  TimingOptions resolve(const TargetSpec& target) const {
+    TimingOptions t;
+    t.device = device.empty() ? target.profile_device : device;
+    t.warmup = warmup;
+    t.repeats = repeats;
+    t.settings = settings();
+    check_lut_settings(t.settings, "--batch/--dtype/--memory-format");
+    DNAS_CHECK(warmup >= 0, "--warmup: expected >= 0, got ", warmup);
+    DNAS_CHECK(repeats >= 1, "--repeats: expected >= 1, got ", repeats);
+    DNAS_CHECK(threads >= 0, "--threads: expected >= 0, got ", threads);
+    check_device(t.device, t.settings.dtype,
+                 device.empty() ? "target " + target.name + " (profile_device " + target.profile_device +
+                                      "; profile it on the device itself, e.g. scripts/profile-remote.sh)"
+                                : "--device");
+    return t;
+  }
+};
+
+std::string default_db(const TargetSpec& target, const std::string& db) { return db.empty() ? target.lut : db; }
+
+void ensure_parent_directory(const std::string& path) {
+  const fs::path parent = fs::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty() && !fs::exists(parent, ec)) {
+    fs::create_directories(parent, ec);
+    DNAS_CHECK(!ec, path, ": cannot create directory ", parent.string(), " (", ec.message(), ")");
+  }
+}
+
+// ---- profile-latency -------------------------------------------------------------------------
+
+struct ProfileFlags {
+  std::string space, target, db;
+  std::optional<int64_t> input_size;
+  bool dry_run = false, as_json = false;
+  TimingFlags timing;
+};
+
+void run_profile_command(const ProfileFlags& f) {
+  const SearchSpace space = load_space(f.space);
+  const TargetSpec target = load_target(f.target);
+  const TimingOptions timing = f.timing.resolve(target);
+  const std::string db_path = default_db(target, f.db);
+  const ResolvedSpace resolved = resolve_space(space, f.input_size, space.name);
+  const std::vector<BlockToTime> blocks = enumerate_space_blocks(resolved, timing.settings);
+
+  ProfileOptions options;
+  options.timing = timing;
+  options.threads = f.timing.threads;
+  options.space = space.name;
+  options.command = command_line();
+
+  std::error_code ec;
+  const bool db_exists = fs::exists(db_path, ec);
+  if (!f.dry_run) ensure_parent_directory(db_path);
+  std::unique_ptr<LutStore> store;
+  if (!f.dry_run || db_exists)
+    store = std::make_unique<LutStore>(db_path, f.dry_run ? OpenMode::kExisting : OpenMode::kCreate);
+  ProfilePlan plan;
+  if (store) {
+    plan = plan_profile(*store, target, blocks, options);
+  } else {
+    plan.pending = blocks;
+  }
+
+  if (f.dry_run) {
+    if (f.as_json) {
+      json rows = json::array();
+      for (const BlockToTime& b : plan.pending)
+        rows.push_back({{"key", b.key.str()}, {"first_seen", b.first_seen}, {"macs", b.cost.macs}});
+      std::cout << json{{"space", space.name}, {"target", target.name}, {"db", db_path}, {"blocks", blocks.size()},
+                        {"already_measured", plan.already_measured}, {"to_measure", rows}}
+                       .dump(2)
+                << '\n';
+      return;
+    }
+    Table table({"#", "key", "first seen", "MACs"}, {true, false, false, true});
+    for (size_t i = 0; i < plan.pending.size(); ++i)
+      table.add_row({std::to_string(i), plan.pending[i].key.str(), plan.pending[i].first_seen,
+                     human_count(plan.pending[i].cost.macs)});
+    table.print(std::cout);
+    std::cout << "\n" << blocks.size() << " distinct blocks in space " << space.name << "; "
+              << plan.already_measured << " already in " << db_path << "; " << plan.pending.size()
+              << " would be timed on " << timing.device << " (" << timing.warmup << " warm-up + " << timing.repeats
+              << " timed runs each)\n";
+    return;
+  }
+
+  ProgressBar bar("profiling " + target.name, plan.pending.size(), !f.as_json);
+  const ProfileSummary summary = run_profile(*store, target, plan, options, [&](const ProfileEvent& e) {
+    bar.update(e.index + 1, e.block->key.op + " " + format_us(e.stats.median_us));
+  });
+  bar.finish();
+  if (f.as_json) {
+    std::cout << json{{"space", space.name}, {"target", target.name}, {"db", db_path}, {"run_id", summary.run_id},
+                      {"blocks", blocks.size()}, {"measured", summary.measured}, {"skipped", summary.skipped},
+                      {"seconds", summary.seconds}}
+                     .dump(2)
+              << '\n';
+    return;
+  }
+  if (summary.measured == 0) {
+    std::cout << "all " << blocks.size() << " blocks of space " << space.name << " are already measured for target "
+              << target.name << " in " << db_path << " (same threads and device); nothing to do\n";
+    return;
+  }
+  std::cout << "measured " << summary.measured << " blocks in " << format_duration(summary.seconds) << " (skipped "
+            << summary.skipped << " already measured) -> " << db_path << ", run " << summary.run_id << "\n";
+}
+
+// ---- lut list --------------------------------------------------------------------------------
+
+struct ListFlags {
+  std::string db, space;
+  std::optional<int64_t> input_size;
+  bool as_json = false;
+  TimingFlags timing;
+};
+
+void run_list(const ListFlags& f) {
+  if (f.db.empty()) {
+    json targets = json::array();
+    Table table({"target", "device", "profiles on", "default table", "rows"}, {false, false, false, false, true});
+    for (const std::string& name : config_names(ConfigKind::kTarget)) {
+      const TargetSpec t = load_target(name);
+      std::error_code ec;
+      int64_t rows = -1;
+      if (fs::exists(t.lut, ec)) {
+        for (const TargetRow& row : LutStore(t.lut, OpenMode::kExisting).targets())
+          if (row.name == t.name) rows = row.measurements;
+        if (rows < 0) rows = 0;
+      }
+      targets.push_back({{"name", t.name}, {"device", t.device}, {"profile_device", t.profile_device},
+                         {"lut", t.lut}, {"rows", rows < 0 ? json(nullptr) : json(rows)}});
+      table.add_row({t.name, t.device, t.profile_device, t.lut, rows < 0 ? "(none yet)" : std::to_string(rows)});
+    }
+    if (f.as_json) {
+      std::cout << json{{"targets", targets}}.dump(2) << '\n';
+    } else {
+      table.print(std::cout);
+      std::cout << "\nTargets without measured rows use a roofline estimate, labelled \"estimated\".\n";
+    }
+    return;
+  }
+  const LutStore store(f.db, OpenMode::kExisting);
+  const std::vector<TargetRow> targets = store.targets();
+  const std::vector<RunRecord> runs = store.runs();
+  std::map<int64_t, int64_t> rows_per_run;
+  for (const MeasurementRow& m : store.measurements()) ++rows_per_run[m.run_id];
+
+  json coverage = json::array();
+  std::vector<std::vector<std::string>> coverage_rows;
+  if (!f.space.empty()) {
+    const SearchSpace space = load_space(f.space);
+    const LutSettings settings = f.timing.settings();
+    check_lut_settings(settings, "--batch/--dtype/--memory-format");
+    const auto blocks = enumerate_space_blocks(resolve_space(space, f.input_size, space.name), settings);
+    for (const TargetRow& t : targets) {
+      const auto medians = store.medians(t.name, settings);
+      size_t have = 0;
+      for (const BlockToTime& b : blocks) have += medians.count(b.key.str());
+      coverage.push_back({{"target", t.name}, {"space", space.name}, {"measured", have}, {"blocks", blocks.size()}});
+      coverage_rows.push_back({t.name, space.name, std::to_string(have) + "/" + std::to_string(blocks.size()),
+                               have == blocks.size() ? "complete" : "missing " + std::to_string(blocks.size() - have)});
+    }
+  }
+  if (f.as_json) {
+    json t_json = json::array(), r_json = json::array();
+    for (const TargetRow& t : targets)
+      t_json.push_back({{"name", t.name}, {"device", t.device}, {"measurements", t.measurements}});
+    for (const RunRecord& r : runs)
+      r_json.push_back({{"id", r.id}, {"target", r.target}, {"source", r.source}, {"host", r.host},
+                        {"started_at", r.started_at}, {"finished_at", r.finished_at},
+                        {"libtorch_version", r.libtorch_version}, {"cuda_version", r.cuda_version},
+                        {"device", r.device}, {"device_name", r.device_name}, {"threads", r.threads},
+                        {"dtype", r.settings.dtype}, {"batch", r.settings.batch},
+                        {"memory_format", r.settings.memory_format}, {"build_commit", r.build_commit},
+                        {"space", r.space}, {"rows", rows_per_run[r.id]}});
+    std::cout << json{{"db", f.db}, {"targets", t_json}, {"runs", r_json}, {"coverage", coverage}}.dump(2) << '\n';
+    return;
+  }
+  std::cout << f.db << "\n\ntargets\n";
+  Table t_table({"target", "device", "rows"}, {false, false, true});
+  for (const TargetRow& t : targets) t_table.add_row({t.name, t.device, std::to_string(t.measurements)});
+  t_table.print(std::cout);
+  std::cout << "\nruns\n";
+  Table r_table({"run", "target", "source", "started", "host", "device", "threads", "dtype", "batch", "format",
+                 "rows", "status"},
+                {true, false, false, false, false, false, true, false, true, false, true, false});
+  for (const RunRecord& r : runs)
+    r_table.add_row({std::to_string(r.id), r.target, r.source, r.started_at, r.host, r.device_name,
+                     std::to_string(r.threads), r.settings.dtype, std::to_string(r.settings.batch),
+                     r.settings.memory_format, std::to_string(rows_per_run[r.id]),
+                     r.finished_at.empty() ? "interrupted" : "complete"});
+  r_table.print(std::cout);
+  if (!coverage_rows.empty()) {
+    std::cout << "\ncoverage\n";
+    Table c_table({"target", "space", "measured", "status"}, {false, false, true, false});
+    for (auto& row : coverage_rows) c_table.add_row(row);
+    c_table.print(std::cout);
+  }
+}
+
+// ---- lut export / import ---------------------------------------------------------------------
+
+std::string infer_format(const std::string& format, const std::string& path, const char* flag) {
+  if (!format.empty()) {
+    DNAS_CHECK(format == "csv" || format == "json", "--format: expected csv or json, got '", format, "'");
+    return format;
+  }
+  const std::string ext = fs::path(path).extension().string();
+  if (ext == ".json") return "json";
+  if (ext == ".csv" || path.empty()) return "csv";
+  throw Error(std::string(flag) + ": cannot tell the format of '" + path + "' (use .csv / .json or --format)");
+}
+
+struct ExportFlags {
+  std::string db, target, format, out;
+};
+
+void run_export(const ExportFlags& f) {
+  const LutStore store(f.db, OpenMode::kExisting);
+  const std::string format = infer_format(f.format, f.out, "--out");
+  if (!f.target.empty()) {
+    bool known = false;
+    for (const TargetRow& t : store.targets()) known = known || t.name == f.target;
+    DNAS_CHECK(known, f.db, ": has no target '", f.target, "'");
+  }
+  const std::string text = format == "json" ? export_lut_json(store, f.target) : export_lut_csv(store, f.target);
+  if (f.out.empty() || f.out == "-") {
+    std::cout << text;
+  } else {
+    write_text_file_atomic(f.out, text);
+    std::cerr << "wrote " << f.out << '\n';
+  }
+}
+
+struct ImportFlags {
+  std::string db, in, format;
+};
+
+void run_import(const ImportFlags& f) {
+  const std::string format = infer_format(f.format, f.in, "--in");
+  const std::string text = read_text_file(f.in);
+  ensure_parent_directory(f.db);
+  LutStore store(f.db, OpenMode::kCreate);
+  const ImportSummary s = format == "json" ? import_lut_json(store, text, f.in) : import_lut_csv(store, text, f.in);
+  std::cout << "imported " << s.measurements << " measurements from " << s.runs << " runs into " << f.db << '\n';
+}
+
+// ---- lut validate ----------------------------------------------------------------------------
+
+struct ValidateFlags {
+  std::string db, target, space;
+  int64_t archs = 30;
+  uint64_t seed = 0;
+  bool as_json = false, estimate_missing = false, no_store = false;
+  TimingFlags timing;
+};
+
+void run_validate(ValidateFlags f) {
+  const TargetSpec target = load_target(f.target);
+  const SearchSpace space = load_space(f.space);
+  const TimingOptions timing = f.timing.resolve(target);
+  if (f.timing.threads > 0) at::set_num_threads(static_cast<int>(f.timing.threads));
+  const std::string db_path = default_db(target, f.db);
+  DNAS_CHECK(f.archs >= 4, "--archs: expected at least 4, got ", f.archs);
+  const LatencyTable table(target, db_path, timing.settings, f.estimate_missing);
+  ProgressBar bar("measuring archs", static_cast<size_t>(f.archs), !f.as_json);
+  const ValidationReport report = validate_table(table, space, static_cast<size_t>(f.archs), f.seed, timing,
+                                                 [&](size_t done, size_t) { bar.update(done); });
+  bar.finish();
+  if (!f.no_store) {
+    LutStore store(db_path, OpenMode::kExisting);
+    store.put_correction({target.name, space.name, utc_now(), report.scale, report.offset_us, f.archs,
+                          report.raw.mape, report.corrected.mape});
+  }
+  if (f.as_json) {
+    json archs = json::array();
+    for (const ArchValidation& a : report.archs)
+      archs.push_back({{"choices", a.choices}, {"predicted_us", a.predicted_us}, {"measured_us", a.measured_us},
+                       {"corrected_us", a.corrected_us}});
+    std::cout << json{{"target", target.name}, {"space", space.name}, {"db", db_path}, {"archs", archs},
+                      {"estimated", report.estimated}, {"mape", report.raw.mape},
+                      {"max_error", report.raw.max_error}, {"kendall_tau", report.raw.kendall_tau},
+                      {"correction", {{"scale", report.scale}, {"offset_us", report.offset_us},
+                                      {"stored", !f.no_store}}},
+                      {"corrected", {{"mape", report.corrected.mape}, {"max_error", report.corrected.max_error},
+                                     {"kendall_tau", report.corrected.kendall_tau}}}}
+                     .dump(2)
+              << '\n';
+    return;
+  }
+  Table table_out({"#", "predicted", "measured", "error", "corrected", "error"}, {true, true, true, true, true, true});
+  for (size_t i = 0; i < report.archs.size(); ++i) {
+    const ArchValidation& a = report.archs[i];
+    table_out.add_row({std::to_string(i), format_us(a.predicted_us), format_us(a.measured_us),
+                       percent((a.predicted_us - a.measured_us) / a.measured_us), format_us(a.corrected_us),
+                       percent((a.corrected_us - a.measured_us) / a.measured_us)});
+  }
+  table_out.print(std::cout);
+  std::cout << "\n" << report.archs.size() << " random " << space.name << " archs on " << target.name
+            << (report.estimated ? " (predictions use ESTIMATED rows)" : "") << "\n"
+            << "  summed table:  median |error| " << percent(report.raw.mape) << ", max " << percent(report.raw.max_error)
+            << ", Kendall tau " << report.raw.kendall_tau << "\n"
+            << "  corrected:     median |error| " << percent(report.corrected.mape) << ", max "
+            << percent(report.corrected.max_error) << ", Kendall tau " << report.corrected.kendall_tau
+            << "  (2-fold cross-validated)\n"
+            << "  correction:    measured = " << report.scale << " x predicted + " << format_us(report.offset_us)
+            << (f.no_store ? " (not stored)" : " (stored in " + db_path + ")") << "\n";
+}
+
+}  // namespace
+
+void add_profile_command(CLI::App& app) {
+  auto f = std::make_shared<ProfileFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "profile-latency",
+      "Time every distinct block a search space can produce (each candidate of each searchable layer,\n"
+      "plus stem and head) on this machine and store the medians in an SQLite latency table.\n"
+      "Resumable: blocks already measured for the target with the same threads and device are skipped.\n"
+      "Examples:\n"
+      "  dnas profile-latency --space small --target host-cpu --db luts/host-cpu.db\n"
+      "  dnas profile-latency --space fbnet --target host-cpu --dry-run");
+  cmd->add_option("--space", f->space, "Search space name (fbnet, small, mixed) or .yaml path")->required();
+  cmd->add_option("--target", f->target, "Target name (host-cpu, cuda, tx1, tx2, xavier, s8) or .yaml path")
+      ->required();
+  cmd->add_option("--db", f->db, "Latency table file (default: the target's `lut`, e.g. luts/host-cpu.db)");
+  cmd->add_option("--input", f->input_size, "Input size (default: the space's)");
+  f->timing.add_to(cmd);
+  cmd->add_flag("--dry-run", f->dry_run, "List the blocks that would be timed, and time nothing");
+  cmd->add_flag("--json", f->as_json, "Print a JSON summary instead of text and progress");
+  cmd->callback([f] { run_profile_command(*f); });
+}
+
+void add_lut_command(CLI::App& app) {
+  CLI::App* lut = app.add_subcommand("lut", "Inspect, export, import and validate latency tables");
+  lut->require_subcommand(1);
+
+  auto list = std::make_shared<ListFlags>();
+  CLI::App* list_cmd = lut->add_subcommand(
+      "list",
+      "Without --db: the configured targets and their default tables. With --db: its targets, profiling\n"
+      "runs (with provenance) and, with --space, how much of that space each target covers.");
+  list_cmd->add_option("--db", list->db, "Latency table file");
+  list_cmd->add_option("--space", list->space, "Report coverage of this space");
+  list_cmd->add_option("--input", list->input_size, "Input size for coverage (default: the space's)");
+  list_cmd->add_option("--batch", list->timing.batch, "Batch for coverage")->capture_default_str();
+  list_cmd->add_option("--dtype", list->timing.dtype, "dtype for coverage")->capture_default_str();
+  list_cmd->add_option("--memory-format", list->timing.memory_format, "Memory format for coverage")
+      ->capture_default_str();
+  list_cmd->add_flag("--json", list->as_json, "Print JSON");
+  list_cmd->callback([list] { run_list(*list); });
+
+  auto exp = std::make_shared<ExportFlags>();
+  CLI::App* export_cmd = lut->add_subcommand(
+      "export", "Write a table's measurements (with run provenance) as CSV or JSON; import reads either back exactly");
+  export_cmd->add_option("--db", exp->db, "Latency table file")->required();
+  export_cmd->add_option("--target", exp->target, "Only this target");
+  export_cmd->add_option("--format", exp->format, "csv or json (default: from --out, else csv)");
+  export_cmd->add_option("--out", exp->out, "Output file, written atomically (default: stdout)");
+  export_cmd->callback([exp] { run_export(*exp); });
+
+  auto imp = std::make_shared<ImportFlags>();
+  CLI::App* import_cmd = lut->add_subcommand(
+      "import", "Add the rows of a CSV or JSON export to a table (created if needed); all-or-nothing");
+  import_cmd->add_option("--db", imp->db, "Latency table file")->required();
+  import_cmd->add_option("--in", imp->in, "CSV or JSON file from `dnas lut export`")->required();
+  import_cmd->add_option("--format", imp->format, "csv or json (default: from the file name)");
+  import_cmd->callback([imp] { run_import(*imp); });
+
+  auto val = std::make_shared<ValidateFlags>();
+  CLI::App* validate_cmd = lut->add_subcommand(
+      "validate",
+      "Sample random archs from a space, predict each by summing table rows, time each end to end here,\n"
+      "and report median |error|, max error and Kendall tau; fits and stores a linear correction.\n"
+      "Example: dnas lut validate --db luts/host-cpu.db --target host-cpu --space fbnet --archs 30");
+  validate_cmd->add_option("--db", val->db, "Latency table file (default: the target's)");
+  validate_cmd->add_option("--target", val->target, "Target name or .yaml path")->required();
+  validate_cmd->add_option("--space", val->space, "Search space name or .yaml path")->required();
+  validate_cmd->add_option("--archs", val->archs, "Number of random architectures")->capture_default_str();
+  validate_cmd->add_option("--seed", val->seed, "Sampling seed")->capture_default_str();
+  val->timing.warmup = 5;
+  val->timing.repeats = 20;
+  val->timing.add_to(validate_cmd);
+  validate_cmd->add_flag("--estimate-missing", val->estimate_missing, "Use labelled estimates for missing rows");
+  validate_cmd->add_flag("--no-store", val->no_store, "Do not store the fitted correction");
+  validate_cmd->add_flag("--json", val->as_json, "Print JSON (mape and max_error as fractions, kendall_tau)");
+  validate_cmd->callback([val] { run_validate(*val); });
+}
+
+}  // namespace dnas::cli

@@ -1,0 +1,69 @@
+// Lookup for the search: the latency in microseconds of every (searchable layer, candidate) of a
+// space, and of every layer of an arch, on one target.
+//
+// Policy: a measured row always wins. A target with no measured rows at these settings falls back
+// to the roofline estimate (roofline.h) for everything, and every value says it is estimated. A
+// target with some rows but not all is an error listing every missing key and the
+// `dnas profile-latency` command that would measure them -- unless `estimate_missing` is set,
+// which fills the gaps with labelled estimates.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "latency_lut/block_enumeration.h"
+#include "latency_lut/lut_store.h"
+#include "latency_lut/target_spec.h"
+
+namespace dnas {
+
+struct LatencyValue {
+  double us = 0;
+  bool estimated = false;
+};
+
+struct SpaceLatency {
+  std::vector<LatencyValue> stem;
+  std::vector<std::vector<LatencyValue>> layers;  // [searchable layer][candidate], space order
+  std::vector<LatencyValue> head;
+  bool any_estimated = false;
+  double fixed_us() const;  // stem + head
+};
+
+struct ArchLatency {
+  std::vector<LatencyValue> layers;  // stem, layers, head in order
+  bool any_estimated = false;
+  double total_us() const;
+};
+
+class LatencyTable {
+ public:
+  // `db_path` may be empty (no table: estimates only); otherwise it must exist.
+  // `space_name` in the lookups names the space in the suggested profiling command.
+  LatencyTable(const TargetSpec& target, const std::string& db_path, const LutSettings& settings,
+               bool estimate_missing = false);
+
+  SpaceLatency for_space(const ResolvedSpace& space, const std::string& space_name) const;
+  ArchLatency for_arch(const ResolvedArch& arch, const std::string& space_name) const;
+
+  const TargetSpec& target() const { return target_; }
+  size_t measured_rows() const { return medians_.size(); }
+  // The validation fit for this target, if `lut validate` stored one.
+  const std::optional<Correction>& correction() const { return correction_; }
+
+ private:
+  // Looks up each block; throws listing every missing key.
+  std::map<std::string, LatencyValue> resolve(const std::vector<BlockToTime>& blocks,
+                                              const std::string& space_name) const;
+
+  TargetSpec target_;
+  std::string db_path_;
+  LutSettings settings_;
+  bool estimate_missing_;
+  std::map<std::string, double> medians_;
+  std::optional<Correction> correction_;
+};
+
+}  // namespace dnas

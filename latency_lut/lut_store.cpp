@@ -1,0 +1,296 @@
+#include "latency_lut/lut_store.h"
+
+#include <ctime>
+#include <filesystem>
+
+#include "ops/error.h"
+
+namespace dnas {
+namespace {
+
+const char* kSchema = R"sql(
+CREATE TABLE targets (
+  name TEXT PRIMARY KEY,
+  device TEXT NOT NULL
+);
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  target TEXT NOT NULL REFERENCES targets(name),
+  source TEXT NOT NULL,
+  host TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  finished_at TEXT NOT NULL,
+  libtorch_version TEXT NOT NULL,
+  cuda_version TEXT NOT NULL,
+  device TEXT NOT NULL,
+  device_name TEXT NOT NULL,
+  threads INTEGER NOT NULL,
+  dtype TEXT NOT NULL,
+  batch INTEGER NOT NULL,
+  memory_format TEXT NOT NULL,
+  warmup INTEGER NOT NULL,
+  repeats INTEGER NOT NULL,
+  build_commit TEXT NOT NULL,
+  dnas_version TEXT NOT NULL,
+  space TEXT NOT NULL,
+  command TEXT NOT NULL
+);
+CREATE TABLE measurements (
+  target TEXT NOT NULL REFERENCES targets(name),
+  key TEXT NOT NULL,
+  op TEXT NOT NULL,
+  variant TEXT NOT NULL,
+  batch INTEGER NOT NULL,
+  in_c INTEGER NOT NULL,
+  in_h INTEGER NOT NULL,
+  in_w INTEGER NOT NULL,
+  out_c INTEGER NOT NULL,
+  stride INTEGER NOT NULL,
+  dtype TEXT NOT NULL,
+  memory_format TEXT NOT NULL,
+  median_us REAL NOT NULL,
+  p10_us REAL NOT NULL,
+  p90_us REAL NOT NULL,
+  mean_us REAL NOT NULL,
+  std_us REAL NOT NULL,
+  repeats INTEGER NOT NULL,
+  measured_at TEXT NOT NULL,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  PRIMARY KEY (target, key)
+);
+CREATE TABLE corrections (
+  target TEXT PRIMARY KEY REFERENCES targets(name),
+  space TEXT NOT NULL,
+  scale REAL NOT NULL,
+  offset_us REAL NOT NULL,
+  archs INTEGER NOT NULL,
+  fitted_at TEXT NOT NULL,
+  mape_raw REAL NOT NULL,
+  mape_corrected REAL NOT NULL
+);
+)sql";
+
+const char* kMeasurementColumns =
+    "target, key, op, variant, batch, in_c, in_h, in_w, out_c, stride, dtype, memory_format, median_us, p10_us, "
+    "p90_us, mean_us, std_us, repeats, measured_at, run_id";
+
+MeasurementRow read_measurement(const SqliteStatement& s) {
+  MeasurementRow row;
+  row.target = s.column_text(0);
+  row.key.op = s.column_text(2);
+  row.key.variant = s.column_text(3);
+  row.key.batch = s.column_int(4);
+  row.key.in_channels = s.column_int(5);
+  row.key.in_height = s.column_int(6);
+  row.key.in_width = s.column_int(7);
+  row.key.out_channels = s.column_int(8);
+  row.key.stride = s.column_int(9);
+  row.key.dtype = s.column_text(10);
+  row.key.memory_format = s.column_text(11);
+  row.stats = {s.column_double(12), s.column_double(13), s.column_double(14),
+               s.column_double(15), s.column_double(16), s.column_int(17)};
+  row.measured_at = s.column_text(18);
+  row.run_id = s.column_int(19);
+  return row;
+}
+
+}  // namespace
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+LutStore::LutStore(const std::string& path, OpenMode mode) {
+  if (mode == OpenMode::kExisting) {
+    std::error_code ec;
+    DNAS_CHECK(std::filesystem::is_regular_file(path, ec), path, ": no such latency table (run `dnas profile-latency` or `dnas lut import` to create one)");
+  }
+  db_ = std::make_unique<SqliteDb>(path, mode == OpenMode::kCreate);
+  open_schema(mode);
+}
+
+void LutStore::open_schema(OpenMode mode) {
+  int64_t version = 0;
+  try {
+    SqliteStatement query = db_->prepare("PRAGMA user_version");
+    query.step();
+    version = query.column_int(0);
+  } catch (const Error& e) {
+    throw Error(path() + ": not a dnas latency table: " + std::string(e.what()).substr(path().size() + 2));
+  }
+  if (version == 0) {
+    SqliteTransaction transaction(*db_);
+    SqliteStatement again = db_->prepare("PRAGMA user_version");  // another process may have won
+    again.step();
+    version = again.column_int(0);
+    if (version == 0) {
+      SqliteStatement tables = db_->prepare("SELECT count(*) FROM sqlite_master");
+      tables.step();
+      DNAS_CHECK(tables.column_int(0) == 0, path(), ": an SQLite database, but not a dnas latency table (it has ",
+                 tables.column_int(0), " other tables and no schema version)");
+      DNAS_CHECK(mode == OpenMode::kCreate, path(), ": empty database, not a dnas latency table");
+      db_->exec(kSchema);
+      db_->exec("PRAGMA user_version = " + std::to_string(kLutSchemaVersion));
+      version = kLutSchemaVersion;
+    }
+    transaction.commit();
+  }
+  DNAS_CHECK(version == kLutSchemaVersion, path(), ": latency table schema version ", version,
+             ", but this dnas reads version ", kLutSchemaVersion);
+  db_->exec("PRAGMA journal_mode = WAL");
+  db_->exec("PRAGMA synchronous = NORMAL");
+  db_->exec("PRAGMA foreign_keys = ON");
+}
+
+void LutStore::ensure_target(const std::string& name, const std::string& device) {
+  SqliteTransaction transaction(*db_);
+  db_->prepare("INSERT INTO targets (name, device) VALUES (?, ?) ON CONFLICT(name) DO NOTHING")
+      .bind(1, name)
+      .bind(2, device)
+      .run();
+  transaction.commit();
+}
+
+int64_t LutStore::add_run(const RunRecord& r) {
+  SqliteTransaction transaction(*db_);
+  db_->prepare(
+         "INSERT INTO runs (target, source, host, started_at, finished_at, libtorch_version, cuda_version, device, "
+         "device_name, threads, dtype, batch, memory_format, warmup, repeats, build_commit, dnas_version, space, "
+         "command) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+      .bind(1, r.target).bind(2, r.source).bind(3, r.host).bind(4, r.started_at).bind(5, r.finished_at)
+      .bind(6, r.libtorch_version).bind(7, r.cuda_version).bind(8, r.device).bind(9, r.device_name)
+      .bind(10, r.threads).bind(11, r.settings.dtype).bind(12, r.settings.batch).bind(13, r.settings.memory_format)
+      .bind(14, r.warmup).bind(15, r.repeats).bind(16, r.build_commit).bind(17, r.dnas_version).bind(18, r.space)
+      .bind(19, r.command)
+      .run();
+  const int64_t id = db_->last_insert_id();
+  transaction.commit();
+  return id;
+}
+
+void LutStore::finish_run(int64_t run_id, const std::string& finished_at) {
+  SqliteTransaction transaction(*db_);
+  db_->prepare("UPDATE runs SET finished_at = ? WHERE id = ?").bind(1, finished_at).bind(2, run_id).run();
+  transaction.commit();
+}
+
+void LutStore::put_measurement(const MeasurementRow& m) {
+  SqliteTransaction transaction(*db_);
+  db_->prepare(std::string("INSERT OR REPLACE INTO measurements (") + kMeasurementColumns +
+               ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+      .bind(1, m.target).bind(2, m.key.str()).bind(3, m.key.op).bind(4, m.key.variant).bind(5, m.key.batch)
+      .bind(6, m.key.in_channels).bind(7, m.key.in_height).bind(8, m.key.in_width).bind(9, m.key.out_channels)
+      .bind(10, m.key.stride).bind(11, m.key.dtype).bind(12, m.key.memory_format).bind(13, m.stats.median_us)
+      .bind(14, m.stats.p10_us).bind(15, m.stats.p90_us).bind(16, m.stats.mean_us).bind(17, m.stats.std_us)
+      .bind(18, m.stats.repeats).bind(19, m.measured_at).bind(20, m.run_id)
+      .run();
+  transaction.commit();
+}
+
+std::vector<TargetRow> LutStore::targets() const {
+  std::vector<TargetRow> out;
+  SqliteStatement s = db_->prepare(
+      "SELECT t.name, t.device, (SELECT count(*) FROM measurements m WHERE m.target = t.name) FROM targets t "
+      "ORDER BY t.name");
+  while (s.step()) out.push_back({s.column_text(0), s.column_text(1), s.column_int(2)});
+  return out;
+}
+
+std::vector<RunRecord> LutStore::runs(const std::string& target) const {
+  std::vector<RunRecord> out;
+  SqliteStatement s = db_->prepare(
+      "SELECT id, target, source, host, started_at, finished_at, libtorch_version, cuda_version, device, "
+      "device_name, threads, dtype, batch, memory_format, warmup, repeats, build_commit, dnas_version, space, command "
+      "FROM runs WHERE (?1 = '' OR target = ?1) ORDER BY id");
+  s.bind(1, target);
+  while (s.step()) {
+    RunRecord r;
+    r.id = s.column_int(0);
+    r.target = s.column_text(1);
+    r.source = s.column_text(2);
+    r.host = s.column_text(3);
+    r.started_at = s.column_text(4);
+    r.finished_at = s.column_text(5);
+    r.libtorch_version = s.column_text(6);
+    r.cuda_version = s.column_text(7);
+    r.device = s.column_text(8);
+    r.device_name = s.column_text(9);
+    r.threads = s.column_int(10);
+    r.settings.dtype = s.column_text(11);
+    r.settings.batch = s.column_int(12);
+    r.settings.memory_format = s.column_text(13);
+    r.warmup = s.column_int(14);
+    r.repeats = s.column_int(15);
+    r.build_commit = s.column_text(16);
+    r.dnas_version = s.column_text(17);
+    r.space = s.column_text(18);
+    r.command = s.column_text(19);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<MeasurementRow> LutStore::measurements(const std::string& target) const {
+  std::vector<MeasurementRow> out;
+  SqliteStatement s = db_->prepare(std::string("SELECT ") + kMeasurementColumns +
+                                   " FROM measurements WHERE (?1 = '' OR target = ?1) ORDER BY target, key");
+  s.bind(1, target);
+  while (s.step()) out.push_back(read_measurement(s));
+  return out;
+}
+
+std::map<std::string, double> LutStore::medians(const std::string& target, const LutSettings& settings) const {
+  std::map<std::string, double> out;
+  SqliteStatement s = db_->prepare(
+      "SELECT key, median_us FROM measurements WHERE target = ? AND batch = ? AND dtype = ? AND memory_format = ?");
+  s.bind(1, target).bind(2, settings.batch).bind(3, settings.dtype).bind(4, settings.memory_format);
+  while (s.step()) out[s.column_text(0)] = s.column_double(1);
+  return out;
+}
+
+std::set<std::string> LutStore::keys_measured_with(const std::string& target, int64_t threads,
+                                                   const std::string& device) const {
+  std::set<std::string> out;
+  SqliteStatement s = db_->prepare(
+      "SELECT m.key FROM measurements m JOIN runs r ON m.run_id = r.id "
+      "WHERE m.target = ? AND r.threads = ? AND r.device = ?");
+  s.bind(1, target).bind(2, threads).bind(3, device);
+  while (s.step()) out.insert(s.column_text(0));
+  return out;
+}
+
+void LutStore::put_correction(const Correction& c) {
+  SqliteTransaction transaction(*db_);
+  db_->prepare(
+         "INSERT OR REPLACE INTO corrections (target, space, scale, offset_us, archs, fitted_at, mape_raw, "
+         "mape_corrected) VALUES (?,?,?,?,?,?,?,?)")
+      .bind(1, c.target).bind(2, c.space).bind(3, c.scale).bind(4, c.offset_us).bind(5, c.archs)
+      .bind(6, c.fitted_at).bind(7, c.mape_raw).bind(8, c.mape_corrected)
+      .run();
+  transaction.commit();
+}
+
+std::optional<Correction> LutStore::correction(const std::string& target) const {
+  SqliteStatement s = db_->prepare(
+      "SELECT target, space, scale, offset_us, archs, fitted_at, mape_raw, mape_corrected FROM corrections "
+      "WHERE target = ?");
+  s.bind(1, target);
+  if (!s.step()) return std::nullopt;
+  Correction c;
+  c.target = s.column_text(0);
+  c.space = s.column_text(1);
+  c.scale = s.column_double(2);
+  c.offset_us = s.column_double(3);
+  c.archs = s.column_int(4);
+  c.fitted_at = s.column_text(5);
+  c.mape_raw = s.column_double(6);
+  c.mape_corrected = s.column_double(7);
+  return c;
+}
+
+}  // namespace dnas

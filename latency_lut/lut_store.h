@@ -1,0 +1,102 @@
+// The latency lookup table on disk: an SQLite database (schema version in PRAGMA user_version,
+// WAL mode, every write in a transaction, bound parameters only) holding
+//   targets       name, device description;
+//   runs          one profiling session or import each, with provenance: host, times, LibTorch
+//                 and CUDA versions, device name, threads, dtype, batch, memory format, warm-up,
+//                 repeats, dnas build commit and version, space, command line, source;
+//   measurements  one row per (target, canonical key; see lut_key.h): the key's fields and the
+//                 median / p10 / p90 / mean / std in microseconds, repeat count, time, run id;
+//   corrections   a per-target linear fit (measured = scale * predicted + offset) from validation.
+// Opening a file that is not SQLite, is another application's database, or has another schema
+// version throws dnas::Error saying which.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "latency_lut/lut_key.h"
+#include "latency_lut/sqlite_db.h"
+
+namespace dnas {
+
+inline constexpr int kLutSchemaVersion = 1;
+
+struct TimingStats {
+  double median_us = 0, p10_us = 0, p90_us = 0, mean_us = 0, std_us = 0;
+  int64_t repeats = 0;
+};
+
+struct RunRecord {
+  int64_t id = 0;
+  std::string target;
+  std::string source = "profile-latency";  // or "import:csv", "import:json"
+  std::string host, started_at, finished_at;
+  std::string libtorch_version, cuda_version, device, device_name;
+  int64_t threads = 0;
+  LutSettings settings;
+  int64_t warmup = 0, repeats = 0;
+  std::string build_commit, dnas_version, space, command;
+};
+
+struct MeasurementRow {
+  std::string target;
+  LutKey key;
+  TimingStats stats;
+  std::string measured_at;
+  int64_t run_id = 0;
+};
+
+struct TargetRow {
+  std::string name;
+  std::string device;
+  int64_t measurements = 0;
+};
+
+struct Correction {
+  std::string target, space, fitted_at;
+  double scale = 1, offset_us = 0;
+  int64_t archs = 0;
+  double mape_raw = 0, mape_corrected = 0;
+};
+
+enum class OpenMode { kCreate, kExisting };
+
+class LutStore {
+ public:
+  LutStore(const std::string& path, OpenMode mode);
+  const std::string& path() const { return db_->path(); }
+
+  void ensure_target(const std::string& name, const std::string& device);
+  int64_t add_run(const RunRecord& run);
+  void finish_run(int64_t run_id, const std::string& finished_at);
+  // Insert or replace one row, in its own transaction (a killed profiler loses at most the block
+  // it was timing).
+  void put_measurement(const MeasurementRow& row);
+
+  std::vector<TargetRow> targets() const;
+  std::vector<RunRecord> runs(const std::string& target = "") const;
+  std::vector<MeasurementRow> measurements(const std::string& target = "") const;  // by target, key
+  // Median latency by key string, for one target and settings.
+  std::map<std::string, double> medians(const std::string& target, const LutSettings& settings) const;
+  // Keys already measured for `target` by runs with these threads and device (resume).
+  std::set<std::string> keys_measured_with(const std::string& target, int64_t threads, const std::string& device) const;
+
+  void put_correction(const Correction& correction);
+  std::optional<Correction> correction(const std::string& target) const;
+
+  SqliteDb& db() { return *db_; }
+
+ private:
+  void open_schema(OpenMode mode);
+  std::unique_ptr<SqliteDb> db_;
+};
+
+// ISO-8601 UTC, e.g. "2026-11-21T14:52:03Z".
+std::string utc_now();
+
+}  // namespace dnas

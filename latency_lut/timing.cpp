@@ -1,0 +1,129 @@
+#include "latency_lut/timing.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
+#include <ATen/ops/randn.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+
+#include "ops/error.h"
+
+namespace dnas {
+namespace {
+
+double percentile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  const double position = q * static_cast<double>(sorted.size() - 1);
+  const size_t below = static_cast<size_t>(std::floor(position));
+  const size_t above = std::min(below + 1, sorted.size() - 1);
+  return sorted[below] + (sorted[above] - sorted[below]) * (position - static_cast<double>(below));
+}
+
+torch::ScalarType scalar_type(const std::string& dtype) {
+  if (dtype == "fp16") return torch::kHalf;
+  if (dtype == "bf16") return torch::kBFloat16;
+  return torch::kFloat;
+}
+
+std::string cpu_model_name() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
+    }
+  }
+  return "unknown CPU";
+}
+
+}  // namespace
+
+void check_device(const std::string& device, const std::string& dtype, const std::string& where) {
+  DNAS_CHECK(device == "cpu" || device == "cuda", where, ": expected device cpu or cuda, got '", device, "'");
+  if (device == "cuda")
+    DNAS_CHECK(torch::cuda::is_available(), where,
+               ": cuda requested, but no CUDA device is available (this LibTorch ",
+               at::detail::getCUDAHooks().hasCUDA() ? "sees no GPU" : "is built without CUDA", ")");
+  if (device == "cpu")
+    DNAS_CHECK(dtype != "fp16", where, ": fp16 is not supported on CPU; use fp32 or bf16");
+}
+
+TimingStats summarize_samples(std::vector<double> samples) {
+  TimingStats stats;
+  stats.repeats = static_cast<int64_t>(samples.size());
+  if (samples.empty()) return stats;
+  std::sort(samples.begin(), samples.end());
+  stats.median_us = percentile(samples, 0.5);
+  stats.p10_us = percentile(samples, 0.1);
+  stats.p90_us = percentile(samples, 0.9);
+  stats.mean_us = std::accumulate(samples.begin(), samples.end(), 0.0) / static_cast<double>(samples.size());
+  double sum_sq = 0;
+  for (double s : samples) sum_sq += (s - stats.mean_us) * (s - stats.mean_us);
+  stats.std_us = samples.size() > 1 ? std::sqrt(sum_sq / static_cast<double>(samples.size() - 1)) : 0.0;
+  return stats;
+}
+
+TimingStats time_callable(const std::function<void()>& run_once, const TimingOptions& options) {
+  const bool cuda = options.device == "cuda";
+  auto sync = [cuda] {
+    if (cuda) torch::cuda::synchronize();
+  };
+  for (int64_t i = 0; i < options.warmup; ++i) run_once();
+  sync();
+  std::vector<double> samples;
+  samples.reserve(static_cast<size_t>(options.repeats));
+  for (int64_t i = 0; i < options.repeats; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    run_once();
+    sync();
+    samples.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+  }
+  return summarize_samples(std::move(samples));
+}
+
+TimingStats time_module_forward(torch::nn::Module& module, const std::function<torch::Tensor(torch::Tensor)>& forward,
+                                int64_t channels, int64_t height, int64_t width, const TimingOptions& options) {
+  const torch::Device device(options.device == "cuda" ? torch::kCUDA : torch::kCPU);
+  const torch::ScalarType dtype = scalar_type(options.settings.dtype);
+  const bool nhwc = options.settings.memory_format == "nhwc";
+  torch::NoGradGuard no_grad;
+  module.eval();
+  module.to(device, dtype);
+  if (nhwc) {
+    for (auto& p : module.parameters())
+      if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+  }
+  torch::Tensor input = at::randn({options.settings.batch, channels, height, width},
+                                  at::TensorOptions().dtype(dtype).device(device));
+  if (nhwc) input = input.contiguous(at::MemoryFormat::ChannelsLast);
+  return time_callable([&] { forward(input); }, options);
+}
+
+HostInfo describe_host(const std::string& device) {
+  HostInfo info;
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  info.host = host;
+  info.libtorch_version = TORCH_VERSION;
+  const auto& cuda = at::detail::getCUDAHooks();
+  if (cuda.hasCUDA()) {
+    const long version = cuda.versionCUDART();
+    info.cuda_version = std::to_string(version / 1000) + "." + std::to_string((version % 1000) / 10);
+  } else {
+    info.cuda_version = "none";
+  }
+  info.device_name = device == "cuda" ? "CUDA device " + std::to_string(cuda.current_device()) : cpu_model_name();
+  info.threads = at::get_num_threads();
+  return info;
+}
+
+}  // namespace dnas

@@ -1,0 +1,49 @@
+// `lut validate`: how well summed table rows predict whole networks on this machine. Samples
+// random architectures from a space, predicts each as the sum of its blocks' table latencies,
+// measures each end to end with the profiler's timing discipline, and reports the median absolute
+// percentage error, the max error and Kendall's tau-b between predicted and measured. A linear
+// correction (measured = scale * predicted + offset) is fitted on all archs; its error is reported
+// 2-fold cross-validated (fit on one half, scored on the other), so it is not flattered.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "latency_lut/latency_table.h"
+#include "latency_lut/timing.h"
+#include "supernet/space_spec.h"
+
+namespace dnas {
+
+struct ArchValidation {
+  std::vector<std::string> choices;
+  double predicted_us = 0;
+  double measured_us = 0;
+  double corrected_us = 0;  // cross-validated prediction
+};
+
+struct ErrorStats {
+  double mape = 0;        // median absolute percentage error, as a fraction
+  double max_error = 0;   // as a fraction
+  double kendall_tau = 0;
+};
+
+struct ValidationReport {
+  std::vector<ArchValidation> archs;
+  ErrorStats raw, corrected;
+  double scale = 1, offset_us = 0;  // fitted on all archs
+  bool estimated = false;           // predictions used estimated rows
+};
+
+ErrorStats error_stats(const std::vector<double>& predicted, const std::vector<double>& measured);
+double kendall_tau_b(const std::vector<double>& a, const std::vector<double>& b);
+// Least squares y = scale * x + offset.
+std::pair<double, double> fit_linear(const std::vector<double>& x, const std::vector<double>& y);
+
+ValidationReport validate_table(const LatencyTable& table, const SearchSpace& space, size_t archs, uint64_t seed,
+                                const TimingOptions& timing,
+                                const std::function<void(size_t done, size_t total)>& progress = {});
+
+}  // namespace dnas
