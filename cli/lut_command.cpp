@@ -89,6 +89,14 @@ struct TimingFlags {
 
 std::string default_db(const TargetSpec& target, const std::string& db) { return db.empty() ? target.lut : db; }
 
+// The table to look latencies up in: an explicit --db must exist; the target's default table may
+// not exist yet, which means no measured rows and so labelled estimates ("" to LatencyTable).
+std::string lookup_db(const TargetSpec& target, const std::string& db) {
+  if (!db.empty()) return db;
+  std::error_code ec;
+  return fs::exists(target.lut, ec) ? target.lut : "";
+}
+
 void ensure_parent_directory(const std::string& path) {
   const fs::path parent = fs::path(path).parent_path();
   std::error_code ec;
@@ -334,14 +342,15 @@ void run_validate(ValidateFlags f) {
   const SearchSpace space = load_space(f.space);
   const TimingOptions timing = f.timing.resolve(target);
   if (f.timing.threads > 0) at::set_num_threads(static_cast<int>(f.timing.threads));
-  const std::string db_path = default_db(target, f.db);
+  const std::string db_path = lookup_db(target, f.db);
   DNAS_CHECK(f.archs >= 4, "--archs: expected at least 4, got ", f.archs);
   const LatencyTable table(target, db_path, timing.settings, f.estimate_missing);
   ProgressBar bar("measuring archs", static_cast<size_t>(f.archs), !f.as_json);
   const ValidationReport report = validate_table(table, space, static_cast<size_t>(f.archs), f.seed, timing,
                                                  [&](size_t done, size_t) { bar.update(done); });
   bar.finish();
-  if (!f.no_store) {
+  const bool store_correction = !f.no_store && !db_path.empty();
+  if (store_correction) {
     LutStore store(db_path, OpenMode::kExisting);
     store.put_correction({target.name, space.name, utc_now(), report.scale, report.offset_us, f.archs,
                           report.raw.mape, report.corrected.mape});
@@ -355,7 +364,7 @@ void run_validate(ValidateFlags f) {
                       {"estimated", report.estimated}, {"mape", report.raw.mape},
                       {"max_error", report.raw.max_error}, {"kendall_tau", report.raw.kendall_tau},
                       {"correction", {{"scale", report.scale}, {"offset_us", report.offset_us},
-                                      {"stored", !f.no_store}}},
+                                      {"stored", store_correction}}},
                       {"corrected", {{"mape", report.corrected.mape}, {"max_error", report.corrected.max_error},
                                      {"kendall_tau", report.corrected.kendall_tau}}}}
                      .dump(2)
@@ -371,6 +380,7 @@ void run_validate(ValidateFlags f) {
   }
   table_out.print(std::cout);
   std::cout << "\n" << report.archs.size() << " random " << space.name << " archs on " << target.name
+            << (db_path.empty() ? " (no table at " + target.lut + ": every prediction is a roofline ESTIMATE)" : "")
             << (report.estimated ? " (predictions use ESTIMATED rows)" : "") << "\n"
             << "  summed table:  median |error| " << percent(report.raw.mape) << ", max " << percent(report.raw.max_error)
             << ", Kendall tau " << report.raw.kendall_tau << "\n"
@@ -378,7 +388,7 @@ void run_validate(ValidateFlags f) {
             << percent(report.corrected.max_error) << ", Kendall tau " << report.corrected.kendall_tau
             << "  (2-fold cross-validated)\n"
             << "  correction:    measured = " << report.scale << " x predicted + " << format_us(report.offset_us)
-            << (f.no_store ? " (not stored)" : " (stored in " + db_path + ")") << "\n";
+            << (store_correction ? " (stored in " + db_path + ")" : " (not stored)") << "\n";
 }
 
 }  // namespace
@@ -446,7 +456,8 @@ void add_lut_command(CLI::App& app) {
       "Sample random archs from a space, predict each by summing table rows, time each end to end here,\n"
       "and report median |error|, max error and Kendall tau; fits and stores a linear correction.\n"
       "Example: dnas lut validate --db luts/host-cpu.db --target host-cpu --space fbnet --archs 30");
-  validate_cmd->add_option("--db", val->db, "Latency table file (default: the target's)");
+  validate_cmd->add_option("--db", val->db,
+                           "Latency table file (default: the target's; if that does not exist, estimates)");
   validate_cmd->add_option("--target", val->target, "Target name or .yaml path")->required();
   validate_cmd->add_option("--space", val->space, "Search space name or .yaml path")->required();
   validate_cmd->add_option("--archs", val->archs, "Number of random architectures")->capture_default_str();

@@ -4,6 +4,7 @@
 
 #include <c10/util/Exception.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "cli/arch_command.h"
@@ -12,7 +13,9 @@
 #include "ops/error.h"
 
 int main(int argc, char** argv) {
-  dnas::keep_large_buffers_on_heap();  // before any tensor: steady timings (ops/allocator.h)
+  // Before any tensor exists: steady timings (ops/allocator.h). DNAS_MALLOC_DEFAULTS=1 opts out
+  // (bench/lut_accuracy.sh uses it as the baseline).
+  if (std::getenv("DNAS_MALLOC_DEFAULTS") == nullptr) dnas::keep_large_buffers_on_heap();
   CLI::App app{
       "dnas: hardware-aware differentiable neural architecture search (FBNet-style) on LibTorch.\n"
       "Start with `dnas arch info fbnet_c`, `dnas arch info fbnet` or `dnas lut list`."};

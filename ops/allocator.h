@@ -4,7 +4,7 @@
 // how often depends on allocator history. Measured on the fbnet space at 224 (bench/README.md): a
 // 16->96->16 inverted residual at 112x112 took 12-24 ms by default, and a steady 12.4 ms both in
 // isolation and inside a network with large buffers kept on the heap. Call once, first thing in
-// main(), before any tensor exists.
+// main(), before any tensor exists. The dnas CLI skips it when DNAS_MALLOC_DEFAULTS=1 is set.
 #pragma once
 
 namespace dnas {

@@ -15,6 +15,7 @@ packages=(
   libyaml-cpp-dev       # search-space YAML
   libsqlite3-dev        # latency lookup tables
   libgtest-dev          # tests
+  python3               # JSON handling in scripts/profile-remote.sh and its test
 )
 
 if [[ "${DNAS_SKIP_APT:-0}" != 1 ]]; then

@@ -1,59 +1,12 @@
 // End-to-end tests of the `dnas` program: what a user types and what they see, including the
 // one-line errors and exit code 2 for bad input. DNAS_BINARY is set by CMake.
-#include <gtest/gtest.h>
-
-#include <sys/wait.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+
+#include "tests/cli_harness.h"
 
 namespace {
 
-namespace fs = std::filesystem;
-
-struct Result {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-Result run(const std::string& args) {
-  const fs::path dir = fs::temp_directory_path() / ("dnas_cli_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const std::string command = std::string(DNAS_BINARY) + " " + args + " > " + (dir / "out").string() +
-                              " 2> " + (dir / "err").string();
-  const int status = std::system(command.c_str());
-  Result r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "out"), slurp(dir / "err")};
-  fs::remove_all(dir);
-  return r;
-}
-
-fs::path write_temp(const std::string& name, const std::string& text) {
-  const fs::path path = fs::temp_directory_path() / name;
-  std::ofstream(path) << text;
-  return path;
-}
-
-void expect_one_line_error(const Result& r, const std::string& fragment) {
-  EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
-  ASSERT_FALSE(r.err.empty());
-  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "expected exactly one line: " << r.err;
-  EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
-  EXPECT_EQ(r.err.find("frame #"), std::string::npos) << "a LibTorch stack trace leaked: " << r.err;
-}
+using namespace dnas::testing;
 
 TEST(Cli, ArchInfoJsonReportsSqueezeNetParams) {
   const Result r = run("arch info squeezenet1_0 --json");

@@ -1,0 +1,207 @@
+// End-to-end tests of `dnas profile-latency` and `dnas lut ...`: profiling, resume after SIGKILL,
+// concurrent writers, export/import, validation, and the one-line errors for bad input.
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/cli_harness.h"
+
+extern char** environ;
+
+namespace {
+
+using namespace dnas::testing;
+using nlohmann::json;
+
+class CliLut : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("dnas_cli_lut_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+int64_t query_int(const std::string& db, const std::string& sql) {
+  sqlite3* handle = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  int64_t value = -1;
+  if (sqlite3_prepare_v2(handle, sql.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+    value = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(handle);
+  return value;
+}
+
+std::string integrity(const std::string& db) {
+  sqlite3* handle = nullptr;
+  sqlite3_open_v2(db.c_str(), &handle, SQLITE_OPEN_READONLY, nullptr);
+  sqlite3_stmt* s = nullptr;
+  std::string result = "?";
+  if (sqlite3_prepare_v2(handle, "PRAGMA integrity_check", -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+    result = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
+  sqlite3_finalize(s);
+  sqlite3_close(handle);
+  return result;
+}
+
+pid_t spawn(const std::string& args) {
+  const std::string command = "exec " + dnas_command(args) + " > /dev/null 2>&1";
+  const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+  pid_t pid = 0;
+  EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
+  return pid;
+}
+
+std::set<std::string> dry_run_keys(const std::string& args) {
+  const Result r = run("profile-latency " + args + " --dry-run --json");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::set<std::string> keys;
+  const json parsed = json::parse(r.out);  // keep it alive: iterating a temporary's member dangles
+  for (const auto& row : parsed["to_measure"]) keys.insert(row["key"].get<std::string>());
+  return keys;
+}
+
+TEST_F(CliLut, ProfileListExportImportRoundTrip) {
+  const std::string db = path("luts/host.db");  // the directory is created
+  const Result dry = run("profile-latency --space small --target host-cpu --db " + db + " --dry-run --json");
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  const size_t blocks = json::parse(dry.out)["blocks"].get<size_t>();
+  EXPECT_EQ(json::parse(dry.out)["to_measure"].size(), blocks);
+  EXPECT_FALSE(fs::exists(db)) << "a dry run must not create the table";
+
+  const Result profiled = run("profile-latency --space small --target host-cpu --db " + db + " --repeats 3 --warmup 1 --json");
+  ASSERT_EQ(profiled.exit_code, 0) << profiled.err;
+  EXPECT_EQ(json::parse(profiled.out)["measured"].get<size_t>(), blocks);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM measurements"), static_cast<int64_t>(blocks));
+
+  const Result again = run("profile-latency --space small --target host-cpu --db " + db + " --repeats 3 --warmup 1 --json");
+  EXPECT_EQ(json::parse(again.out)["measured"], 0);
+  EXPECT_EQ(json::parse(again.out)["skipped"].get<size_t>(), blocks);
+
+  const Result list = run("lut list --db " + db + " --space small --json");
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  const json listed = json::parse(list.out);
+  EXPECT_EQ(listed["coverage"][0]["measured"].get<size_t>(), blocks);
+  EXPECT_EQ(listed["runs"][0]["libtorch_version"].get<std::string>().substr(0, 2), "1.");
+  EXPECT_FALSE(listed["runs"][0]["build_commit"].get<std::string>().empty());
+
+  for (const char* ext : {"csv", "json"}) {
+    const std::string exported = path(std::string("export.") + ext), copy = path(std::string("copy_") + ext + ".db");
+    ASSERT_EQ(run("lut export --db " + db + " --out " + exported).exit_code, 0);
+    const Result imported = run("lut import --db " + copy + " --in " + exported);
+    ASSERT_EQ(imported.exit_code, 0) << imported.err;
+    EXPECT_EQ(run("lut export --db " + copy + " --format " + ext).out, slurp(exported)) << ext;
+  }
+}
+
+TEST_F(CliLut, KilledProfilerLeavesAConsistentTableAndResumes) {
+  const std::string db = path("killed.db");
+  const std::string args = "profile-latency --space fbnet --target host-cpu --db " + db + " --repeats 3 --warmup 0";
+  const size_t total = dry_run_keys("--space fbnet --target host-cpu --db " + db).size();
+  const pid_t pid = spawn(args);
+  int64_t rows = 0;
+  for (int i = 0; i < 600 && rows < 5; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (fs::exists(db)) rows = query_int(db, "SELECT count(*) FROM measurements");
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the profiler finished before it could be killed";
+  EXPECT_EQ(integrity(db), "ok");
+  const int64_t kept = query_int(db, "SELECT count(*) FROM measurements");
+  EXPECT_GE(kept, 5);
+  EXPECT_LT(kept, static_cast<int64_t>(total));
+  const Result list = run("lut list --db " + db);
+  EXPECT_NE(list.out.find("interrupted"), std::string::npos) << list.out;
+
+  const Result resumed = run(args + " --json");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  const json summary = json::parse(resumed.out);
+  EXPECT_EQ(summary["skipped"].get<int64_t>(), kept);
+  EXPECT_EQ(summary["measured"].get<int64_t>() + kept, static_cast<int64_t>(total));
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM measurements"), static_cast<int64_t>(total));
+}
+
+TEST_F(CliLut, TwoProfilersWritingOneTableLoseNoRows) {
+  const std::string db = path("shared.db");
+  std::set<std::string> expected = dry_run_keys("--space small --target host-cpu --db " + db);
+  for (const std::string& k : dry_run_keys("--space mixed --target host-cpu --db " + db)) expected.insert(k);
+  const pid_t a = spawn("profile-latency --space small --target host-cpu --db " + db + " --repeats 2 --warmup 0");
+  const pid_t b = spawn("profile-latency --space mixed --target host-cpu --db " + db + " --repeats 2 --warmup 0");
+  int status_a = 0, status_b = 0;
+  waitpid(a, &status_a, 0);
+  waitpid(b, &status_b, 0);
+  EXPECT_EQ(WEXITSTATUS(status_a), 0);
+  EXPECT_EQ(WEXITSTATUS(status_b), 0);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM measurements"), static_cast<int64_t>(expected.size()));
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM runs"), 2);
+  EXPECT_EQ(integrity(db), "ok");
+}
+
+TEST_F(CliLut, ValidateReportsErrorAndRankCorrelation) {
+  const std::string db = path("v.db");
+  ASSERT_EQ(run("profile-latency --space small --target host-cpu --db " + db + " --repeats 5 --warmup 1").exit_code, 0);
+  const Result r = run("lut validate --db " + db + " --target host-cpu --space small --archs 6 --repeats 5 --warmup 1 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json v = json::parse(r.out);
+  EXPECT_EQ(v["archs"].size(), 6u);
+  EXPECT_GE(v["mape"].get<double>(), 0.0);
+  EXPECT_LE(v["kendall_tau"].get<double>(), 1.0);
+  EXPECT_FALSE(v["estimated"].get<bool>());
+  EXPECT_TRUE(v["correction"]["stored"].get<bool>());
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM corrections"), 1);
+  // A target whose default table does not exist yet predicts from labelled estimates.
+  const Result estimated = run("lut validate --target tx2 --space small --archs 4 --repeats 2 --warmup 0 --device cpu --json");
+  ASSERT_EQ(estimated.exit_code, 0) << estimated.err;
+  EXPECT_TRUE(json::parse(estimated.out)["estimated"].get<bool>());
+  EXPECT_FALSE(json::parse(estimated.out)["correction"]["stored"].get<bool>());  // nowhere to store it
+  expect_one_line_error(run("lut validate --db " + path("typo.db") + " --target host-cpu --space small --archs 4"),
+                        "typo.db: no such latency table");
+}
+
+TEST_F(CliLut, BadInputGivesOneLineAndExitTwo) {
+  const std::string db = path("t.db");
+  expect_one_line_error(run("profile-latency --space small --target tx9 --db " + db), "unknown target 'tx9'");
+  expect_one_line_error(run("profile-latency --space smal --target host-cpu --db " + db), "unknown search space 'smal'");
+  expect_one_line_error(run("profile-latency --space small --target host-cpu --device tpu --db " + db),
+                        "--device: expected device cpu or cuda, got 'tpu'");
+  expect_one_line_error(run("profile-latency --space small --target host-cpu --device cuda --db " + db),
+                        "--device: cuda requested, but no CUDA device is available");
+  expect_one_line_error(run("profile-latency --space small --target tx1 --db " + db),
+                        "target tx1 (profile_device cuda; profile it on the device itself");
+  expect_one_line_error(run("profile-latency --space small --target host-cpu --dtype fp16 --db " + db),
+                        "fp16 is not supported on CPU");
+  EXPECT_FALSE(fs::exists(db)) << "failed commands must not create the table";
+
+  const fs::path not_db = write_temp("dnas_not_a.db", "hello, I am a text file pretending to be a database");
+  expect_one_line_error(run("lut list --db " + not_db.string()), not_db.string() + ": not a dnas latency table");
+  expect_one_line_error(run("lut export --db " + path("missing.db")), "missing.db: no such latency table");
+
+  const fs::path corrupt = write_temp("dnas_corrupt.csv", "target,key\nx,y\n");
+  expect_one_line_error(run("lut import --db " + db + " --in " + corrupt.string()), corrupt.string() + ":1: unexpected header");
+  expect_one_line_error(run("lut import --db " + db + " --in " + path("nothing.csv")), "nothing.csv: cannot read file");
+  fs::remove(not_db);
+  fs::remove(corrupt);
+
+  // A partially measured target: the error lists the missing keys and the command to run.
+  ASSERT_EQ(run("profile-latency --space small --target host-cpu --db " + db + " --repeats 1 --warmup 0").exit_code, 0);
+  expect_one_line_error(run("lut validate --db " + db + " --target host-cpu --space mixed --archs 4"),
+                        "Measure them with: dnas profile-latency --space mixed --target host-cpu --db " + db);
+  expect_one_line_error(run("lut export --db " + db + " --out " + path("no/such/dir/x.csv")),
+                        "x.csv: cannot write (directory");
+}
+
+}  // namespace
