@@ -110,13 +110,27 @@ void ensure_parent_directory(const std::string& path) {
 
 struct ProfileFlags {
   std::string space, target, db;
-  std::optional<int64_t> input_size;
+  std::optional<int64_t> input_size, input_channels, num_classes;
   bool dry_run = false, as_json = false;
   TimingFlags timing;
 };
 
+// The space with the input / class overrides a dataset implies (what `dnas search` profiles).
+SearchSpace space_for(const std::string& name, std::optional<int64_t> channels, std::optional<int64_t> classes) {
+  SearchSpace space = load_space(name);
+  if (channels) {
+    DNAS_CHECK(*channels > 0, "--input-channels: expected > 0, got ", *channels);
+    space.input_channels = *channels;
+  }
+  if (classes) {
+    DNAS_CHECK(*classes > 0, "--num-classes: expected > 0, got ", *classes);
+    space.num_classes = *classes;
+  }
+  return space;
+}
+
 void run_profile_command(const ProfileFlags& f) {
-  const SearchSpace space = load_space(f.space);
+  const SearchSpace space = space_for(f.space, f.input_channels, f.num_classes);
   const TargetSpec target = load_target(f.target);
   const TimingOptions timing = f.timing.resolve(target);
   const std::string db_path = default_db(target, f.db);
@@ -408,6 +422,8 @@ void add_profile_command(CLI::App& app) {
       ->required();
   cmd->add_option("--db", f->db, "Latency table file (default: the target's `lut`, e.g. luts/host-cpu.db)");
   cmd->add_option("--input", f->input_size, "Input size (default: the space's)");
+  cmd->add_option("--input-channels", f->input_channels, "Input channels (default: the space's; MNIST: 1)");
+  cmd->add_option("--num-classes", f->num_classes, "Classes (default: the space's)");
   f->timing.add_to(cmd);
   cmd->add_flag("--dry-run", f->dry_run, "List the blocks that would be timed, and time nothing");
   cmd->add_flag("--json", f->as_json, "Print a JSON summary instead of text and progress");

@@ -14,6 +14,7 @@ packages=(
   nlohmann-json3-dev    # arch JSON, --json output
   libyaml-cpp-dev       # search-space YAML
   libsqlite3-dev        # latency lookup tables
+  libstb-dev            # JPEG / PNG decoding for image-folder datasets
   libgtest-dev          # tests
   python3               # JSON handling in scripts/profile-remote.sh and its test
 )

@@ -1,0 +1,279 @@
+#include "cli/search_command.h"
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <random>
+
+#include "cli/format.h"
+#include "cli/progress.h"
+#include "latency_lut/latency_table.h"
+#include "ops/error.h"
+#include "search/report.h"
+#include "search/trainer.h"
+#include "supernet/config_reader.h"
+#include "supernet/config_store.h"
+
+namespace dnas::cli {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::atomic<bool> interrupted{false};
+extern "C" void on_sigint(int) { interrupted.store(true); }
+
+std::string percent(double fraction) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f%%", 100 * fraction);
+  return buffer;
+}
+
+std::string fixed(double value, int digits) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
+  return buffer;
+}
+
+// Each flag writes into `flags` only when given, so flags layer over --config / a resumed run.
+struct SearchFlags {
+  std::vector<std::function<void(SearchConfig&)>> setters;
+  std::string config_file;
+  bool resume = false, as_json = false;
+  SearchConfig values;  // storage the options bind to
+};
+
+template <typename T>
+void flag(CLI::App* cmd, SearchFlags& f, const std::string& name, T SearchConfig::*field, const std::string& help) {
+  CLI::Option* option = cmd->add_option(name, f.values.*field, help);
+  option->default_str("");
+  const SearchConfig defaults;
+  std::ostringstream shown;
+  shown << defaults.*field;
+  if (!shown.str().empty()) option->description(help + " [" + shown.str() + "]");
+  f.setters.push_back([option, field, &f](SearchConfig& c) {
+    if (option->count() > 0) c.*field = f.values.*field;
+  });
+}
+
+void run_search_command(SearchFlags& f) {
+  SearchConfig config;
+  if (!f.config_file.empty())
+    config = config_from_json(parse_json_text(read_text_file(f.config_file), f.config_file), f.config_file);
+  if (f.resume) {
+    SearchConfig probe = config;
+    for (auto& set : f.setters) set(probe);
+    const std::string saved = (fs::path(probe.out) / "config.json").string();
+    std::error_code ec;
+    DNAS_CHECK(fs::exists(saved, ec), "--resume: ", probe.out, " holds no search (", saved, " is missing)");
+    config = config_from_json(parse_json_text(read_text_file(saved), saved), saved);
+  }
+  for (auto& set : f.setters) set(config);
+
+  interrupted.store(false);
+  std::signal(SIGINT, on_sigint);
+  const bool quiet = f.as_json;
+  std::unique_ptr<ProgressBar> bar;
+  std::string bar_key;
+  SearchCallbacks callbacks;
+  callbacks.on_message = [&](const std::string& m) {
+    if (!quiet) std::cerr << m << '\n';
+  };
+  callbacks.on_step = [&](const SearchProgress& p) {
+    if (quiet) return;
+    const std::string key = std::to_string(p.epoch) + p.phase;
+    if (key != bar_key || !bar) {
+      if (bar) bar->finish();
+      bar = std::make_unique<ProgressBar>("epoch " + std::to_string(p.epoch + 1) + "/" + std::to_string(config.epochs) +
+                                              " " + (p.phase == "w" ? "w    " : "theta"),
+                                          static_cast<size_t>(p.steps));
+      bar_key = key;
+    }
+    bar->update(static_cast<size_t>(p.step), "loss " + fixed(p.loss, 3));
+  };
+  callbacks.on_epoch = [&](const EpochRecord& r) {
+    if (quiet) return;
+    if (bar) bar->finish();
+    bar.reset();
+    std::cerr << "epoch " << r.epoch + 1 << ": w loss " << fixed(r.w_loss, 3) << " acc " << percent(r.w_accuracy)
+              << " | theta split acc " << percent(r.theta_accuracy) << (r.theta_trained ? "" : " (warm-up, theta frozen)")
+              << " | E[LAT] " << fixed(r.expected_latency_ms, 3) << " ms | tau " << fixed(r.temperature, 2)
+              << " | H(theta) " << fixed(r.theta_entropy, 2) << " | " << format_duration(r.seconds) << '\n';
+  };
+  const SearchResult result = run_search(config, f.resume, &interrupted, callbacks);
+  std::signal(SIGINT, SIG_DFL);
+  if (bar) bar->finish();
+  if (result.interrupted) {
+    std::cerr << "interrupted: checkpoint written to " << (fs::path(config.out) / "checkpoint.pt").string()
+              << "; continue with: dnas search --resume --out " << config.out << '\n';
+    std::exit(130);
+  }
+  const std::string arch_path = (fs::path(config.out) / "arch.json").string();
+  const std::string report_path = (fs::path(config.out) / "report.html").string();
+  if (f.as_json) {
+    std::cout << json{{"run", config.out}, {"arch", arch_path}, {"report", report_path}, {"choices", result.choices},
+                      {"predicted_latency_ms", result.predicted_latency_ms},
+                      {"latency_estimated", result.latency_estimated}, {"argmax_accuracy", result.argmax_accuracy},
+                      {"theta_accuracy", result.theta_accuracy}, {"epochs", result.epochs.size()}}
+                     .dump(2)
+              << '\n';
+    return;
+  }
+  std::cout << "\nsearch finished: " << config.space << " on " << config.target << ", " << config.epochs
+            << " epochs\n  chosen blocks:";
+  for (size_t i = 0; i < result.choices.size(); ++i) std::cout << (i % 6 == 0 ? "\n    " : " ") << result.choices[i];
+  std::cout << "\n  predicted latency: " << fixed(result.predicted_latency_ms, 3) << " ms"
+            << (result.latency_estimated ? " (ESTIMATED: no measured table for " + config.target + ")" : " (measured table)")
+            << "\n  accuracy on the theta split: " << percent(result.argmax_accuracy) << " (derived arch), "
+            << percent(result.theta_accuracy) << " (sampled archs, last epoch)\n  arch:   " << arch_path
+            << "\n  report: " << report_path << "\n";
+}
+
+// ---- sample ------------------------------------------------------------------------------------
+
+struct SampleFlags {
+  std::string run;
+  int64_t count = 6;
+  uint64_t seed = 0;
+  bool as_json = false;
+};
+
+void run_sample(const SampleFlags& f) {
+  DNAS_CHECK(f.count >= 1, "-n: expected >= 1, got ", f.count);
+  const fs::path dir(f.run);
+  const std::string theta_path = (dir / "theta.jsonl").string(), config_path = (dir / "config.json").string();
+  const SearchConfig config = config_from_json(parse_json_text(read_text_file(config_path), config_path), config_path);
+  std::ifstream in(theta_path);
+  DNAS_CHECK(in.good(), theta_path, ": missing (has the search finished an epoch?)");
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  DNAS_CHECK(!last.empty(), theta_path, ": no epoch recorded yet");
+  const json theta = parse_json_text(last, theta_path);
+  const auto probabilities = theta.at("probabilities").get<std::vector<std::vector<double>>>();
+  const auto candidates = theta.at("candidates").get<std::vector<std::vector<std::string>>>();
+
+  // The space as the search saw it (input size, channels and classes come from its arch.json).
+  SearchSpace space = load_space(config.space);
+  const std::string arch_path = (dir / "arch.json").string();
+  std::error_code ec;
+  if (fs::exists(arch_path, ec)) {
+    const ArchSpec searched = parse_arch_text(read_text_file(arch_path), arch_path);
+    space.input_size = searched.input_size;
+    space.input_channels = searched.input_channels;
+    space.num_classes = searched.num_classes;
+  }
+  const TargetSpec target = load_target(config.target);
+  std::string db = config.db;
+  if (db.empty() && fs::exists(target.lut, ec)) db = target.lut;
+  const LatencyTable table(target, db, {}, true);
+
+  std::mt19937_64 rng(f.seed);
+  fs::create_directories(dir / "samples", ec);
+  json out = json::array();
+  Table printed({"#", "predicted", "file", "blocks"}, {true, true, false, false});
+  for (int64_t n = 0; n < f.count; ++n) {
+    std::vector<std::string> choices;
+    for (size_t l = 0; l < probabilities.size(); ++l) {
+      std::discrete_distribution<size_t> pick(probabilities[l].begin(), probabilities[l].end());
+      choices.push_back(candidates[l][pick(rng)]);
+    }
+    ArchSpec arch = space.derive(choices);
+    const ArchLatency latency = table.for_arch(resolve_arch(arch), config.space);
+    arch.name = space.name + "_sample" + std::to_string(n);
+    arch.origin["run"] = f.run;
+    arch.origin["sample"] = n;
+    arch.origin["sample_seed"] = f.seed;
+    arch.origin["predicted_latency_ms"] = latency.total_us() / 1000.0;
+    arch.origin["latency_estimated"] = latency.any_estimated;
+    char name[32];
+    std::snprintf(name, sizeof name, "sample_%02lld.json", static_cast<long long>(n));
+    const std::string path = (dir / "samples" / name).string();
+    write_text_file_atomic(path, arch_to_json(arch).dump(2) + "\n");
+    out.push_back({{"file", path}, {"choices", choices}, {"predicted_latency_ms", latency.total_us() / 1000.0},
+                   {"latency_estimated", latency.any_estimated}});
+    std::string blocks;
+    for (const std::string& c : choices) blocks += (blocks.empty() ? "" : " ") + c;
+    printed.add_row({std::to_string(n), fixed(latency.total_us() / 1000.0, 3) + (latency.any_estimated ? " ms*" : " ms"),
+                     path, blocks});
+  }
+  if (f.as_json) {
+    std::cout << json{{"run", f.run}, {"samples", out}}.dump(2) << '\n';
+    return;
+  }
+  printed.print(std::cout);
+  std::cout << "\n" << f.count << " architectures drawn from softmax(theta) of " << f.run
+            << " (seed " << f.seed << "); retrain each and keep the best, as the FBNet paper does.\n";
+}
+
+}  // namespace
+
+void add_search_commands(CLI::App& app) {
+  auto f = std::make_shared<SearchFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "search",
+      "Train a Gumbel-softmax supernet with the latency-aware loss CE * alpha * (log LAT)^beta, LAT from\n"
+      "the target's latency table, and derive an architecture. Writes a run directory (config.json,\n"
+      "log.jsonl, theta.jsonl, checkpoint.pt, arch.json, report.html). Ctrl-C writes a checkpoint.\n"
+      "Examples:\n"
+      "  dnas search --space small --target host-cpu --data mnist:data/mnist --epochs 6 --out runs/mnist\n"
+      "  dnas search --resume --out runs/mnist\n"
+      "  dnas search --space small --target tx1 --data synthetic --latency-target-ms 0.5");
+  flag(cmd, *f, "--space", &SearchConfig::space, "Search space name or .yaml");
+  flag(cmd, *f, "--target", &SearchConfig::target, "Target whose latency table drives the loss");
+  flag(cmd, *f, "--db", &SearchConfig::db, "Latency table (default: the target's; estimates if absent)");
+  flag(cmd, *f, "--data", &SearchConfig::data,
+       "mnist:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, synthetic[:N[:SIZE[:C[:CLASSES]]]]");
+  flag(cmd, *f, "--device", &SearchConfig::device, "cpu or cuda");
+  flag(cmd, *f, "--out", &SearchConfig::out, "Run directory");
+  flag(cmd, *f, "--epochs", &SearchConfig::epochs, "Epochs");
+  flag(cmd, *f, "--batch-size", &SearchConfig::batch_size, "Batch size");
+  flag(cmd, *f, "--warmup-epochs", &SearchConfig::warmup_epochs, "Epochs with theta frozen (-1: epochs/9)");
+  flag(cmd, *f, "--mode", &SearchConfig::mode, "soft (every candidate runs) or hard (one path, straight-through)");
+  flag(cmd, *f, "--noise", &SearchConfig::noise, "Gumbel noise per batch or per sample (soft mode)");
+  flag(cmd, *f, "--schedule", &SearchConfig::schedule, "Temperature schedule: exp or linear");
+  flag(cmd, *f, "--tau0", &SearchConfig::tau0, "Initial temperature");
+  flag(cmd, *f, "--tau-decay", &SearchConfig::tau_decay, "Per-epoch factor of the exp schedule");
+  flag(cmd, *f, "--lr-w", &SearchConfig::lr_w, "SGD learning rate of the weights");
+  flag(cmd, *f, "--lr-theta", &SearchConfig::lr_theta, "Adam learning rate of theta");
+  flag(cmd, *f, "--alpha", &SearchConfig::alpha, "alpha in CE * alpha * (log LAT)^beta");
+  flag(cmd, *f, "--beta", &SearchConfig::beta, "beta in CE * alpha * (log LAT)^beta");
+  flag(cmd, *f, "--latency-target-ms", &SearchConfig::latency_target_ms, "Latency budget (0: none)");
+  flag(cmd, *f, "--latency-penalty", &SearchConfig::latency_penalty, "Weight of the budget penalty");
+  flag(cmd, *f, "--w-fraction", &SearchConfig::w_fraction, "Fraction of the training set for w");
+  flag(cmd, *f, "--seed", &SearchConfig::seed, "Seed of every random draw");
+  flag(cmd, *f, "--threads", &SearchConfig::threads, "Intra-op threads (0: default)");
+  flag(cmd, *f, "--max-samples", &SearchConfig::max_samples, "Use only the first N training images (0: all)");
+  flag(cmd, *f, "--image-size", &SearchConfig::image_size, "Image size for folder datasets");
+  flag(cmd, *f, "--checkpoint-every", &SearchConfig::checkpoint_every, "Steps between mid-epoch checkpoints");
+  CLI::Option* estimate = cmd->add_flag("--estimate-missing", f->values.estimate_missing,
+                                        "Fill missing table rows with labelled estimates");
+  f->setters.push_back([estimate, f](SearchConfig& c) {
+    if (estimate->count() > 0) c.estimate_missing = true;
+  });
+  cmd->add_option("--config", f->config_file, "A config.json to start from (flags override it)");
+  cmd->add_flag("--resume", f->resume, "Continue the search in --out from its last checkpoint");
+  cmd->add_flag("--json", f->as_json, "Print a JSON summary instead of progress and text");
+  cmd->callback([f] { run_search_command(*f); });
+
+  auto s = std::make_shared<SampleFlags>();
+  CLI::App* sample = app.add_subcommand(
+      "sample", "Draw N architectures from softmax(theta) of a search run (as the FBNet paper does before retraining)");
+  sample->add_option("--run", s->run, "Search run directory")->required();
+  sample->add_option("-n", s->count, "Number of architectures")->capture_default_str();
+  sample->add_option("--seed", s->seed, "Sampling seed")->capture_default_str();
+  sample->add_flag("--json", s->as_json, "Print JSON");
+  sample->callback([s] { run_sample(*s); });
+
+  auto dir = std::make_shared<std::string>();
+  CLI::App* report = app.add_subcommand("report", "Write the self-contained HTML report of a search run directory");
+  report->add_option("run", *dir, "Search run directory")->required();
+  report->callback([dir] { std::cout << write_report(*dir) << '\n'; });
+}
+
+}  // namespace dnas::cli

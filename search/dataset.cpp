@@ -1,0 +1,249 @@
+#include "search/dataset.h"
+
+#include <ATen/ATen.h>
+#include <stb/stb_image.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "ops/error.h"
+#include "supernet/config_store.h"
+
+namespace dnas {
+namespace {
+
+namespace fs = std::filesystem;
+
+uint32_t read_be32(const std::string& bytes, size_t offset) {
+  return (uint32_t(uint8_t(bytes[offset])) << 24) | (uint32_t(uint8_t(bytes[offset + 1])) << 16) |
+         (uint32_t(uint8_t(bytes[offset + 2])) << 8) | uint32_t(uint8_t(bytes[offset + 3]));
+}
+
+std::string require_file(const fs::path& dir, const std::string& name, const std::string& what) {
+  const fs::path path = dir / name;
+  std::error_code ec;
+  DNAS_CHECK(fs::is_regular_file(path, ec), path.string(), ": missing (expected ", what, ")");
+  return read_text_file(path.string());
+}
+
+void compute_stats(Dataset& d) {
+  const at::Tensor x = d.images.to(at::kDouble).div(255.0);
+  const at::Tensor mean = x.mean({0, 2, 3});
+  const at::Tensor std = x.std({0, 2, 3}).clamp_min(1e-3);
+  for (int64_t c = 0; c < d.channels(); ++c) {
+    d.mean.push_back(mean[c].item<double>());
+    d.std.push_back(std[c].item<double>());
+  }
+}
+
+void check_labels(const Dataset& d, const std::string& where) {
+  DNAS_CHECK(d.size() > 0, where, ": no samples");
+  const int64_t max = d.labels.max().item<int64_t>();
+  const int64_t min = d.labels.min().item<int64_t>();
+  DNAS_CHECK(min >= 0 && max < d.num_classes, where, ": label ", (min < 0 ? min : max), " is outside 0..",
+             d.num_classes - 1, " (mislabelled data?)");
+}
+
+Dataset load_mnist(const fs::path& dir, bool train) {
+  const std::string prefix = train ? "train" : "t10k";
+  const std::string image_name = prefix + "-images-idx3-ubyte", label_name = prefix + "-labels-idx1-ubyte";
+  const std::string images = require_file(dir, image_name, "MNIST IDX images");
+  const std::string labels = require_file(dir, label_name, "MNIST IDX labels");
+  const std::string image_path = (dir / image_name).string(), label_path = (dir / label_name).string();
+  DNAS_CHECK(images.size() >= 16 && read_be32(images, 0) == 2051, image_path,
+             ": not an IDX image file (expected magic 2051)");
+  DNAS_CHECK(labels.size() >= 8 && read_be32(labels, 0) == 2049, label_path,
+             ": not an IDX label file (expected magic 2049)");
+  const int64_t n = read_be32(images, 4), rows = read_be32(images, 8), cols = read_be32(images, 12);
+  DNAS_CHECK(static_cast<int64_t>(images.size()) == 16 + n * rows * cols, image_path, ": expected ", n, " images of ",
+             rows, "x", cols, " (", 16 + n * rows * cols, " bytes), file has ", images.size(), " bytes");
+  const int64_t label_count = read_be32(labels, 4);
+  DNAS_CHECK(label_count == n, label_path, ": ", label_count, " labels for ", n, " images in ", image_path);
+  DNAS_CHECK(static_cast<int64_t>(labels.size()) == 8 + n, label_path, ": truncated (expected ", 8 + n, " bytes)");
+  Dataset d;
+  d.name = "mnist";
+  d.num_classes = 10;
+  d.images = at::from_blob(const_cast<char*>(images.data() + 16), {n, 1, rows, cols}, at::kByte).clone();
+  d.labels = at::from_blob(const_cast<char*>(labels.data() + 8), {n}, at::kByte).to(at::kLong);
+  check_labels(d, label_path);
+  return d;
+}
+
+Dataset load_cifar(const fs::path& dir, bool train, int classes) {
+  std::vector<std::string> names;
+  if (classes == 10) {
+    if (train)
+      for (int i = 1; i <= 5; ++i) names.push_back("data_batch_" + std::to_string(i) + ".bin");
+    else
+      names.push_back("test_batch.bin");
+  } else {
+    names.push_back(train ? "train.bin" : "test.bin");
+  }
+  const int64_t label_bytes = classes == 10 ? 1 : 2, record = label_bytes + 3072;
+  std::vector<at::Tensor> images, labels;
+  for (const std::string& name : names) {
+    const std::string bytes = require_file(dir, name, classes == 10 ? "CIFAR-10 binary batches" : "CIFAR-100 binary");
+    DNAS_CHECK(!bytes.empty() && bytes.size() % record == 0, (dir / name).string(), ": size ", bytes.size(),
+               " is not a multiple of the ", record, "-byte CIFAR-", classes, " record (truncated or wrong format?)");
+    const int64_t n = static_cast<int64_t>(bytes.size()) / record;
+    const at::Tensor raw = at::from_blob(const_cast<char*>(bytes.data()), {n, record}, at::kByte).clone();
+    labels.push_back(raw.select(1, label_bytes - 1).to(at::kLong));
+    images.push_back(raw.slice(1, label_bytes).reshape({n, 3, 32, 32}));
+  }
+  Dataset d;
+  d.name = classes == 10 ? "cifar10" : "cifar100";
+  d.num_classes = classes;
+  d.images = at::cat(images);
+  d.labels = at::cat(labels);
+  check_labels(d, dir.string());
+  return d;
+}
+
+Dataset load_folder(const fs::path& dir, int64_t image_size) {
+  std::vector<fs::path> classes;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.is_directory()) classes.push_back(entry.path());
+  std::sort(classes.begin(), classes.end());
+  DNAS_CHECK(classes.size() >= 2, dir.string(), ": expected one sub-folder per class (at least 2), found ", classes.size());
+  std::vector<at::Tensor> images;
+  std::vector<int64_t> labels;
+  for (size_t c = 0; c < classes.size(); ++c) {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(classes[c])) {
+      std::string ext = entry.path().extension().string();
+      std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+      if (entry.is_regular_file() && (ext == ".jpg" || ext == ".jpeg" || ext == ".png")) files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    DNAS_CHECK(!files.empty(), classes[c].string(), ": class folder has no .jpg/.jpeg/.png images");
+    for (const fs::path& file : files) {
+      int w = 0, h = 0, n = 0;
+      unsigned char* pixels = stbi_load(file.c_str(), &w, &h, &n, 3);
+      DNAS_CHECK(pixels != nullptr, file.string(), ": cannot decode image (", stbi_failure_reason(), ")");
+      at::Tensor img = at::from_blob(pixels, {h, w, 3}, at::kByte).permute({2, 0, 1}).unsqueeze(0).to(at::kFloat);
+      stbi_image_free(pixels);
+      img = at::upsample_bilinear2d(img, {image_size, image_size}, false).round().clamp(0, 255).to(at::kByte);
+      images.push_back(img);
+      labels.push_back(static_cast<int64_t>(c));
+    }
+  }
+  Dataset d;
+  d.name = "folder";
+  d.num_classes = static_cast<int64_t>(classes.size());
+  d.images = at::cat(images);
+  d.labels = at::tensor(labels, at::kLong);
+  return d;
+}
+
+int64_t parse_count(const std::string& text, const std::string& spec) {
+  try {
+    size_t used = 0;
+    const long long value = std::stoll(text, &used);
+    if (used == text.size() && value > 0) return value;
+  } catch (...) {
+  }
+  throw Error("--data " + spec + ": expected positive integers in synthetic[:N[:SIZE[:CHANNELS[:CLASSES]]]], got '" + text + "'");
+}
+
+}  // namespace
+
+Dataset make_synthetic(int64_t samples, int64_t size, int64_t channels, int64_t classes, uint64_t seed) {
+  // Each class is a fixed random low-frequency template; samples add noise and a random shift.
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::uniform_int_distribution<int> shift(-1, 1);
+  const int64_t coarse = std::max<int64_t>(2, size / 4);
+  std::vector<at::Tensor> templates;
+  for (int64_t k = 0; k < classes; ++k) {
+    std::vector<float> values(static_cast<size_t>(channels * coarse * coarse));
+    for (float& v : values) v = normal(rng);
+    const at::Tensor small = at::tensor(values).view({1, channels, coarse, coarse});
+    templates.push_back(at::upsample_bilinear2d(small, {size, size}, false).squeeze(0));
+  }
+  std::vector<at::Tensor> images;
+  std::vector<int64_t> labels;
+  for (int64_t i = 0; i < samples; ++i) {
+    const int64_t k = i % classes;
+    std::vector<float> noise(static_cast<size_t>(channels * size * size));
+    for (float& v : noise) v = 0.9f * normal(rng);
+    const at::Tensor x = at::roll(templates[k], {shift(rng), shift(rng)}, {1, 2}) + at::tensor(noise).view({channels, size, size});
+    images.push_back(((x * 48.0) + 128.0).round().clamp(0, 255).to(at::kByte).unsqueeze(0));
+    labels.push_back(k);
+  }
+  Dataset d;
+  d.name = "synthetic";
+  d.num_classes = classes;
+  d.images = at::cat(images);
+  d.labels = at::tensor(labels, at::kLong);
+  compute_stats(d);
+  return d;
+}
+
+Dataset load_dataset(const std::string& spec, bool train, int64_t image_size) {
+  std::string kind, path = spec;
+  if (auto colon = spec.find(':'); colon != std::string::npos) {
+    kind = spec.substr(0, colon);
+    path = spec.substr(colon + 1);
+  }
+  if (spec == "synthetic" || kind == "synthetic") {
+    std::vector<int64_t> values = {512, 32, 3, 10};
+    std::string rest = kind.empty() ? "" : path;
+    for (size_t i = 0; !rest.empty(); ++i) {
+      DNAS_CHECK(i < values.size(), "--data ", spec, ": too many fields (synthetic[:N[:SIZE[:CHANNELS[:CLASSES]]]])");
+      const auto next = rest.find(':');
+      values[i] = parse_count(rest.substr(0, next), spec);
+      rest = next == std::string::npos ? "" : rest.substr(next + 1);
+    }
+    DNAS_CHECK(values[3] >= 2, "--data ", spec, ": expected at least 2 classes");
+    Dataset d = make_synthetic(values[0], values[1], values[2], values[3], train ? 1234 : 4321);
+    d.source = spec;
+    return d;
+  }
+  std::error_code ec;
+  DNAS_CHECK(fs::is_directory(path, ec), "--data ", spec, ": ", path, " is not a directory");
+  const fs::path dir(path);
+  if (kind.empty()) {
+    if (fs::exists(dir / "train-images-idx3-ubyte", ec)) kind = "mnist";
+    else if (fs::exists(dir / "data_batch_1.bin", ec)) kind = "cifar10";
+    else if (fs::exists(dir / "train.bin", ec)) kind = "cifar100";
+    else kind = "folder";
+  }
+  Dataset d;
+  if (kind == "mnist") d = load_mnist(dir, train);
+  else if (kind == "cifar10") d = load_cifar(dir, train, 10);
+  else if (kind == "cifar100") d = load_cifar(dir, train, 100);
+  else if (kind == "folder") d = load_folder(dir, image_size);
+  else throw Error("--data " + spec + ": unknown dataset kind '" + kind + "' (mnist, cifar10, cifar100, folder, synthetic)");
+  d.source = spec;
+  compute_stats(d);
+  return d;
+}
+
+void write_idx_images(const std::string& path, const at::Tensor& images) {
+  std::string bytes(16, '\0');
+  auto put = [&bytes](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes[at + i] = static_cast<char>((v >> (24 - 8 * i)) & 0xff);
+  };
+  put(0, 2051);
+  put(4, static_cast<uint32_t>(images.size(0)));
+  put(8, static_cast<uint32_t>(images.size(1)));
+  put(12, static_cast<uint32_t>(images.size(2)));
+  const at::Tensor data = images.to(at::kByte).contiguous();
+  bytes.append(reinterpret_cast<const char*>(data.data_ptr<uint8_t>()), static_cast<size_t>(data.numel()));
+  write_text_file_atomic(path, bytes);
+}
+
+void write_idx_labels(const std::string& path, const at::Tensor& labels) {
+  std::string bytes(8, '\0');
+  const uint32_t n = static_cast<uint32_t>(labels.size(0));
+  const uint32_t header[2] = {2049, n};
+  for (int h = 0; h < 2; ++h)
+    for (int i = 0; i < 4; ++i) bytes[4 * h + i] = static_cast<char>((header[h] >> (24 - 8 * i)) & 0xff);
+  const at::Tensor data = labels.to(at::kByte).contiguous();
+  bytes.append(reinterpret_cast<const char*>(data.data_ptr<uint8_t>()), static_cast<size_t>(data.numel()));
+  write_text_file_atomic(path, bytes);
+}
+
+}  // namespace dnas

@@ -1,0 +1,51 @@
+// Everything that defines a search, resolved: written to <run>/config.json, read back by
+// --resume (which refuses a changed config) and accepted by --config. Unknown keys are errors.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace dnas {
+
+struct SearchConfig {
+  std::string space = "small";
+  std::string target = "host-cpu";
+  std::string db;                 // "" = the target's table; estimates if it does not exist yet
+  std::string data = "synthetic";
+  std::string device = "cpu";
+  std::string out = "runs/search";
+  int64_t epochs = 10;
+  int64_t batch_size = 64;
+  int64_t warmup_epochs = -1;     // theta frozen; -1 = round(epochs / 9), the paper's 10 of 90
+  std::string mode = "soft";      // soft | hard
+  std::string noise = "batch";    // batch | sample (per-sample Gumbel noise, soft mode)
+  std::string schedule = "exp";   // temperature: exp | linear
+  double tau0 = 5.0;
+  double tau_decay = 0.95599748183;  // exp(-0.045) per epoch
+  double tau_min = 0.1;           // linear schedule's final temperature
+  double lr_w = 0.1, momentum = 0.9, weight_decay = 1e-4;  // SGD, cosine decay
+  double lr_theta = 0.01, theta_weight_decay = 5e-4;       // Adam
+  double alpha = 0.2, beta = 0.6;  // loss = CE * alpha * (log LAT_us)^beta
+  double latency_target_ms = 0;    // 0 = no budget
+  double latency_penalty = 1.0;    // weight of relu(LAT / target - 1)
+  double w_fraction = 0.8;         // of the training set; the rest trains theta
+  int64_t seed = 0;
+  int64_t threads = 0;             // 0 = LibTorch's default
+  int64_t image_size = 32;         // folder datasets
+  int64_t max_samples = 0;         // 0 = the whole training set
+  bool estimate_missing = false;
+  int64_t checkpoint_every = 0;    // steps between mid-epoch checkpoints; 0 = end of epoch only
+
+  int64_t resolved_warmup() const;
+  void validate() const;  // throws dnas::Error naming the option
+};
+
+nlohmann::json config_to_json(const SearchConfig& config);
+SearchConfig config_from_json(const nlohmann::json& document, const std::string& origin);
+// Keys whose values differ, ignoring `out`.
+std::vector<std::string> config_differences(const SearchConfig& a, const SearchConfig& b);
+
+}  // namespace dnas

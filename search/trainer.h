@@ -1,0 +1,67 @@
+// The DNAS search (FBNet): alternating optimisation of the supernet weights w (SGD, cosine decay,
+// on w_fraction of the training data) and the architecture logits theta (Adam, on the rest), with
+// theta frozen for the warm-up epochs and a Gumbel temperature schedule. The loss is
+//   CE * alpha * (log LAT)^beta   (+ latency_penalty * relu(LAT / target - 1) with a budget)
+// where LAT is the expected latency in microseconds from the latency table; the power applies
+// to the log (a common reimplementation bug computes beta * log LAT instead).
+//
+// The run directory holds config.json, log.jsonl (one line per epoch), theta.jsonl (theta after
+// every epoch), checkpoint.pt (written atomically at every epoch end, every `checkpoint_every`
+// steps and on interrupt), and at the end arch.json (argmax of theta, with its predicted
+// latency) and report.html. Every random draw derives from (seed, epoch, phase, step), so a
+// search resumed from any checkpoint ends with exactly the theta of an uninterrupted run.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "search/search_config.h"
+
+namespace dnas {
+
+struct EpochRecord {
+  int64_t epoch = 0;
+  double w_loss = 0, w_accuracy = 0;
+  double theta_loss = 0, theta_accuracy = 0;  // accuracy on the theta split
+  bool theta_trained = false;                 // false during warm-up
+  double expected_latency_ms = 0;
+  double temperature = 0, theta_entropy = 0, lr_w = 0, seconds = 0;
+};
+
+struct SearchProgress {
+  std::string phase;  // "w" or "theta"
+  int64_t epoch = 0, step = 0, steps = 0;
+  double loss = 0;
+};
+
+struct SearchResult {
+  std::string run_dir;
+  bool interrupted = false;
+  std::vector<std::string> choices;  // argmax of theta
+  double predicted_latency_ms = 0;
+  bool latency_estimated = false;
+  double argmax_accuracy = 0;  // the argmax arch, through the supernet, on the theta split
+  double theta_accuracy = 0;   // last epoch, sampled archs
+  std::vector<EpochRecord> epochs;
+};
+
+struct SearchCallbacks {
+  std::function<void(const SearchProgress&)> on_step;
+  std::function<void(const EpochRecord&)> on_epoch;
+  std::function<void(const std::string&)> on_message;
+};
+
+// Runs (or with `resume`, continues) the search in config.out. `interrupt`, when set during
+// the run, makes it write a checkpoint at the next step boundary and return interrupted.
+SearchResult run_search(const SearchConfig& config, bool resume, const std::atomic<bool>* interrupt,
+                        const SearchCallbacks& callbacks);
+
+// The loss for a batch: CE * alpha * (log LAT_us)^beta, LAT clamped above 1 us.
+at::Tensor latency_aware_loss(const at::Tensor& cross_entropy, const at::Tensor& latency_us, double alpha, double beta);
+
+}  // namespace dnas

@@ -1,0 +1,67 @@
+#include "supernet/mixed_op.h"
+
+#include <ATen/ops/one_hot.h>
+#include <ATen/ops/rand.h>
+#include <ATen/ops/zeros.h>
+
+#include "ops/blocks.h"
+#include "ops/error.h"
+#include "ops/registry.h"
+
+namespace dnas {
+
+LayerSample sample_layer(const torch::Tensor& theta, double tau, SampleMode mode, NoiseScope scope, int64_t batch) {
+  const int64_t k = theta.size(0);
+  const bool per_sample = mode == SampleMode::kSoft && scope == NoiseScope::kPerSample;
+  const torch::Tensor uniform = at::rand(per_sample ? std::vector<int64_t>{batch, k} : std::vector<int64_t>{k},
+                                         theta.options().requires_grad(false));
+  const torch::Tensor gumbel = -(-(uniform + 1e-20).log() + 1e-20).log();
+  const torch::Tensor soft = ((theta + gumbel) / tau).softmax(-1);
+  LayerSample sample;
+  if (mode == SampleMode::kSoft) {
+    sample.weights = soft;
+    return sample;
+  }
+  sample.index = soft.argmax(-1).item<int64_t>();
+  const torch::Tensor hard = at::one_hot(torch::full({}, sample.index, torch::kLong), k).to(soft.dtype());
+  sample.weights = hard - soft.detach() + soft;  // straight-through
+  return sample;
+}
+
+LayerSample one_hot_sample(int64_t candidates, int64_t index, const torch::Device& device) {
+  LayerSample sample;
+  sample.index = index;
+  sample.weights = at::zeros({candidates}, at::TensorOptions().device(device));
+  sample.weights[index] = 1.0;
+  return sample;
+}
+
+MixedOpImpl::MixedOpImpl(const std::vector<std::string>& candidate_keys, const std::vector<BlockArgs>& candidate_args)
+    : keys_(candidate_keys) {
+  DNAS_CHECK(!keys_.empty() && keys_.size() == candidate_args.size(), "MixedOp: expected one BlockArgs per candidate");
+  candidates = register_module("candidates", torch::nn::ModuleList());
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    torch::nn::AnyModule block = make_block(OpRegistry::builtin().at(keys_[i], "MixedOp"), candidate_args[i]);
+    candidates->push_back(block.ptr());
+    blocks_.push_back(std::move(block));
+  }
+  // Uniform start: equal logits give equal probabilities.
+  theta = register_parameter("theta", at::zeros({static_cast<int64_t>(keys_.size())}));
+}
+
+torch::Tensor MixedOpImpl::forward(torch::Tensor x, const LayerSample& sample) {
+  if (sample.index >= 0) {
+    // Hard: only the sampled path runs; the straight-through weight (value 1) carries theta's gradient.
+    return blocks_[static_cast<size_t>(sample.index)].forward(x) * sample.weights[sample.index];
+  }
+  torch::Tensor sum;
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    const torch::Tensor w = sample.weights.dim() == 1 ? sample.weights[static_cast<int64_t>(i)]
+                                                      : sample.weights.select(1, static_cast<int64_t>(i)).view({-1, 1, 1, 1});
+    const torch::Tensor term = blocks_[i].forward(x) * w;
+    sum = sum.defined() ? sum + term : term;
+  }
+  return sum;
+}
+
+}  // namespace dnas

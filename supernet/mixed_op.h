@@ -1,0 +1,55 @@
+// One searchable layer of a supernet: its candidate blocks and its architecture logits theta.
+//
+// A LayerSample says how the layer runs this step:
+//   soft  (FBNet)  weights = gumbel_softmax(theta / tau), shape [K] (one noise draw per batch) or
+//                  [N, K] (per sample); every candidate runs and the outputs are summed, weighted.
+//   hard  (GDAS / ProxylessNAS)  a one-hot sample `index` with straight-through weights
+//                  (value one-hot, gradient of the soft weights); only the sampled candidate runs,
+//                  forward and backward, and its output is scaled by the (unit) weight so theta
+//                  still receives a gradient.
+// Candidate modules are registered as "candidates.<i>" in space order; theta as "theta".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/any.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/pimpl.h>
+
+#include "ops/op_def.h"
+
+namespace dnas {
+
+enum class SampleMode { kSoft, kHard };
+enum class NoiseScope { kPerBatch, kPerSample };
+
+struct LayerSample {
+  torch::Tensor weights;  // [K] or [N, K] (soft); [K] straight-through one-hot (hard)
+  int64_t index = -1;     // hard: the sampled candidate
+};
+
+// Gumbel-softmax sample of `theta` [K] at temperature `tau`, using the global RNG.
+LayerSample sample_layer(const torch::Tensor& theta, double tau, SampleMode mode, NoiseScope scope, int64_t batch);
+// The deterministic one-hot sample of candidate `index` (for evaluating a fixed choice).
+LayerSample one_hot_sample(int64_t candidates, int64_t index, const torch::Device& device);
+
+class MixedOpImpl : public torch::nn::Module {
+ public:
+  // `candidates[i]` is built by make_block(op, args[i]); all map the same input to the same shape.
+  MixedOpImpl(const std::vector<std::string>& candidate_keys, const std::vector<BlockArgs>& candidate_args);
+  torch::Tensor forward(torch::Tensor x, const LayerSample& sample);
+
+  const std::vector<std::string>& candidate_keys() const { return keys_; }
+  torch::Tensor theta;
+  torch::nn::ModuleList candidates{nullptr};
+
+ private:
+  std::vector<std::string> keys_;
+  std::vector<torch::nn::AnyModule> blocks_;
+};
+TORCH_MODULE(MixedOp);
+
+}  // namespace dnas

@@ -1,0 +1,113 @@
+#include "supernet/supernet.h"
+
+#include <ATen/ops/tensor.h>
+
+#include <cmath>
+
+#include "ops/blocks.h"
+#include "ops/registry.h"
+#include "supernet/network.h"
+
+namespace dnas {
+
+SupernetImpl::SupernetImpl(const SearchSpace& space, std::optional<int64_t> input_size)
+    : resolved_(resolve_space(space, input_size, space.name)) {
+  stem = register_module("stem", torch::nn::Sequential());
+  head = register_module("head", torch::nn::Sequential());
+  layers = register_module("layers", torch::nn::ModuleList());
+  const OpRegistry& registry = OpRegistry::builtin();
+  for (const ResolvedLayer& l : resolved_.stem) stem->push_back(make_block(registry.at(l.spec.op, l.label()), l.args));
+  for (const ResolvedSpaceLayer& l : resolved_.layers) {
+    std::vector<std::string> keys;
+    std::vector<BlockArgs> args;
+    for (const CandidateCost& c : l.candidates) {
+      keys.push_back(c.op);
+      args.push_back(c.args);
+    }
+    layers_.push_back(MixedOp(keys, args));
+    layers->push_back(layers_.back());
+  }
+  for (const ResolvedLayer& l : resolved_.head) head->push_back(make_block(registry.at(l.spec.op, l.label()), l.args));
+  init_weights(*this, InitScheme::kKaimingFanOut);
+}
+
+ArchSample SupernetImpl::sample(double tau, SampleMode mode, NoiseScope scope, int64_t batch) const {
+  ArchSample out;
+  for (const MixedOp& layer : layers_) out.push_back(sample_layer(layer->theta, tau, mode, scope, batch));
+  return out;
+}
+
+ArchSample SupernetImpl::argmax_sample() const {
+  ArchSample out;
+  for (const MixedOp& layer : layers_)
+    out.push_back(one_hot_sample(layer->theta.size(0), layer->theta.argmax().item<int64_t>(), layer->theta.device()));
+  return out;
+}
+
+torch::Tensor SupernetImpl::forward(torch::Tensor x, const ArchSample& sample) {
+  if (!stem->is_empty()) x = stem->forward(x);
+  for (size_t l = 0; l < layers_.size(); ++l) x = layers_[l]->forward(x, sample[l]);
+  if (!head->is_empty()) x = head->forward(x);
+  return x.flatten(1);
+}
+
+torch::Tensor SupernetImpl::expected_latency_us(const ArchSample& sample,
+                                                const std::vector<std::vector<double>>& latency_us,
+                                                double fixed_us) const {
+  torch::Tensor total;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const torch::Tensor table = at::tensor(latency_us[l], sample[l].weights.options().requires_grad(false));
+    torch::Tensor weights = sample[l].weights;
+    if (weights.dim() == 2) weights = weights.mean(0);  // per-sample noise: the batch's expectation
+    const torch::Tensor layer = (weights * table).sum();
+    total = total.defined() ? total + layer : layer;
+  }
+  return total + fixed_us;
+}
+
+std::vector<torch::Tensor> SupernetImpl::theta_parameters() const {
+  std::vector<torch::Tensor> out;
+  for (const MixedOp& layer : layers_) out.push_back(layer->theta);
+  return out;
+}
+
+std::vector<torch::Tensor> SupernetImpl::weight_parameters() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : named_parameters())
+    if (p.key().size() < 6 || p.key().compare(p.key().size() - 6, 6, ".theta") != 0) out.push_back(p.value());
+  return out;
+}
+
+std::vector<std::vector<double>> SupernetImpl::theta_values() const {
+  std::vector<std::vector<double>> out;
+  for (const MixedOp& layer : layers_) {
+    const torch::Tensor t = layer->theta.detach().to(torch::kCPU, torch::kDouble).contiguous();
+    out.emplace_back(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+  }
+  return out;
+}
+
+std::vector<std::vector<double>> SupernetImpl::probabilities() const {
+  std::vector<std::vector<double>> out;
+  for (const MixedOp& layer : layers_) {
+    const torch::Tensor p = layer->theta.detach().softmax(0).to(torch::kCPU, torch::kDouble).contiguous();
+    out.emplace_back(p.data_ptr<double>(), p.data_ptr<double>() + p.numel());
+  }
+  return out;
+}
+
+std::vector<std::string> SupernetImpl::argmax_choices() const {
+  std::vector<std::string> out;
+  for (const MixedOp& layer : layers_)
+    out.push_back(layer->candidate_keys()[static_cast<size_t>(layer->theta.argmax().item<int64_t>())]);
+  return out;
+}
+
+double SupernetImpl::mean_entropy() const {
+  double total = 0;
+  for (const std::vector<double>& p : probabilities())
+    for (double q : p) total -= q > 0 ? q * std::log(q) : 0.0;
+  return layers_.empty() ? 0.0 : total / static_cast<double>(layers_.size());
+}
+
+}  // namespace dnas

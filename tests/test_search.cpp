@@ -1,0 +1,333 @@
+// The DNAS search: MixedOp against plain blocks, theta gradients against finite differences, the
+// latency-aware loss, convergence on toy problems, both sampling modes, exact resume, the report.
+#include <gtest/gtest.h>
+
+#include <ATen/ops/allclose.h>
+#include <ATen/ops/randn.h>
+#include <torch/nn/functional/loss.h>
+
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "latency_lut/lut_store.h"
+#include "latency_lut/profiler.h"
+#include "ops/blocks.h"
+#include "ops/error.h"
+#include "ops/registry.h"
+#include "search/dataset.h"
+#include "search/trainer.h"
+#include "supernet/config_store.h"
+#include "supernet/supernet.h"
+
+namespace dnas {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() : path_(fs::temp_directory_path() / ("dnas_search_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++))) {
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  static inline int counter_ = 0;
+  fs::path path_;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+nlohmann::json last_jsonl(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  return nlohmann::json::parse(last);
+}
+
+TEST(MixedOp, OneHotWeightsEqualTheStandaloneBlock) {
+  torch::manual_seed(0);
+  const std::vector<std::string> keys = {"ir_k3_e3", "ir_k5_e1_g2", "shift_k3_e3", "fire_sr0.25", "skip"};
+  BlockArgs args;
+  args.input = {16, 8, 8};
+  args.out_channels = 16;
+  args.stride = 1;
+  MixedOp mixed(keys, std::vector<BlockArgs>(keys.size(), args));
+  mixed->eval();
+  const torch::Tensor x = at::randn({2, 16, 8, 8});
+  for (size_t i = 0; i < keys.size(); ++i) {
+    torch::nn::AnyModule plain = make_block(OpRegistry::builtin().at(keys[i], "t"), args);
+    auto mixed_params = mixed->candidates[i]->named_parameters();
+    for (auto& p : plain.ptr()->named_parameters()) p.value().detach().copy_(mixed_params[p.key()]);
+    auto mixed_buffers = mixed->candidates[i]->named_buffers();
+    for (auto& b : plain.ptr()->named_buffers()) b.value().copy_(mixed_buffers[b.key()]);
+    plain.ptr()->eval();
+    const torch::Tensor expected = plain.forward(x);
+    EXPECT_TRUE(at::allclose(mixed->forward(x, one_hot_sample(5, static_cast<int64_t>(i), torch::kCPU)), expected))
+        << keys[i];
+    // A soft sample that is exactly one-hot runs every candidate and must agree too.
+    LayerSample soft;
+    soft.weights = one_hot_sample(5, static_cast<int64_t>(i), torch::kCPU).weights;
+    soft.index = -1;
+    EXPECT_TRUE(at::allclose(mixed->forward(x, soft), expected, 1e-5, 1e-6)) << keys[i];
+  }
+}
+
+const char* kTinySpace = R"(format: dnas-space/1
+name: tiny
+input_size: 8
+input_channels: 1
+num_classes: 2
+candidates: [ir_k3_e6, skip]
+stem: [{op: conv_k3, out: 8}]
+stages: [{out: 8, repeats: 3, stride: 1}]
+head: [{op: avgpool}, {op: fc}]
+)";
+
+TEST(Supernet, ThetaGradientMatchesFiniteDifferences) {
+  torch::manual_seed(3);
+  const SearchSpace space = parse_space_text(kTinySpace, "tiny.yaml");
+  Supernet net(space);
+  net->to(torch::kDouble);
+  net->eval();  // fixed BN statistics: the loss is a smooth function of theta
+  const torch::Tensor x = at::randn({4, 1, 8, 8}, torch::kDouble);
+  const torch::Tensor y = torch::tensor({0, 1, 1, 0}, torch::kLong);
+  const std::vector<std::vector<double>> table = {{300, 2}, {300, 2}, {300, 2}};
+  auto loss_at = [&](bool grad) {
+    torch::manual_seed(11);  // the same Gumbel noise every evaluation
+    const ArchSample sample = net->sample(1.5, SampleMode::kSoft, NoiseScope::kPerBatch, 4);
+    const torch::Tensor ce = torch::nn::functional::cross_entropy(net->forward(x, sample), y);
+    const torch::Tensor loss = latency_aware_loss(ce, net->expected_latency_us(sample, table, 50.0), 0.2, 0.6);
+    if (grad) loss.backward();
+    return loss.item<double>();
+  };
+  loss_at(true);
+  const double h = 1e-6;
+  for (const torch::Tensor& theta : net->theta_parameters()) {
+    const torch::Tensor analytic = theta.grad().clone();
+    for (int64_t i = 0; i < theta.size(0); ++i) {
+      const double original = theta[i].item<double>();
+      theta.detach()[i] = original + h;
+      const double up = loss_at(false);
+      theta.detach()[i] = original - h;
+      const double down = loss_at(false);
+      theta.detach()[i] = original;
+      EXPECT_NEAR(analytic[i].item<double>(), (up - down) / (2 * h), 1e-6);
+    }
+  }
+}
+
+TEST(Loss, PowerAppliesToTheLog) {
+  const torch::Tensor ce = torch::tensor(1.5, torch::kDouble);
+  const torch::Tensor lat = torch::tensor(std::exp(8.0), torch::kDouble);
+  // 1.5 * 0.2 * (log LAT)^0.6 with log LAT = 8; the known bug would give 1.5 * 0.2 * 0.6 * 8.
+  EXPECT_NEAR(latency_aware_loss(ce, lat, 0.2, 0.6).item<double>(), 1.5 * 0.2 * std::pow(8.0, 0.6), 1e-12);
+  EXPECT_GT(std::abs(latency_aware_loss(ce, lat, 0.2, 0.6).item<double>() - 1.5 * 0.2 * 0.6 * 8.0), 0.1);
+}
+
+TEST(Supernet, ExpectedLatencyIsTheWeightedTableSum) {
+  const SearchSpace space = parse_space_text(kTinySpace, "tiny.yaml");
+  Supernet net(space);
+  ArchSample sample;
+  for (int l = 0; l < 3; ++l) {
+    LayerSample s;
+    s.weights = torch::tensor({0.25, 0.75});
+    sample.push_back(s);
+  }
+  const std::vector<std::vector<double>> table = {{100, 4}, {200, 8}, {400, 16}};
+  EXPECT_NEAR(net->expected_latency_us(sample, table, 10.0).item<double>(),
+              10 + 0.25 * (100 + 200 + 400) + 0.75 * (4 + 8 + 16), 1e-4);
+}
+
+// A latency table for the tiny space at 8x8, 1 channel, 2 classes where ir_k3_e6 is very slow.
+std::string slow_e6_table(const TempDir& dir) {
+  const std::string db = dir.file("tiny.db");
+  const SearchSpace space = parse_space_text(kTinySpace, "tiny.yaml");
+  const TargetSpec target = load_target("host-cpu");
+  LutStore store(db, OpenMode::kCreate);
+  ProfileOptions options;
+  options.timing.warmup = 0;
+  options.timing.repeats = 1;
+  const auto blocks = enumerate_space_blocks(resolve_space(space), {});
+  run_profile(store, target, plan_profile(store, target, blocks, options), options, {});
+  store.db().exec("UPDATE measurements SET median_us = 50000 WHERE op = 'ir_k3_e6'");
+  store.db().exec("UPDATE measurements SET median_us = 5 WHERE op <> 'ir_k3_e6'");
+  return db;
+}
+
+SearchConfig tiny_config(const TempDir& dir, const std::string& out) {
+  SearchConfig c;
+  c.space = dir.file("tiny.yaml");
+  c.target = "host-cpu";
+  c.data = "synthetic:256:8:1:2";
+  c.out = dir.file(out);
+  c.epochs = 4;
+  c.batch_size = 16;
+  c.warmup_epochs = 1;
+  c.lr_theta = 0.05;
+  c.seed = 7;
+  return c;
+}
+
+// FBNet's multiplicative loss lets accuracy outweigh latency once a costly block lowers the
+// cross-entropy; a latency budget is additive, so an over-budget candidate must lose.
+TEST(Search, ConvergesToTheCheapCandidateUnderALatencyBudget) {
+  TempDir dir;
+  std::ofstream(dir.file("tiny.yaml")) << kTinySpace;
+  SearchConfig c = tiny_config(dir, "run");
+  c.db = slow_e6_table(dir);
+  c.latency_target_ms = 1.0;  // each ir_k3_e6 costs 50 ms in this table
+  c.epochs = 6;
+  c.w_fraction = 0.5;  // more theta steps
+  c.lr_theta = 0.1;
+  const SearchResult result = run_search(c, false, nullptr, {});
+  EXPECT_EQ(result.choices, (std::vector<std::string>{"skip", "skip", "skip"}));
+  EXPECT_FALSE(result.latency_estimated);
+  const nlohmann::json theta = last_jsonl(dir.file("run/theta.jsonl"));
+  for (const auto& p : theta["probabilities"]) EXPECT_GT(p[1].get<double>(), 0.6);
+}
+
+TEST(Search, SoftAndHardModesBothLearn) {
+  TempDir dir;
+  std::ofstream(dir.file("tiny.yaml")) << kTinySpace;
+  for (const char* mode : {"soft", "hard"}) {
+    SearchConfig c = tiny_config(dir, std::string("run_") + mode);
+    c.mode = mode;
+    c.epochs = 5;
+    const SearchResult result = run_search(c, false, nullptr, {});
+    ASSERT_EQ(result.epochs.size(), 5u);
+    EXPECT_GT(result.epochs.back().w_accuracy, 0.8) << mode;
+    EXPECT_LT(result.epochs.back().w_loss, result.epochs.front().w_loss) << mode;
+    EXPECT_LT(result.epochs.back().theta_entropy, std::log(2.0) - 1e-4) << mode << ": theta never moved";
+    EXPECT_TRUE(result.latency_estimated);  // no table for this space: labelled estimates
+  }
+}
+
+TEST(Search, ResumeAfterAnInterruptIsExact) {
+  TempDir dir;
+  std::ofstream(dir.file("tiny.yaml")) << kTinySpace;
+  const SearchConfig whole = tiny_config(dir, "whole");
+  const SearchResult expected = run_search(whole, false, nullptr, {});
+
+  SearchConfig c = tiny_config(dir, "split");
+  std::atomic<bool> stop{false};
+  SearchCallbacks callbacks;
+  callbacks.on_step = [&](const SearchProgress& p) {
+    if (p.epoch == 2 && p.phase == "w" && p.step == 3) stop = true;  // mid-epoch, after warm-up
+  };
+  const SearchResult first = run_search(c, false, &stop, callbacks);
+  ASSERT_TRUE(first.interrupted);
+  const SearchResult resumed = run_search(c, true, nullptr, {});
+  EXPECT_FALSE(resumed.interrupted);
+  EXPECT_EQ(resumed.choices, expected.choices);
+  const nlohmann::json a = last_jsonl(dir.file("whole/theta.jsonl")), b = last_jsonl(dir.file("split/theta.jsonl"));
+  EXPECT_EQ(a["theta"], b["theta"]);  // bit-identical
+  EXPECT_EQ(slurp(dir.file("whole/theta.jsonl")), slurp(dir.file("split/theta.jsonl")));
+  // Every epoch appears once in the resumed log.
+  std::ifstream log(dir.file("split/log.jsonl"));
+  int lines = 0;
+  for (std::string line; std::getline(log, line);) lines += !line.empty();
+  EXPECT_EQ(lines, 4);
+
+  c.epochs = 5;
+  try {
+    run_search(c, true, nullptr, {});
+    FAIL() << "a changed config must not resume";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("epochs 4 -> 5"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(run_search(tiny_config(dir, "whole"), false, nullptr, {}), Error);  // would overwrite a run
+  EXPECT_THROW(run_search(tiny_config(dir, "nothing"), true, nullptr, {}), Error);  // nothing to resume
+}
+
+// A minimal XML well-formedness check: every tag closes in order, attributes are quoted.
+bool well_formed(const std::string& text, std::string& problem) {
+  std::vector<std::string> stack;
+  const std::regex tag(R"(<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:\s+[a-zA-Z_:][a-zA-Z0-9_:.-]*="[^"<]*")*)\s*(/?)>|<!DOCTYPE html>)");
+  size_t position = 0;
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), tag); it != std::sregex_iterator(); ++it) {
+    const std::smatch& m = *it;
+    const std::string between = text.substr(position, static_cast<size_t>(m.position()) - position);
+    if (between.find('<') != std::string::npos) {
+      problem = "unparsed markup near: " + between.substr(between.find('<'), 60);
+      return false;
+    }
+    position = static_cast<size_t>(m.position() + m.length());
+    if (m[2].length() == 0) continue;  // doctype
+    if (m[4] == "/") continue;
+    if (m[1] == "/") {
+      if (stack.empty() || stack.back() != m[2]) {
+        problem = "unexpected </" + m[2].str() + ">";
+        return false;
+      }
+      stack.pop_back();
+    } else {
+      stack.push_back(m[2]);
+    }
+  }
+  if (!stack.empty()) problem = "unclosed <" + stack.back() + ">";
+  return stack.empty();
+}
+
+TEST(Report, IsSelfContainedWellFormedHtml) {
+  TempDir dir;
+  std::ofstream(dir.file("tiny.yaml")) << kTinySpace;
+  SearchConfig c = tiny_config(dir, "run");
+  c.epochs = 2;
+  run_search(c, false, nullptr, {});
+  const std::string html = slurp(dir.file("run/report.html"));
+  std::string problem;
+  EXPECT_TRUE(well_formed(html, problem)) << problem;
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  EXPECT_NE(html.find("layer 2"), std::string::npos);      // a heatmap per layer
+  EXPECT_NE(html.find("ESTIMATES"), std::string::npos);    // estimated latency is labelled
+  EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org"));  // only namespaces, no fetches
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+}
+
+TEST(Dataset, MnistIdxRoundTripAndMislabelledFiles) {
+  TempDir dir;
+  const Dataset synthetic = make_synthetic(20, 28, 1, 10, 1);
+  write_idx_images(dir.file("train-images-idx3-ubyte"), synthetic.images.squeeze(1));
+  write_idx_labels(dir.file("train-labels-idx1-ubyte"), synthetic.labels);
+  const Dataset loaded = load_dataset("mnist:" + dir.file(""), true);
+  EXPECT_TRUE(at::equal(loaded.images, synthetic.images));
+  EXPECT_TRUE(at::equal(loaded.labels, synthetic.labels));
+  EXPECT_EQ(load_dataset(dir.file(""), true).name, "mnist");  // detected from the files
+
+  write_idx_labels(dir.file("train-labels-idx1-ubyte"), synthetic.labels.slice(0, 0, 19));
+  try {
+    load_dataset("mnist:" + dir.file(""), true);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("19 labels for 20 images"), std::string::npos) << e.what();
+  }
+  at::Tensor bad = synthetic.labels.clone();
+  bad[3] = 12;
+  write_idx_labels(dir.file("train-labels-idx1-ubyte"), bad);
+  try {
+    load_dataset("mnist:" + dir.file(""), true);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("label 12 is outside 0..9"), std::string::npos) << e.what();
+  }
+  std::ofstream(dir.file("data_batch_1.bin")) << "short";
+  try {
+    load_dataset("cifar10:" + dir.file(""), true);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is not a multiple of the 3073-byte CIFAR-10 record"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace dnas
