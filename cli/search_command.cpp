@@ -119,7 +119,11 @@ void run_search_command(SearchFlags& f) {
     std::cout << json{{"run", config.out}, {"arch", arch_path}, {"report", report_path}, {"choices", result.choices},
                       {"predicted_latency_ms", result.predicted_latency_ms},
                       {"latency_estimated", result.latency_estimated}, {"argmax_accuracy", result.argmax_accuracy},
-                      {"theta_accuracy", result.theta_accuracy}, {"epochs", result.epochs.size()}}
+                      {"theta_accuracy", result.theta_accuracy}, {"epochs", result.epochs.size()},
+                      {"latency_target_ms", config.latency_target_ms > 0 ? json(config.latency_target_ms) : json(nullptr)},
+                      {"latency_target_met", config.latency_target_ms > 0
+                                                 ? json(result.predicted_latency_ms <= config.latency_target_ms)
+                                                 : json(nullptr)}}
                      .dump(2)
               << '\n';
     return;
@@ -129,6 +133,11 @@ void run_search_command(SearchFlags& f) {
   for (size_t i = 0; i < result.choices.size(); ++i) std::cout << (i % 6 == 0 ? "\n    " : " ") << result.choices[i];
   std::cout << "\n  predicted latency: " << fixed(result.predicted_latency_ms, 3) << " ms"
             << (result.latency_estimated ? " (ESTIMATED: no measured table for " + config.target + ")" : " (measured table)")
+            << (config.latency_target_ms > 0
+                    ? "\n  latency target: " + fixed(config.latency_target_ms, 3) + " ms, " +
+                          (result.predicted_latency_ms <= config.latency_target_ms ? "met" : "NOT met") + " (achieved " +
+                          fixed(result.predicted_latency_ms, 3) + " ms)"
+                    : std::string())
             << "\n  accuracy on the theta split: " << percent(result.argmax_accuracy) << " (derived arch), "
             << percent(result.theta_accuracy) << " (sampled archs, last epoch)\n  arch:   " << arch_path
             << "\n  report: " << report_path << "\n";
