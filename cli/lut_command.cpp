@@ -89,14 +89,6 @@ struct TimingFlags {
 
 std::string default_db(const TargetSpec& target, const std::string& db) { return db.empty() ? target.lut : db; }
 
-// The table to look latencies up in: an explicit --db must exist; the target's default table may
-// not exist yet, which means no measured rows and so labelled estimates ("" to LatencyTable).
-std::string lookup_db(const TargetSpec& target, const std::string& db) {
-  if (!db.empty()) return db;
-  std::error_code ec;
-  return fs::exists(target.lut, ec) ? target.lut : "";
-}
-
 void ensure_parent_directory(const std::string& path) {
   const fs::path parent = fs::path(path).parent_path();
   std::error_code ec;
@@ -356,7 +348,7 @@ void run_validate(ValidateFlags f) {
   const SearchSpace space = load_space(f.space);
   const TimingOptions timing = f.timing.resolve(target);
   if (f.timing.threads > 0) at::set_num_threads(static_cast<int>(f.timing.threads));
-  const std::string db_path = lookup_db(target, f.db);
+  const std::string db_path = table_for_lookup(target, f.db);
   DNAS_CHECK(f.archs >= 4, "--archs: expected at least 4, got ", f.archs);
   const LatencyTable table(target, db_path, timing.settings, f.estimate_missing);
   ProgressBar bar("measuring archs", static_cast<size_t>(f.archs), !f.as_json);

@@ -178,9 +178,7 @@ void run_sample(const SampleFlags& f) {
     space.num_classes = searched.num_classes;
   }
   const TargetSpec target = load_target(config.target);
-  std::string db = config.db;
-  if (db.empty() && fs::exists(target.lut, ec)) db = target.lut;
-  const LatencyTable table(target, db, {}, true);
+  const LatencyTable table(target, table_for_lookup(target, config.db), {}, true);
 
   std::mt19937_64 rng(f.seed);
   fs::create_directories(dir / "samples", ec);

@@ -1,10 +1,18 @@
 #include "latency_lut/latency_table.h"
 
+#include <filesystem>
+
 #include "latency_lut/roofline.h"
 #include "ops/error.h"
 #include "ops/registry.h"
 
 namespace dnas {
+
+std::string table_for_lookup(const TargetSpec& target, const std::string& db) {
+  if (!db.empty()) return db;
+  std::error_code ec;
+  return std::filesystem::exists(target.lut, ec) ? target.lut : "";
+}
 
 double SpaceLatency::fixed_us() const {
   double total = 0;

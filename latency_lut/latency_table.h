@@ -38,6 +38,11 @@ struct ArchLatency {
   double total_us() const;
 };
 
+// Which table to look latencies up in: an explicit `db` must exist (a typo should not silently
+// become an estimate), while the target's default table (`lut` in its config) may not exist yet,
+// which means no measured rows and so labelled estimates: returns "" then.
+std::string table_for_lookup(const TargetSpec& target, const std::string& db);
+
 class LatencyTable {
  public:
   // `db_path` may be empty (no table: estimates only); otherwise it must exist.

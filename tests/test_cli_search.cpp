@@ -1,7 +1,6 @@
 // End-to-end tests of `dnas search`, `dnas sample` and `dnas report`: the run directory, exact
 // resume after SIGKILL and after Ctrl-C, and the one-line errors for bad input.
 #include <signal.h>
-#include <spawn.h>
 
 #include <chrono>
 #include <thread>
@@ -10,38 +9,19 @@
 
 #include "tests/cli_harness.h"
 
-extern char** environ;
-
 namespace {
 
 using namespace dnas::testing;
 using nlohmann::json;
 
-class CliSearch : public ::testing::Test {
+class CliSearch : public CliTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("dnas_cli_search_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   // A short search on generated data: small space at 16x16, one channel, four classes.
   std::string search_args(const std::string& out) const {
     return "search --space small --target host-cpu --data synthetic:384:16:1:4 --epochs 3 --batch-size 16 "
            "--warmup-epochs 1 --seed 5 --checkpoint-every 2 --out " + path(out);
   }
-  fs::path dir_;
 };
-
-pid_t spawn(const std::string& args) {
-  const std::string command = "exec " + dnas_command(args) + " > /dev/null 2>&1";
-  const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
-  pid_t pid = 0;
-  EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
-  return pid;
-}
 
 int lines_in(const std::string& file) {
   std::ifstream in(file);

@@ -17,42 +17,13 @@
 #include "ops/error.h"
 #include "ops/registry.h"
 #include "supernet/config_store.h"
+#include "tests/test_support.h"
 
 namespace dnas {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("dnas_lut_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
-
-BlockArgs args_for(int64_t in, int64_t out, int64_t stride, int64_t size) {
-  BlockArgs args;
-  args.input = {in, size, size};
-  args.out_channels = out;
-  args.stride = stride;
-  return args;
-}
+using namespace dnas::testing;
 
 TEST(LutKey, CanonicalStrings) {
   const OpRegistry& r = OpRegistry::builtin();

@@ -12,22 +12,17 @@
 #include "ops/error.h"
 #include "ops/mac_tally.h"
 #include "ops/registry.h"
+#include "tests/test_support.h"
 
 namespace dnas {
 namespace {
+
+using dnas::testing::args_for;
 
 int64_t module_params(const torch::nn::Module& m) {
   int64_t total = 0;
   for (const auto& p : m.parameters()) total += p.numel();
   return total;
-}
-
-BlockArgs args_for(int64_t in, int64_t out, int64_t stride, int64_t size) {
-  BlockArgs args;
-  args.input = {in, size, size};
-  args.out_channels = out;
-  args.stride = stride;
-  return args;
 }
 
 TEST(Registry, HoldsEveryCanonicalKeyOnce) {

@@ -21,25 +21,13 @@
 #include "search/trainer.h"
 #include "supernet/config_store.h"
 #include "supernet/supernet.h"
+#include "tests/test_support.h"
 
 namespace dnas {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("dnas_search_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++))) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
+using dnas::testing::TempDir;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path);

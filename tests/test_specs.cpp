@@ -11,18 +11,12 @@
 
 #include "ops/error.h"
 #include "supernet/config_store.h"
+#include "tests/test_support.h"
 
 namespace dnas {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using dnas::testing::error_of;
 
 const char* kTinyArch = R"({
   "format": "dnas-arch/1", "name": "tiny", "input_size": 8, "input_channels": 1, "num_classes": 4,
