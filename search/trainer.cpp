@@ -19,6 +19,7 @@
 #include "search/batch_loader.h"
 #include "search/dataset.h"
 #include "search/report.h"
+#include "search/run_state.h"
 #include "supernet/config_reader.h"
 #include "supernet/config_store.h"
 #include "supernet/supernet.h"
@@ -30,17 +31,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 constexpr int kPhaseW = 0, kPhaseTheta = 1;
-
-uint64_t mix(uint64_t x) {  // splitmix64
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-uint64_t derive_seed(int64_t seed, int64_t epoch, int64_t phase, int64_t step) {
-  return mix(mix(mix(mix(static_cast<uint64_t>(seed)) ^ static_cast<uint64_t>(epoch)) ^ static_cast<uint64_t>(phase)) ^
-             static_cast<uint64_t>(step));
-}
 
 // Where a search stands: the next (epoch, phase, step) to run, and the running sums of the
 // current epoch so its log line is the same whether or not it was interrupted.
@@ -95,10 +85,7 @@ void save_checkpoint(const RunPaths& paths, Supernet& net, torch::optim::SGD& w_
   archive.write("w_optimizer", w_archive);
   archive.write("theta_optimizer", theta_archive);
   archive.write("progress", progress.pack());
-  const std::string temp = paths.checkpoint() + ".tmp";
-  archive.save_to(temp);
-  DNAS_CHECK(std::rename(temp.c_str(), paths.checkpoint().c_str()) == 0, paths.checkpoint(),
-             ": cannot write checkpoint");
+  save_archive_atomic(archive, paths.checkpoint());
 }
 
 Progress load_checkpoint(const RunPaths& paths, Supernet& net, torch::optim::SGD& w_opt, torch::optim::Adam& theta_opt) {
@@ -120,39 +107,10 @@ Progress load_checkpoint(const RunPaths& paths, Supernet& net, torch::optim::SGD
   }
 }
 
-// Keeps only the JSONL lines of epochs before `epoch` (the ones a resumed run will not redo).
-void truncate_jsonl(const std::string& path, int64_t epoch) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return;
-  std::ifstream in(path);
-  std::string line, kept;
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    const json j = json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.value("epoch", int64_t{-1}) < epoch) kept += line + "\n";
-  }
-  write_text_file_atomic(path, kept);
-}
-
-void append_line(const std::string& path, const json& j) {
-  std::ofstream out(path, std::ios::app);
-  out << j.dump() << '\n';
-  out.flush();
-  DNAS_CHECK(out.good(), path, ": cannot append");
-}
-
 double temperature(const SearchConfig& c, int64_t epoch) {
   if (c.schedule == "linear")
     return c.epochs <= 1 ? c.tau0 : c.tau0 + (c.tau_min - c.tau0) * static_cast<double>(epoch) / (c.epochs - 1);
   return c.tau0 * std::pow(c.tau_decay, static_cast<double>(epoch));
-}
-
-// Unsets (rather than zeroes) every gradient: LibTorch's optimizers skip parameters without one, so
-// in hard mode the candidates that did not run this step are not moved by stale momentum or
-// weight decay.
-void clear_gradients(torch::optim::Optimizer& optimizer) {
-  for (auto& group : optimizer.param_groups())
-    for (auto& p : group.params()) p.mutable_grad() = torch::Tensor();
 }
 
 }  // namespace
@@ -358,7 +316,7 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
     record.theta_entropy = net->mean_entropy();
     record.lr_w = lr;
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-    append_line(paths.log(), {{"epoch", epoch}, {"w_loss", record.w_loss}, {"w_accuracy", record.w_accuracy},
+    append_jsonl(paths.log(), {{"epoch", epoch}, {"w_loss", record.w_loss}, {"w_accuracy", record.w_accuracy},
                               {"theta_loss", record.theta_loss}, {"theta_accuracy", record.theta_accuracy},
                               {"theta_trained", train_theta}, {"expected_latency_ms", record.expected_latency_ms},
                               {"latency_estimated", latency.any_estimated}, {"temperature", tau},
@@ -369,7 +327,7 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
       for (const CandidateCost& c : layer.candidates) keys.push_back(c.op);
       candidates.push_back(keys);
     }
-    append_line(paths.theta(), {{"epoch", epoch}, {"temperature", tau}, {"theta", net->theta_values()},
+    append_jsonl(paths.theta(), {{"epoch", epoch}, {"temperature", tau}, {"theta", net->theta_values()},
                                 {"probabilities", net->probabilities()}, {"candidates", candidates}});
     Progress next;
     next.epoch = epoch + 1;
