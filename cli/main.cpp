@@ -10,6 +10,7 @@
 #include "cli/arch_command.h"
 #include "cli/lut_command.h"
 #include "cli/search_command.h"
+#include "cli/train_command.h"
 #include "ops/allocator.h"
 #include "ops/error.h"
 
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   dnas::cli::add_profile_command(app);
   dnas::cli::add_lut_command(app);
   dnas::cli::add_search_commands(app);
+  dnas::cli::add_train_commands(app);
 
   try {
     app.parse(argc, argv);

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "cli/format.h"
+#include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "latency_lut/latency_table.h"
 #include "ops/error.h"
@@ -24,9 +25,6 @@ namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-std::atomic<bool> interrupted{false};
-extern "C" void on_sigint(int) { interrupted.store(true); }
 
 std::string percent(double fraction) {
   char buffer[32];
@@ -75,8 +73,7 @@ void run_search_command(SearchFlags& f) {
   }
   for (auto& set : f.setters) set(config);
 
-  interrupted.store(false);
-  std::signal(SIGINT, on_sigint);
+  const InterruptScope interrupt;
   const bool quiet = f.as_json;
   std::unique_ptr<ProgressBar> bar;
   std::string bar_key;
@@ -105,8 +102,7 @@ void run_search_command(SearchFlags& f) {
               << " | E[LAT] " << fixed(r.expected_latency_ms, 3) << " ms | tau " << fixed(r.temperature, 2)
               << " | H(theta) " << fixed(r.theta_entropy, 2) << " | " << format_duration(r.seconds) << '\n';
   };
-  const SearchResult result = run_search(config, f.resume, &interrupted, callbacks);
-  std::signal(SIGINT, SIG_DFL);
+  const SearchResult result = run_search(config, f.resume, interrupt.requested(), callbacks);
   if (bar) bar->finish();
   if (result.interrupted) {
     std::cerr << "interrupted: checkpoint written to " << (fs::path(config.out) / "checkpoint.pt").string()

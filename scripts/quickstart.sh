@@ -24,3 +24,5 @@ echo "==> searching: $out"
 echo
 echo "Next: open $out/report.html, draw architectures with"
 echo "  $dnas sample --run $out -n 6"
+echo "and retrain the chosen one from scratch with"
+echo "  $dnas train --arch $out/arch.json --data mnist:data/mnist --recipe mnist_small --out $out/retrain"

@@ -34,6 +34,7 @@ struct Dataset {
 };
 
 Dataset load_dataset(const std::string& spec, bool train = true, int64_t image_size = 32);
+// Class templates are fixed; `seed` draws the samples (the train and test splits use different seeds).
 Dataset make_synthetic(int64_t samples, int64_t size, int64_t channels, int64_t classes, uint64_t seed);
 
 // Writes MNIST-format IDX files (used by tests and the MNIST fetch script's checks).

@@ -18,11 +18,25 @@ namespace {
 namespace fs = std::filesystem;
 
 const char* folder(ConfigKind kind) {
-  return kind == ConfigKind::kModel ? "models" : kind == ConfigKind::kSpace ? "spaces" : "targets";
+  switch (kind) {
+    case ConfigKind::kModel: return "models";
+    case ConfigKind::kSpace: return "spaces";
+    case ConfigKind::kTarget: return "targets";
+    case ConfigKind::kRecipe: return "recipes";
+  }
+  return "?";
 }
-const char* extension(ConfigKind kind) { return kind == ConfigKind::kModel ? ".json" : ".yaml"; }
+const char* extension(ConfigKind kind) {
+  return kind == ConfigKind::kModel || kind == ConfigKind::kRecipe ? ".json" : ".yaml";
+}
 const char* kind_name(ConfigKind kind) {
-  return kind == ConfigKind::kModel ? "model" : kind == ConfigKind::kSpace ? "search space" : "target";
+  switch (kind) {
+    case ConfigKind::kModel: return "model";
+    case ConfigKind::kSpace: return "search space";
+    case ConfigKind::kTarget: return "target";
+    case ConfigKind::kRecipe: return "recipe";
+  }
+  return "?";
 }
 
 std::string user_config_dir() {

@@ -21,7 +21,7 @@ struct EmbeddedConfig {
 };
 const std::vector<EmbeddedConfig>& embedded_configs();
 
-enum class ConfigKind { kModel, kSpace, kTarget };
+enum class ConfigKind { kModel, kSpace, kTarget, kRecipe };
 
 struct ConfigText {
   std::string origin;  // a file path, or "builtin:models/fbnet_c.json"

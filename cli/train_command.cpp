@@ -1,0 +1,198 @@
+#include "cli/train_command.h"
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <iostream>
+
+#include "cli/format.h"
+#include "cli/interrupt.h"
+#include "cli/progress.h"
+#include "ops/error.h"
+#include "search/retrain.h"
+#include "search/weights.h"
+#include "supernet/config_reader.h"
+#include "supernet/config_store.h"
+#include "supernet/network.h"
+
+namespace dnas::cli {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string percent(double fraction) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.2f%%", 100 * fraction);
+  return buffer;
+}
+
+struct TrainFlags {
+  std::vector<std::function<void(TrainConfig&)>> setters;
+  TrainConfig values;
+  std::string recipe_name;
+  bool resume = false, as_json = false;
+};
+
+template <typename T>
+void flag(CLI::App* cmd, TrainFlags& f, const std::string& name, T TrainConfig::*field, const std::string& help) {
+  CLI::Option* option = cmd->add_option(name, f.values.*field, help);
+  f.setters.push_back([option, field, &f](TrainConfig& c) {
+    if (option->count() > 0) c.*field = f.values.*field;
+  });
+}
+
+void run_train_command(TrainFlags& f) {
+  TrainConfig config;
+  if (!f.recipe_name.empty()) {
+    const ConfigText recipe = require_config(ConfigKind::kRecipe, f.recipe_name);
+    config = train_config_from_json(parse_json_text(recipe.text, recipe.origin), recipe.origin);
+    config.recipe = recipe.origin;
+  }
+  if (f.resume) {
+    TrainConfig probe = config;
+    for (auto& set : f.setters) set(probe);
+    const std::string saved = (fs::path(probe.out) / "config.json").string();
+    std::error_code ec;
+    DNAS_CHECK(fs::exists(saved, ec), "--resume: ", probe.out, " holds no training run (", saved, " is missing)");
+    const TrainConfig from_run = train_config_from_json(parse_json_text(read_text_file(saved), saved), saved);
+    if (!f.recipe_name.empty())
+      DNAS_CHECK(from_run.recipe == config.recipe, "--resume: the run used recipe ", from_run.recipe, ", not ",
+                 config.recipe);
+    config = from_run;
+  }
+  for (auto& set : f.setters) set(config);
+
+  const InterruptScope interrupt;
+  std::unique_ptr<ProgressBar> bar;
+  int64_t bar_epoch = -1;
+  TrainCallbacks callbacks;
+  callbacks.on_step = [&](int64_t epoch, int64_t step, int64_t steps, double loss) {
+    if (f.as_json) return;
+    if (epoch != bar_epoch) {
+      bar = std::make_unique<ProgressBar>("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config.epochs),
+                                          static_cast<size_t>(steps));
+      bar_epoch = epoch;
+    }
+    char text[32];
+    std::snprintf(text, sizeof text, "loss %.3f", loss);
+    bar->update(static_cast<size_t>(step), text);
+  };
+  callbacks.on_epoch = [&](const TrainEpoch& e) {
+    if (f.as_json) return;
+    if (bar) bar->finish();
+    bar.reset();
+    bar_epoch = -1;
+    char line[256];
+    std::snprintf(line, sizeof line, "epoch %lld: train loss %.3f acc %s | test top-1 %s top-5 %s loss %.3f | lr %.4f | %s",
+                  static_cast<long long>(e.epoch + 1), e.train_loss, percent(e.train_accuracy).c_str(),
+                  percent(e.test.top1).c_str(), percent(e.test.top5).c_str(), e.test.loss, e.lr,
+                  format_duration(e.seconds).c_str());
+    std::cerr << line << '\n';
+  };
+  const TrainResult result = run_training(config, f.resume, interrupt.requested(), callbacks);
+  if (result.interrupted) {
+    std::cerr << "\ninterrupted: checkpoint written to " << (fs::path(config.out) / "checkpoint.pt").string()
+              << "; continue with: dnas train --resume --out " << config.out << '\n';
+    std::exit(130);
+  }
+  const std::string best = (fs::path(config.out) / "best.pt").string();
+  if (f.as_json) {
+    json epochs = json::array();
+    for (const TrainEpoch& e : result.epochs)
+      epochs.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"test_top1", e.test.top1},
+                        {"test_top5", e.test.top5}});
+    std::cout << json{{"run", config.out}, {"best_top1", result.best_top1}, {"best_epoch", result.best_epoch},
+                      {"best_weights", best}, {"last_weights", (fs::path(config.out) / "last.pt").string()},
+                      {"epochs", epochs}}
+                     .dump(2)
+              << '\n';
+    return;
+  }
+  std::cout << "trained " << config.arch << " on " << config.data << ": best test top-1 " << percent(result.best_top1)
+            << " (epoch " << result.best_epoch + 1 << ")\n  best weights: " << best << "\n  last weights: "
+            << (fs::path(config.out) / "last.pt").string() << "\n";
+}
+
+struct EvalFlags {
+  std::string arch, weights, data, device = "cpu";
+  int64_t batch_size = 256, image_size = 32;
+  bool as_json = false;
+};
+
+void run_eval(const EvalFlags& f) {
+  const Dataset test = load_dataset(f.data, false, f.image_size);
+  const ArchSpec arch = arch_for_data(load_arch(f.arch), test);
+  Network net(arch);
+  load_weights(*net, f.weights);
+  if (f.device == "cuda") net->to(torch::kCUDA);
+  const EvalResult r = evaluate(*net, [&](at::Tensor x) { return net->forward(x); }, test, f.batch_size, f.device);
+  if (f.as_json) {
+    std::cout << json{{"arch", f.arch}, {"weights", f.weights}, {"data", f.data}, {"images", r.images},
+                      {"top1", r.top1}, {"top5", r.top5}, {"loss", r.loss}, {"images_per_s", r.images_per_s}}
+                     .dump(2)
+              << '\n';
+    return;
+  }
+  char line[256];
+  std::snprintf(line, sizeof line, "%s on %s (%lld test images): top-1 %s, top-5 %s, loss %.4f, %.0f images/s\n",
+                f.arch.c_str(), f.data.c_str(), static_cast<long long>(r.images), percent(r.top1).c_str(),
+                percent(r.top5).c_str(), r.loss, r.images_per_s);
+  std::cout << line;
+}
+
+}  // namespace
+
+void add_train_commands(CLI::App& app) {
+  auto f = std::make_shared<TrainFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "train",
+      "Train an architecture (a search result or a zoo model) from scratch: SGD with momentum, warm-up\n"
+      "then cosine or linear decay, weight decay, label smoothing, dataset augmentation; writes\n"
+      "config.json, log.jsonl, last.pt, best.pt and checkpoint.pt (exact --resume). Examples:\n"
+      "  dnas train --arch runs/mnist/arch.json --data mnist:data/mnist --recipe mnist_small --out runs/retrain\n"
+      "  dnas train --arch squeezenet1_1 --data cifar10:data/cifar --recipe cifar_small --epochs 10");
+  flag(cmd, *f, "--arch", &TrainConfig::arch, "Arch .json or zoo model name");
+  flag(cmd, *f, "--data", &TrainConfig::data, "mnist:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, synthetic[...]");
+  flag(cmd, *f, "--device", &TrainConfig::device, "cpu or cuda");
+  flag(cmd, *f, "--out", &TrainConfig::out, "Run directory [runs/train]");
+  flag(cmd, *f, "--epochs", &TrainConfig::epochs, "Epochs [10]");
+  flag(cmd, *f, "--batch-size", &TrainConfig::batch_size, "Batch size [64]");
+  flag(cmd, *f, "--lr", &TrainConfig::lr, "Peak learning rate [0.1]");
+  flag(cmd, *f, "--momentum", &TrainConfig::momentum, "SGD momentum [0.9]");
+  flag(cmd, *f, "--weight-decay", &TrainConfig::weight_decay, "Weight decay [1e-4]");
+  flag(cmd, *f, "--warmup-epochs", &TrainConfig::warmup_epochs, "Linear warm-up epochs [0]");
+  flag(cmd, *f, "--schedule", &TrainConfig::schedule, "cosine or linear decay [cosine]");
+  flag(cmd, *f, "--label-smoothing", &TrainConfig::label_smoothing, "Label smoothing [0.1]");
+  flag(cmd, *f, "--seed", &TrainConfig::seed, "Seed of every random draw [0]");
+  flag(cmd, *f, "--threads", &TrainConfig::threads, "Intra-op threads (0: default)");
+  flag(cmd, *f, "--max-samples", &TrainConfig::max_samples, "Use only the first N training images (0: all)");
+  flag(cmd, *f, "--image-size", &TrainConfig::image_size, "Image size for folder datasets [32]");
+  flag(cmd, *f, "--checkpoint-every", &TrainConfig::checkpoint_every, "Steps between mid-epoch checkpoints");
+  CLI::Option* nesterov = cmd->add_flag("--nesterov", f->values.nesterov, "Nesterov momentum");
+  CLI::Option* no_augment = cmd->add_flag("--no-augment", "Turn data augmentation off");
+  f->setters.push_back([nesterov, no_augment](TrainConfig& c) {
+    if (nesterov->count() > 0) c.nesterov = true;
+    if (no_augment->count() > 0) c.augment = false;
+  });
+  cmd->add_option("--recipe", f->recipe_name,
+                  "A recipe (configs/recipes: squeezenet_imagenet, fbnet_imagenet, mnist_small, cifar_small)\n"
+                  "or .json; flags override it");
+  cmd->add_flag("--resume", f->resume, "Continue the run in --out from its last checkpoint");
+  cmd->add_flag("--json", f->as_json, "Print a JSON summary instead of progress and text");
+  cmd->callback([f] { run_train_command(*f); });
+
+  auto e = std::make_shared<EvalFlags>();
+  CLI::App* eval = app.add_subcommand("eval", "Top-1, top-5, loss and images/s of trained weights on a test set");
+  eval->add_option("--arch", e->arch, "Arch .json or zoo model name")->required();
+  eval->add_option("--weights", e->weights, "Weights (best.pt / last.pt from dnas train)")->required();
+  eval->add_option("--data", e->data, "Dataset (its test split)")->required();
+  eval->add_option("--device", e->device, "cpu or cuda")->capture_default_str();
+  eval->add_option("--batch-size", e->batch_size, "Batch size")->capture_default_str();
+  eval->add_option("--image-size", e->image_size, "Image size for folder datasets")->capture_default_str();
+  eval->add_flag("--json", e->as_json, "Print JSON");
+  eval->callback([e] { run_eval(*e); });
+}
+
+}  // namespace dnas::cli

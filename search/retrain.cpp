@@ -1,0 +1,344 @@
+#include "search/retrain.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+#include <torch/nn/functional/loss.h>
+#include <torch/optim/sgd.h>
+#include <torch/serialize/archive.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include "latency_lut/timing.h"
+#include "ops/error.h"
+#include "search/batch_loader.h"
+#include "search/run_state.h"
+#include "search/weights.h"
+#include "supernet/config_reader.h"
+#include "supernet/config_store.h"
+#include "supernet/network.h"
+
+namespace dnas {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Random translation by up to `pad` pixels (zero fill) per sample, and horizontal flips.
+at::Tensor augment(const at::Tensor& x, int64_t pad, bool flip) {
+  const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
+  at::Tensor out = x;
+  if (pad > 0) {
+    const at::Tensor padded = at::constant_pad_nd(x, {pad, pad, pad, pad}, 0);
+    const at::Tensor offsets = at::randint(0, 2 * pad + 1, {n, 2}, at::kLong).contiguous();
+    const int64_t* o = offsets.data_ptr<int64_t>();
+    std::vector<at::Tensor> crops;
+    crops.reserve(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) crops.push_back(padded[i].narrow(1, o[2 * i], h).narrow(2, o[2 * i + 1], w));
+    out = at::stack(crops);
+  }
+  if (flip) out = at::where((at::rand({n, 1, 1, 1}, out.options()) < 0.5), out.flip({3}), out);
+  return out;
+}
+
+struct Progress {
+  int64_t epoch = 0, step = 0;
+  double loss = 0, correct = 0, seen = 0, steps = 0, best_top1 = -1, best_epoch = -1;
+  at::Tensor pack() const {
+    return at::tensor(std::vector<double>{static_cast<double>(epoch), static_cast<double>(step), loss, correct, seen,
+                                          steps, best_top1, best_epoch},
+                      at::kDouble);
+  }
+  static Progress unpack(const at::Tensor& t) {
+    const at::Tensor c = t.to(at::kDouble).contiguous();
+    const double* v = c.data_ptr<double>();
+    Progress p;
+    p.epoch = static_cast<int64_t>(v[0]);
+    p.step = static_cast<int64_t>(v[1]);
+    p.loss = v[2];
+    p.correct = v[3];
+    p.seen = v[4];
+    p.steps = v[5];
+    p.best_top1 = v[6];
+    p.best_epoch = v[7];
+    return p;
+  }
+};
+
+double learning_rate(const TrainConfig& c, int64_t epoch, int64_t step, int64_t steps) {
+  const double t = static_cast<double>(epoch) + static_cast<double>(step) / static_cast<double>(steps);
+  if (t < static_cast<double>(c.warmup_epochs)) return c.lr * (t + 1.0 / steps) / static_cast<double>(c.warmup_epochs);
+  const double span = std::max(1e-9, static_cast<double>(c.epochs - c.warmup_epochs));
+  const double progress = (t - static_cast<double>(c.warmup_epochs)) / span;
+  return c.schedule == "linear" ? c.lr * (1.0 - progress) : c.lr * 0.5 * (1.0 + std::cos(M_PI * progress));
+}
+
+}  // namespace
+
+void TrainConfig::validate() const {
+  DNAS_CHECK(!arch.empty(), "--arch: required (a zoo name or an arch .json)");
+  DNAS_CHECK(epochs >= 1, "--epochs: expected >= 1, got ", epochs);
+  DNAS_CHECK(batch_size >= 2, "--batch-size: expected >= 2 (BatchNorm), got ", batch_size);
+  DNAS_CHECK(lr > 0, "--lr: expected > 0, got ", lr);
+  DNAS_CHECK(warmup_epochs >= 0 && warmup_epochs < epochs, "--warmup-epochs: expected 0..", epochs - 1, ", got ",
+             warmup_epochs);
+  DNAS_CHECK(schedule == "cosine" || schedule == "linear", "--schedule: expected cosine or linear, got '", schedule, "'");
+  DNAS_CHECK(label_smoothing >= 0 && label_smoothing < 1, "--label-smoothing: expected [0, 1), got ", label_smoothing);
+}
+
+json train_config_to_json(const TrainConfig& c) {
+  return {{"format", "dnas-train/1"}, {"arch", c.arch}, {"data", c.data}, {"device", c.device}, {"out", c.out},
+          {"recipe", c.recipe}, {"epochs", c.epochs}, {"batch_size", c.batch_size}, {"lr", c.lr},
+          {"momentum", c.momentum}, {"weight_decay", c.weight_decay}, {"nesterov", c.nesterov},
+          {"warmup_epochs", c.warmup_epochs}, {"schedule", c.schedule}, {"label_smoothing", c.label_smoothing},
+          {"augment", c.augment}, {"seed", c.seed}, {"threads", c.threads}, {"image_size", c.image_size},
+          {"max_samples", c.max_samples}, {"checkpoint_every", c.checkpoint_every}};
+}
+
+TrainConfig train_config_from_json(const json& document, const std::string& origin, TrainConfig c) {
+  ConfigReader r(document, origin);
+  const std::string format = r.string("format");
+  if (format != "dnas-train/1" && format != "dnas-recipe/1")
+    r.fail("format", "expected \"dnas-train/1\" or \"dnas-recipe/1\", got \"" + format + "\"");
+  auto text = [&r](const char* key, std::string& field) {
+    if (r.has(key)) field = r.string(key);
+    else r.allow(key);
+  };
+  auto integer = [&r](const char* key, int64_t& field) {
+    if (r.has(key)) field = r.integer(key);
+    else r.allow(key);
+  };
+  auto number = [&r](const char* key, double& field) {
+    if (r.has(key)) field = r.number(key);
+    else r.allow(key);
+  };
+  auto boolean = [&r](const char* key, bool& field) {
+    if (r.has(key)) field = r.boolean(key);
+    else r.allow(key);
+  };
+  r.allow("description");
+  if (r.has("description")) r.string("description");
+  text("arch", c.arch);
+  text("data", c.data);
+  text("device", c.device);
+  text("out", c.out);
+  text("recipe", c.recipe);
+  integer("epochs", c.epochs);
+  integer("batch_size", c.batch_size);
+  number("lr", c.lr);
+  number("momentum", c.momentum);
+  number("weight_decay", c.weight_decay);
+  boolean("nesterov", c.nesterov);
+  integer("warmup_epochs", c.warmup_epochs);
+  text("schedule", c.schedule);
+  number("label_smoothing", c.label_smoothing);
+  boolean("augment", c.augment);
+  integer("seed", c.seed);
+  integer("threads", c.threads);
+  integer("image_size", c.image_size);
+  integer("max_samples", c.max_samples);
+  integer("checkpoint_every", c.checkpoint_every);
+  r.finish();
+  return c;
+}
+
+ArchSpec arch_for_data(ArchSpec arch, const Dataset& data) {
+  DNAS_CHECK(data.height() == data.width(), "--data ", data.source, ": expected square images, got ", data.height(),
+             "x", data.width());
+  arch.input_size = data.height();
+  arch.input_channels = data.channels();
+  arch.num_classes = data.num_classes;
+  return arch;
+}
+
+EvalResult evaluate(torch::nn::Module& network, const std::function<at::Tensor(at::Tensor)>& forward,
+                    const Dataset& data, int64_t batch_size, const std::string& device) {
+  torch::NoGradGuard no_grad;
+  network.eval();
+  EvalResult result;
+  std::vector<int64_t> all(static_cast<size_t>(data.size()));
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  // Every test image counts: the last partial batch is padded into the loader's full batches below.
+  const int64_t full = data.size() / batch_size * batch_size;
+  double seconds = 0;
+  auto score = [&](const at::Tensor& images, const at::Tensor& labels) {
+    const auto start = std::chrono::steady_clock::now();
+    const at::Tensor logits = forward(images);
+    if (device == "cuda") torch::cuda::synchronize();
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result.loss += torch::nn::functional::cross_entropy(logits, labels,
+                                                        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                       .item<double>();
+    const at::Tensor top = std::get<1>(logits.topk(std::min<int64_t>(5, logits.size(1)), 1));
+    const at::Tensor hit = top.eq(labels.view({-1, 1}));
+    result.top1 += hit.select(1, 0).sum().item<double>();
+    result.top5 += hit.any(1).sum().item<double>();
+    result.images += labels.size(0);
+  };
+  const c10::Device target(device == "cuda" ? c10::kCUDA : c10::kCPU);
+  if (full > 0) {
+    BatchLoader loader(data, std::vector<int64_t>(all.begin(), all.begin() + full), batch_size, 0, 0, target);
+    Batch batch;
+    while (loader.next(batch)) score(batch.images, batch.labels);
+  }
+  if (full < data.size()) {
+    const at::Tensor index = at::arange(full, data.size(), at::kLong);
+    const at::Tensor mean = at::tensor(data.mean, at::kFloat).view({1, -1, 1, 1});
+    const at::Tensor std = at::tensor(data.std, at::kFloat).view({1, -1, 1, 1});
+    const at::Tensor images = data.images.index_select(0, index).to(at::kFloat).div(255.0).sub(mean).div(std).to(target);
+    score(images, data.labels.index_select(0, index).to(target));
+  }
+  if (result.images > 0) {
+    result.top1 /= static_cast<double>(result.images);
+    result.top5 /= static_cast<double>(result.images);
+    result.loss /= static_cast<double>(result.images);
+    result.images_per_s = seconds > 0 ? static_cast<double>(result.images) / seconds : 0;
+  }
+  return result;
+}
+
+TrainResult run_training(const TrainConfig& config, bool resume, const std::atomic<bool>* interrupt,
+                         const TrainCallbacks& callbacks) {
+  config.validate();
+  const fs::path dir(config.out);
+  const std::string config_path = (dir / "config.json").string(), log_path = (dir / "log.jsonl").string();
+  const std::string checkpoint_path = (dir / "checkpoint.pt").string();
+  std::error_code ec;
+  if (resume) {
+    DNAS_CHECK(fs::exists(config_path, ec) && fs::exists(checkpoint_path, ec), config.out,
+               ": no training to resume here (expected config.json and checkpoint.pt)");
+    const json saved = train_config_to_json(
+        train_config_from_json(parse_json_text(read_text_file(config_path), config_path), config_path));
+    const json now = train_config_to_json(config);
+    std::string changed;
+    for (const auto& item : saved.items())
+      if (item.key() != "out" && item.value() != now[item.key()])
+        changed += (changed.empty() ? "" : "; ") + item.key() + " " + item.value().dump() + " -> " + now[item.key()].dump();
+    DNAS_CHECK(changed.empty(), "--resume: the configuration differs from ", config_path, " (", changed,
+               "); start a new --out to change it");
+  } else {
+    DNAS_CHECK(!fs::exists(config_path, ec), config.out,
+               ": already holds a training run (config.json); use --resume to continue it, or another --out");
+  }
+  if (config.threads > 0) at::set_num_threads(static_cast<int>(config.threads));
+  check_device(config.device, "fp32", "--device");
+  const c10::Device device(config.device == "cuda" ? c10::kCUDA : c10::kCPU);
+
+  Dataset train = load_dataset(config.data, true, config.image_size);
+  if (config.max_samples > 0 && config.max_samples < train.size()) {
+    train.images = train.images.slice(0, 0, config.max_samples);
+    train.labels = train.labels.slice(0, 0, config.max_samples);
+  }
+  const Dataset test = load_dataset(config.data, false, config.image_size);
+  const ArchSpec arch = arch_for_data(load_arch(config.arch), train);
+  const int64_t pad = train.name == "mnist" ? 2 : train.name == "synthetic" ? 1 : 4;
+  const bool flip = train.name == "cifar10" || train.name == "cifar100" || train.name == "folder";
+
+  torch::manual_seed(static_cast<uint64_t>(config.seed));
+  Network net(arch);
+  net->to(device);
+  torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(config.lr)
+                                                     .momentum(config.momentum)
+                                                     .nesterov(config.nesterov)
+                                                     .weight_decay(config.weight_decay));
+  fs::create_directories(dir, ec);
+  DNAS_CHECK(!ec, config.out, ": cannot create the run directory (", ec.message(), ")");
+  Progress progress;
+  if (resume) {
+    torch::serialize::InputArchive archive, net_archive, opt_archive;
+    archive.load_from(checkpoint_path);
+    archive.read("network", net_archive);
+    archive.read("optimizer", opt_archive);
+    net->load(net_archive);
+    optimizer.load(opt_archive);
+    at::Tensor packed;
+    archive.read("progress", packed);
+    progress = Progress::unpack(packed);
+    truncate_jsonl(log_path, progress.epoch);
+  } else {
+    write_text_file_atomic(config_path, train_config_to_json(config).dump(2) + "\n");
+    write_text_file_atomic(log_path, "");
+    write_text_file_atomic((dir / "arch.json").string(), arch_to_json(arch).dump(2) + "\n");
+  }
+  auto save = [&](const Progress& p) {
+    torch::serialize::OutputArchive archive, net_archive, opt_archive;
+    net->save(net_archive);
+    optimizer.save(opt_archive);
+    archive.write("network", net_archive);
+    archive.write("optimizer", opt_archive);
+    archive.write("progress", p.pack());
+    save_archive_atomic(archive, checkpoint_path);
+  };
+
+  std::vector<int64_t> all(static_cast<size_t>(train.size()));
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
+  const int64_t steps = train.size() / config.batch_size;
+  DNAS_CHECK(steps >= 1, "--data ", config.data, ": fewer training images than one batch of ", config.batch_size);
+  const auto ce_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(config.label_smoothing);
+  TrainResult result;
+  while (progress.epoch < config.epochs) {
+    const auto start = std::chrono::steady_clock::now();
+    const int64_t epoch = progress.epoch;
+    net->train();
+    BatchLoader loader(train, all, config.batch_size, derive_seed(config.seed, epoch, 0, -1), progress.step, device);
+    Batch batch;
+    double lr = config.lr;
+    while (progress.step < steps && loader.next(batch)) {
+      torch::manual_seed(derive_seed(config.seed, epoch, 0, progress.step));
+      lr = learning_rate(config, epoch, progress.step, steps);
+      for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+      const at::Tensor images = config.augment ? augment(batch.images, pad, flip) : batch.images;
+      const at::Tensor logits = net->forward(images);
+      const at::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.labels, ce_options);
+      clear_gradients(optimizer);
+      loss.backward();
+      optimizer.step();
+      const double value = loss.item<double>();
+      DNAS_CHECK(std::isfinite(value), "loss is ", value, " at epoch ", epoch, " step ", progress.step,
+                 "; stopped without saving. Lower --lr and start a new --out");
+      progress.loss += value;
+      progress.correct += logits.argmax(1).eq(batch.labels).sum().item<double>();
+      progress.seen += static_cast<double>(batch.labels.size(0));
+      progress.steps += 1;
+      ++progress.step;
+      if (callbacks.on_step) callbacks.on_step(epoch, progress.step, steps, value);
+      const bool stop = interrupt != nullptr && interrupt->load();
+      if (stop || (config.checkpoint_every > 0 && progress.step % config.checkpoint_every == 0)) save(progress);
+      if (stop) {
+        result.interrupted = true;
+        return result;
+      }
+    }
+    TrainEpoch record;
+    record.epoch = epoch;
+    record.train_loss = progress.loss / std::max(1.0, progress.steps);
+    record.train_accuracy = progress.correct / std::max(1.0, progress.seen);
+    record.lr = lr;
+    record.test = evaluate(*net, [&](at::Tensor x) { return net->forward(x); }, test, config.batch_size, config.device);
+    record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    append_jsonl(log_path, {{"epoch", epoch}, {"train_loss", record.train_loss}, {"train_accuracy", record.train_accuracy},
+                            {"test_top1", record.test.top1}, {"test_top5", record.test.top5},
+                            {"test_loss", record.test.loss}, {"lr", lr}, {"seconds", record.seconds}});
+    save_weights(*net, (dir / "last.pt").string());
+    Progress next;
+    next.epoch = epoch + 1;
+    next.best_top1 = progress.best_top1;
+    next.best_epoch = progress.best_epoch;
+    if (record.test.top1 > progress.best_top1) {
+      next.best_top1 = record.test.top1;
+      next.best_epoch = static_cast<double>(epoch);
+      save_weights(*net, (dir / "best.pt").string());
+    }
+    save(next);
+    progress = next;
+    result.epochs.push_back(record);
+    if (callbacks.on_epoch) callbacks.on_epoch(record);
+  }
+  result.best_top1 = progress.best_top1;
+  result.best_epoch = static_cast<int64_t>(progress.best_epoch);
+  return result;
+}
+
+}  // namespace dnas

@@ -1,0 +1,78 @@
+// End-to-end tests of `dnas train` and `dnas eval`: the run directory, eval reproducing the
+// training run's test accuracy, exact resume after SIGKILL, and errors for weights that do not
+// belong to the arch.
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/cli_harness.h"
+
+namespace {
+
+using namespace dnas::testing;
+using nlohmann::json;
+
+class CliTrain : public CliTest {
+ protected:
+  void SetUp() override {
+    CliTest::SetUp();
+    std::ofstream(path("tiny.json")) << R"({"format": "dnas-arch/1", "name": "tiny",
+      "stem": [{"op": "conv_k3", "out": 8}],
+      "layers": [{"op": "ir_k3_e3", "out": 8}, {"op": "ir_k5_e3", "out": 16, "stride": 2}],
+      "head": [{"op": "avgpool"}, {"op": "fc"}]})";
+  }
+  std::string train_args(const std::string& out) const {
+    return "train --arch " + path("tiny.json") + " --data synthetic:512:8:1:3 --epochs 3 --batch-size 16 --lr 0.05 " +
+           "--seed 3 --checkpoint-every 4 --out " + path(out);
+  }
+  json eval(const std::string& weights) const {
+    const Result r = run("eval --arch " + path("tiny.json") + " --weights " + weights + " --data synthetic:512:8:1:3 --json");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out);
+  }
+};
+
+TEST_F(CliTrain, TrainsAndEvalReproducesItsTestAccuracy) {
+  const Result r = run(train_args("run") + " --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json summary = json::parse(r.out);
+  EXPECT_GT(summary["best_top1"].get<double>(), 0.6);  // 3 classes: chance is 1/3
+  for (const char* file : {"config.json", "log.jsonl", "arch.json", "last.pt", "best.pt", "checkpoint.pt"})
+    EXPECT_TRUE(fs::exists(path("run/") + file)) << file;
+  const json evaluated = eval(path("run/best.pt"));
+  EXPECT_EQ(evaluated["images"], 512);
+  EXPECT_NEAR(evaluated["top1"].get<double>(), summary["best_top1"].get<double>(), 1.0 / 512 + 1e-12);
+}
+
+TEST_F(CliTrain, ResumeAfterSigkillGivesTheSameWeights) {
+  ASSERT_EQ(run(train_args("whole")).exit_code, 0);
+  const pid_t pid = spawn(train_args("killed"));
+  for (int i = 0; i < 1200 && !fs::exists(path("killed/checkpoint.pt")); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "training finished before it could be killed";
+  ASSERT_EQ(run("train --resume --out " + path("killed")).exit_code, 0);
+  EXPECT_EQ(eval(path("killed/last.pt"))["loss"], eval(path("whole/last.pt"))["loss"]);  // bit-identical
+}
+
+TEST_F(CliTrain, BadInputGivesOneLineAndExitTwo) {
+  ASSERT_EQ(run(train_args("run")).exit_code, 0);
+  std::ofstream(path("other.json")) << R"({"format": "dnas-arch/1", "stem": [{"op": "conv_k3", "out": 12}],
+      "layers": [], "head": [{"op": "avgpool"}, {"op": "fc"}]})";
+  expect_one_line_error(run("eval --arch " + path("other.json") + " --weights " + path("run/best.pt") +
+                            " --data synthetic:512:8:1:3"),
+                        "best.pt: stem.0.conv.weight: shape [8, 1, 3, 3] in the weights file, [12, 1, 3, 3] in the arch");
+  expect_one_line_error(run("eval --arch " + path("tiny.json") + " --weights " + path("none.pt") + " --data synthetic"),
+                        "none.pt: no such weights file");
+  expect_one_line_error(run("train --arch " + path("tiny.json") + " --recipe nope --out " + path("b")),
+                        "unknown recipe 'nope'");
+  expect_one_line_error(run("train --resume --out " + path("run") + " --lr 0.5"), "lr 0.05 -> 0.5");
+  expect_one_line_error(run("train --data synthetic --out " + path("c")), "--arch: required");
+}
+
+}  // namespace
