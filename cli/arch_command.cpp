@@ -218,8 +218,10 @@ void add_arch_command(CLI::App& app) {
   auto options = std::make_shared<InfoOptions>();
   CLI::App* info = arch->add_subcommand(
       "info",
-      "Per-layer table of an architecture (op, shapes, params, MACs) with totals, or of a search\n"
-      "space (searchable layers, candidates, size). Examples:\n"
+      "Per-layer shapes, params and MACs of an arch, zoo model or search space\n"
+      "For an arch: op, input and output shape, params, MACs and activation bytes per layer, with\n"
+      "totals. For a space: the searchable layers, their candidates and the size of the space.\n"
+      "Examples:\n"
       "  dnas arch info squeezenet1_0 --json\n"
       "  dnas arch info fbnet_c --input 224\n"
       "  dnas arch info fbnet            # the paper's search space\n"

@@ -403,8 +403,9 @@ void add_profile_command(CLI::App& app) {
   auto f = std::make_shared<ProfileFlags>();
   CLI::App* cmd = app.add_subcommand(
       "profile-latency",
-      "Time every distinct block a search space can produce (each candidate of each searchable layer,\n"
-      "plus stem and head) on this machine and store the medians in an SQLite latency table.\n"
+      "Measure every block a search space can produce on this machine into an SQLite latency table\n"
+      "Times each distinct block (every candidate of every searchable layer, plus stem and head) and\n"
+      "stores median / p10 / p90 / mean / std with the run's provenance.\n"
       "Resumable: blocks already measured for the target with the same threads and device are skipped.\n"
       "Examples:\n"
       "  dnas profile-latency --space small --target host-cpu --db luts/host-cpu.db\n"
@@ -429,6 +430,7 @@ void add_lut_command(CLI::App& app) {
   auto list = std::make_shared<ListFlags>();
   CLI::App* list_cmd = lut->add_subcommand(
       "list",
+      "List targets, or a table's targets, runs and coverage of a space\n"
       "Without --db: the configured targets and their default tables. With --db: its targets, profiling\n"
       "runs (with provenance) and, with --space, how much of that space each target covers.");
   list_cmd->add_option("--db", list->db, "Latency table file");
@@ -461,8 +463,9 @@ void add_lut_command(CLI::App& app) {
   auto val = std::make_shared<ValidateFlags>();
   CLI::App* validate_cmd = lut->add_subcommand(
       "validate",
-      "Sample random archs from a space, predict each by summing table rows, time each end to end here,\n"
-      "and report median |error|, max error and Kendall tau; fits and stores a linear correction.\n"
+      "Check a latency table against whole networks timed end to end on this machine\n"
+      "Samples random archs from a space, predicts each by summing table rows, times each end to end,\n"
+      "and reports median |error|, max error and Kendall tau; fits and stores a linear correction.\n"
       "Example: dnas lut validate --db luts/host-cpu.db --target host-cpu --space fbnet --archs 30");
   validate_cmd->add_option("--db", val->db,
                            "Latency table file (default: the target's; if that does not exist, estimates)");

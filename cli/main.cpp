@@ -14,6 +14,24 @@
 #include "ops/allocator.h"
 #include "ops/error.h"
 
+namespace {
+
+// Sub-command descriptions are written as a one-line summary followed by details and examples;
+// the summary goes in the command list, the rest in the command's own --help.
+void split_descriptions(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands({})) {
+    const std::string text = sub->get_description();
+    const auto newline = text.find('\n');
+    if (newline != std::string::npos) {
+      sub->description(text.substr(0, newline));
+      sub->footer(text.substr(newline + 1));
+    }
+    split_descriptions(*sub);
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   // Before any tensor exists: steady timings (ops/allocator.h). DNAS_MALLOC_DEFAULTS=1 opts out
   // (bench/lut_accuracy.sh uses it as the baseline).
@@ -29,6 +47,7 @@ int main(int argc, char** argv) {
   dnas::cli::add_lut_command(app);
   dnas::cli::add_search_commands(app);
   dnas::cli::add_train_commands(app);
+  split_descriptions(app);
 
   try {
     app.parse(argc, argv);

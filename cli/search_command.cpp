@@ -220,8 +220,9 @@ void add_search_commands(CLI::App& app) {
   auto f = std::make_shared<SearchFlags>();
   CLI::App* cmd = app.add_subcommand(
       "search",
-      "Train a Gumbel-softmax supernet with the latency-aware loss CE * alpha * (log LAT)^beta, LAT from\n"
-      "the target's latency table, and derive an architecture. Writes a run directory (config.json,\n"
+      "Search an architecture: train a Gumbel-softmax supernet against a target's latency table\n"
+      "The loss is CE * alpha * (log LAT)^beta with LAT the expected latency from the target's table;\n"
+      "the argmax of theta is the derived architecture. Writes a run directory (config.json,\n"
       "log.jsonl, theta.jsonl, checkpoint.pt, arch.json, report.html). Ctrl-C writes a checkpoint.\n"
       "Examples:\n"
       "  dnas search --space small --target host-cpu --data mnist:data/mnist --epochs 6 --out runs/mnist\n"

@@ -148,9 +148,10 @@ void add_train_commands(CLI::App& app) {
   auto f = std::make_shared<TrainFlags>();
   CLI::App* cmd = app.add_subcommand(
       "train",
-      "Train an architecture (a search result or a zoo model) from scratch: SGD with momentum, warm-up\n"
-      "then cosine or linear decay, weight decay, label smoothing, dataset augmentation; writes\n"
-      "config.json, log.jsonl, last.pt, best.pt and checkpoint.pt (exact --resume). Examples:\n"
+      "Train an architecture (a search result or a zoo model) from scratch\n"
+      "SGD with momentum, warm-up then cosine or linear decay, weight decay, label smoothing, dataset\n"
+      "augmentation; writes config.json, log.jsonl, last.pt, best.pt and checkpoint.pt (exact --resume).\n"
+      "Examples:\n"
       "  dnas train --arch runs/mnist/arch.json --data mnist:data/mnist --recipe mnist_small --out runs/retrain\n"
       "  dnas train --arch squeezenet1_1 --data cifar10:data/cifar --recipe cifar_small --epochs 10");
   flag(cmd, *f, "--arch", &TrainConfig::arch, "Arch .json or zoo model name");
