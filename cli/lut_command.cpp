@@ -101,7 +101,7 @@ void ensure_parent_directory(const std::string& path) {
 // ---- profile-latency -------------------------------------------------------------------------
 
 struct ProfileFlags {
-  std::string space, target, db;
+  std::string space, arch, target, db;
   std::optional<int64_t> input_size, input_channels, num_classes;
   bool dry_run = false, as_json = false;
   TimingFlags timing;
@@ -122,12 +122,22 @@ SearchSpace space_for(const std::string& name, std::optional<int64_t> channels, 
 }
 
 void run_profile_command(const ProfileFlags& f) {
-  const SearchSpace space = space_for(f.space, f.input_channels, f.num_classes);
+  DNAS_CHECK(f.space.empty() != f.arch.empty(), "profile-latency: give exactly one of --space and --arch");
   const TargetSpec target = load_target(f.target);
   const TimingOptions timing = f.timing.resolve(target);
   const std::string db_path = default_db(target, f.db);
-  const ResolvedSpace resolved = resolve_space(space, f.input_size, space.name);
-  const std::vector<BlockToTime> blocks = enumerate_space_blocks(resolved, timing.settings);
+  std::vector<BlockToTime> blocks;
+  SearchSpace space;
+  if (!f.space.empty()) {
+    space = space_for(f.space, f.input_channels, f.num_classes);
+    blocks = enumerate_space_blocks(resolve_space(space, f.input_size, space.name), timing.settings);
+  } else {
+    ArchSpec arch = load_arch(f.arch);
+    if (f.input_channels) arch.input_channels = *f.input_channels;
+    if (f.num_classes) arch.num_classes = *f.num_classes;
+    space.name = arch.name.empty() ? f.arch : arch.name;
+    blocks = enumerate_arch_blocks(resolve_arch(arch, f.input_size, f.arch), timing.settings);
+  }
 
   ProfileOptions options;
   options.timing = timing;
@@ -409,8 +419,10 @@ void add_profile_command(CLI::App& app) {
       "Resumable: blocks already measured for the target with the same threads and device are skipped.\n"
       "Examples:\n"
       "  dnas profile-latency --space small --target host-cpu --db luts/host-cpu.db\n"
-      "  dnas profile-latency --space fbnet --target host-cpu --dry-run");
-  cmd->add_option("--space", f->space, "Search space name (fbnet, small, mixed) or .yaml path")->required();
+      "  dnas profile-latency --space fbnet --target host-cpu --dry-run\n"
+      "  dnas profile-latency --arch fbnet_c --target host-cpu      # a zoo model's own blocks");
+  cmd->add_option("--space", f->space, "Search space name (fbnet, small, mixed) or .yaml path");
+  cmd->add_option("--arch", f->arch, "Or: the blocks of one architecture (zoo name or .json), e.g. fbnet_c");
   cmd->add_option("--target", f->target, "Target name (host-cpu, cuda, tx1, tx2, xavier, s8) or .yaml path")
       ->required();
   cmd->add_option("--db", f->db, "Latency table file (default: the target's `lut`, e.g. luts/host-cpu.db)");

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/arch_command.h"
+#include "cli/bench_command.h"
 #include "cli/lut_command.h"
 #include "cli/search_command.h"
 #include "cli/train_command.h"
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
   dnas::cli::add_lut_command(app);
   dnas::cli::add_search_commands(app);
   dnas::cli::add_train_commands(app);
+  dnas::cli::add_bench_command(app);
   split_descriptions(app);
 
   try {

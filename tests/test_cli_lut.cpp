@@ -149,6 +149,28 @@ TEST_F(CliLut, ValidateReportsErrorAndRankCorrelation) {
                         "typo.db: no such latency table");
 }
 
+TEST_F(CliLut, ProfileAnArchThenBenchItAgainstThePrediction) {
+  const std::string db = path("arch.db");
+  const Result profiled = run("profile-latency --arch squeezenet1_1 --input 64 --target host-cpu --db " + db +
+                              " --repeats 3 --warmup 1 --json");
+  ASSERT_EQ(profiled.exit_code, 0) << profiled.err;
+  EXPECT_GT(json::parse(profiled.out)["measured"].get<int>(), 5);
+  const Result bench = run("bench net --arch squeezenet1_1 --input 64 --target host-cpu --db " + db +
+                           " --repeats 5 --warmup 1 --json");
+  ASSERT_EQ(bench.exit_code, 0) << bench.err;
+  const json b = json::parse(bench.out);
+  EXPECT_GT(b["median_ms"].get<double>(), 0.0);
+  EXPECT_LE(b["p10_ms"].get<double>(), b["median_ms"].get<double>());
+  EXPECT_FALSE(b["prediction"]["estimated"].get<bool>());  // every block of the arch was measured
+  EXPECT_GT(b["prediction"]["predicted_ms"].get<double>(), 0.0);
+
+  expect_one_line_error(run("bench net --repeats 2"), "give --arch (an arch or zoo model) or --model (TorchScript)");
+  const fs::path junk = write_temp("dnas_not_torchscript.pt", "not a model");
+  expect_one_line_error(run("bench net --model " + junk.string()), junk.string() + ": cannot load as TorchScript");
+  fs::remove(junk);
+  expect_one_line_error(run("profile-latency --target host-cpu --db " + db), "give exactly one of --space and --arch");
+}
+
 TEST_F(CliLut, BadInputGivesOneLineAndExitTwo) {
   const std::string db = path("t.db");
   expect_one_line_error(run("profile-latency --space small --target tx9 --db " + db), "unknown target 'tx9'");

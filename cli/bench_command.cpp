@@ -1,0 +1,156 @@
+#include "cli/bench_command.h"
+
+#include <CLI/CLI.hpp>
+#include <torch/script.h>
+
+#include <ATen/Parallel.h>
+
+#include <iostream>
+#include <optional>
+
+#include "latency_lut/latency_table.h"
+#include "latency_lut/profiler.h"
+#include "ops/error.h"
+#include "supernet/config_store.h"
+
+namespace dnas::cli {
+namespace {
+
+using nlohmann::json;
+
+struct BenchNetFlags {
+  std::string arch, model, target, db, device = "cpu", dtype = "fp32", memory_format = "nchw", input_shape;
+  std::optional<int64_t> input_size;
+  int64_t batch = 1, threads = 0, warmup = 10, repeats = 50;
+  bool as_json = false;
+};
+
+// "3x224x224" -> {3, 224, 224}
+std::vector<int64_t> parse_shape(const std::string& text) {
+  std::vector<int64_t> dims;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = text.find('x', start);
+    const std::string part = text.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    try {
+      size_t used = 0;
+      const long long value = std::stoll(part, &used);
+      if (used != part.size() || value <= 0) throw std::invalid_argument(part);
+      dims.push_back(value);
+    } catch (...) {
+      throw Error("--input-shape: expected CxHxW such as 3x224x224, got '" + text + "'");
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  DNAS_CHECK(dims.size() == 3, "--input-shape: expected CxHxW such as 3x224x224, got '", text, "'");
+  return dims;
+}
+
+void run_bench_net(const BenchNetFlags& f) {
+  DNAS_CHECK(!f.arch.empty() || !f.model.empty(), "bench net: give --arch (an arch or zoo model) or --model (TorchScript)");
+  DNAS_CHECK(f.threads >= 0 && f.repeats >= 1 && f.warmup >= 0, "--threads, --warmup and --repeats must be >= 0 / 1");
+  if (f.threads > 0) at::set_num_threads(static_cast<int>(f.threads));
+  TimingOptions timing;
+  timing.device = f.device;
+  timing.warmup = f.warmup;
+  timing.repeats = f.repeats;
+  timing.settings = {f.batch, f.dtype, f.memory_format};
+  check_lut_settings(timing.settings, "--batch/--dtype/--memory-format");
+  check_device(f.device, f.dtype, "--device");
+
+  std::optional<ArchSpec> arch;
+  if (!f.arch.empty()) arch = load_arch(f.arch);
+  TimingStats stats;
+  std::string what;
+  if (!f.model.empty()) {
+    std::vector<int64_t> shape = !f.input_shape.empty() ? parse_shape(f.input_shape)
+                                 : arch ? std::vector<int64_t>{arch->input_channels, f.input_size.value_or(arch->input_size),
+                                                               f.input_size.value_or(arch->input_size)}
+                                        : std::vector<int64_t>{3, 224, 224};
+    torch::jit::Module module;
+    try {
+      module = torch::jit::load(f.model);
+    } catch (const c10::Error& e) {
+      const std::string message = e.what_without_backtrace();
+      throw Error(f.model + ": cannot load as TorchScript (" + message.substr(0, message.find('\n')) + ")");
+    }
+    const torch::Device device(f.device == "cuda" ? torch::kCUDA : torch::kCPU);
+    module.eval();
+    module.to(device);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor input = torch::randn({f.batch, shape[0], shape[1], shape[2]}, torch::TensorOptions().device(device));
+    std::vector<torch::jit::IValue> inputs{input};
+    stats = time_callable([&] { module.forward(inputs); }, timing);
+    what = f.model;
+  } else {
+    stats = time_arch_end_to_end(*arch, f.input_size, timing);
+    what = f.arch;
+  }
+
+  json prediction = nullptr;
+  std::string predicted_text;
+  if (!f.target.empty()) {
+    DNAS_CHECK(arch.has_value(), "--target: a prediction needs the network's --arch");
+    const TargetSpec target = load_target(f.target);
+    const LatencyTable table(target, table_for_lookup(target, f.db), timing.settings, /*estimate_missing=*/true);
+    const ArchLatency latency = table.for_arch(resolve_arch(*arch, f.input_size), "<space>");
+    const double us = latency.total_us();
+    prediction = {{"target", target.name}, {"predicted_ms", us / 1000.0}, {"estimated", latency.any_estimated},
+                  {"error", (us - stats.median_us) / stats.median_us}};
+    char text[160];
+    std::snprintf(text, sizeof text, "\n  predicted by the %s table: %.3f ms%s (%+.1f%% vs this machine's measurement)", target.name.c_str(),
+                  us / 1000.0, latency.any_estimated ? " (includes ESTIMATED rows)" : "",
+                  100.0 * (us - stats.median_us) / stats.median_us);
+    predicted_text = text;
+  }
+  if (f.as_json) {
+    std::cout << json{{"network", what}, {"device", f.device}, {"batch", f.batch}, {"dtype", f.dtype},
+                      {"threads", at::get_num_threads()}, {"median_ms", stats.median_us / 1000.0},
+                      {"p10_ms", stats.p10_us / 1000.0}, {"p90_ms", stats.p90_us / 1000.0},
+                      {"mean_ms", stats.mean_us / 1000.0}, {"std_ms", stats.std_us / 1000.0},
+                      {"repeats", stats.repeats}, {"prediction", prediction}}
+                     .dump(2)
+              << '\n';
+    return;
+  }
+  char line[256];
+  std::snprintf(line, sizeof line, "%s on %s, batch %lld, %s, %d threads: median %.3f ms (p10 %.3f, p90 %.3f, %lld runs)",
+                what.c_str(), f.device.c_str(), static_cast<long long>(f.batch), f.dtype.c_str(), at::get_num_threads(),
+                stats.median_us / 1000.0, stats.p10_us / 1000.0, stats.p90_us / 1000.0,
+                static_cast<long long>(stats.repeats));
+  std::cout << line << predicted_text << '\n';
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  CLI::App* bench = app.add_subcommand("bench", "Measure networks on this machine");
+  bench->require_subcommand(1);
+  auto f = std::make_shared<BenchNetFlags>();
+  CLI::App* net = bench->add_subcommand(
+      "net",
+      "End-to-end latency of a network, with the latency table's prediction beside it\n"
+      "Times the whole network in eval/no-grad mode with warm-up and device sync (the profiler's discipline).\n"
+      "Examples:\n"
+      "  dnas bench net --arch fbnet_c --target host-cpu\n"
+      "  dnas bench net --arch runs/mnist/arch.json --target host-cpu --json\n"
+      "  dnas bench net --model model.pt --input-shape 3x224x224");
+  net->add_option("--arch", f->arch, "Arch .json or zoo model name");
+  net->add_option("--model", f->model, "A TorchScript model file instead (input from --input-shape or --arch)");
+  net->add_option("--input-shape", f->input_shape, "CxHxW of the TorchScript model's input [3x224x224]");
+  net->add_option("--input", f->input_size, "Input size for --arch (default: the arch's)");
+  net->add_option("--target", f->target, "Show this target's table prediction beside the measurement");
+  net->add_option("--db", f->db, "Latency table (default: the target's)");
+  net->add_option("--device", f->device, "cpu or cuda")->capture_default_str();
+  net->add_option("--batch", f->batch, "Batch size")->capture_default_str();
+  net->add_option("--dtype", f->dtype, "fp32, fp16 (CUDA) or bf16")->capture_default_str();
+  net->add_option("--memory-format", f->memory_format, "nchw or nhwc")->capture_default_str();
+  net->add_option("--threads", f->threads, "Intra-op threads (0: default)")->capture_default_str();
+  net->add_option("--warmup", f->warmup, "Untimed runs")->capture_default_str();
+  net->add_option("--repeats", f->repeats, "Timed runs")->capture_default_str();
+  net->add_flag("--json", f->as_json, "Print JSON");
+  net->callback([f] { run_bench_net(*f); });
+}
+
+}  // namespace dnas::cli

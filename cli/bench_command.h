@@ -1,0 +1,12 @@
+// `dnas bench net`: end-to-end latency of a network, with the latency table's prediction beside it.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace dnas::cli {
+
+void add_bench_command(CLI::App& app);
+
+}  // namespace dnas::cli
