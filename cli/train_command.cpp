@@ -4,12 +4,14 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <iostream>
 
 #include "cli/format.h"
 #include "cli/interrupt.h"
 #include "cli/progress.h"
 #include "ops/error.h"
+#include "search/export_torchscript.h"
 #include "search/retrain.h"
 #include "search/weights.h"
 #include "supernet/config_reader.h"
@@ -142,6 +144,35 @@ void run_eval(const EvalFlags& f) {
   std::cout << line;
 }
 
+struct ExportFlags {
+  std::string arch, weights, format = "torchscript", out;
+  std::optional<int64_t> input_size, input_channels, num_classes;
+  bool fold_bn = false;
+};
+
+void run_export(const ExportFlags& f) {
+  DNAS_CHECK(f.format == "torchscript" || f.format == "json", "--format: expected torchscript or json, got '", f.format,
+             "' (ONNX export is not implemented yet)");
+  ArchSpec arch = load_arch(f.arch);
+  if (f.input_size) arch.input_size = *f.input_size;
+  if (f.input_channels) arch.input_channels = *f.input_channels;
+  if (f.num_classes) arch.num_classes = *f.num_classes;
+  const std::string stem = fs::path(f.arch).stem().string();
+  const std::string out = !f.out.empty() ? f.out : stem + (f.format == "json" ? ".arch.json" : ".pt");
+  if (f.format == "json") {
+    resolve_arch(arch, std::nullopt, f.arch);  // validate before writing
+    write_text_file_atomic(out, arch_to_json(arch).dump(2) + "\n");
+  } else {
+    torch::manual_seed(0);
+    Network net(arch);
+    if (!f.weights.empty()) load_weights(*net, f.weights);
+    net->eval();
+    export_torchscript(*net, out, f.fold_bn);
+  }
+  std::cout << "wrote " << out << (f.weights.empty() && f.format != "json" ? " (initial weights: no --weights given)" : "")
+            << '\n';
+}
+
 }  // namespace
 
 void add_train_commands(CLI::App& app) {
@@ -194,6 +225,24 @@ void add_train_commands(CLI::App& app) {
   eval->add_option("--image-size", e->image_size, "Image size for folder datasets")->capture_default_str();
   eval->add_flag("--json", e->as_json, "Print JSON");
   eval->callback([e] { run_eval(*e); });
+
+  auto x = std::make_shared<ExportFlags>();
+  CLI::App* exp = app.add_subcommand(
+      "export",
+      "Write an architecture (with its weights) as TorchScript or arch JSON\n"
+      "TorchScript: a module holding the weights with a generated forward(); loads with C++\n"
+      "torch::jit::load and Python torch.jit.load without dnas. Examples:\n"
+      "  dnas export --arch runs/retrain/arch.json --weights runs/retrain/best.pt --out model.pt\n"
+      "  dnas export --arch fbnet_c --fold-bn --out fbnet_c.pt");
+  exp->add_option("--arch", x->arch, "Arch .json or zoo model name")->required();
+  exp->add_option("--weights", x->weights, "Weights from dnas train (default: the initial weights)");
+  exp->add_option("--format", x->format, "torchscript or json")->capture_default_str();
+  exp->add_option("--out", x->out, "Output file, written atomically (default: <arch>.pt)");
+  exp->add_option("--input", x->input_size, "Input size to record (default: the arch's)");
+  exp->add_option("--input-channels", x->input_channels, "Input channels (default: the arch's)");
+  exp->add_option("--num-classes", x->num_classes, "Classes (default: the arch's)");
+  exp->add_flag("--fold-bn", x->fold_bn, "Fold BatchNorm into the preceding convolutions");
+  exp->callback([x] { run_export(*x); });
 }
 
 }  // namespace dnas::cli
