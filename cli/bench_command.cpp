@@ -1,10 +1,13 @@
 #include "cli/bench_command.h"
 
 #include <CLI/CLI.hpp>
+#include <torch/csrc/jit/mobile/import.h>
+#include <torch/csrc/jit/mobile/module.h>
 #include <torch/script.h>
 
 #include <ATen/Parallel.h>
 
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
@@ -17,6 +20,7 @@ namespace dnas::cli {
 namespace {
 
 using nlohmann::json;
+namespace fs = std::filesystem;
 
 struct BenchNetFlags {
   std::string arch, model, target, db, device = "cpu", dtype = "fp32", memory_format = "nchw", input_shape;
@@ -68,20 +72,26 @@ void run_bench_net(const BenchNetFlags& f) {
                                  : arch ? std::vector<int64_t>{arch->input_channels, f.input_size.value_or(arch->input_size),
                                                                f.input_size.value_or(arch->input_size)}
                                         : std::vector<int64_t>{3, 224, 224};
-    torch::jit::Module module;
-    try {
-      module = torch::jit::load(f.model);
-    } catch (const c10::Error& e) {
-      const std::string message = e.what_without_backtrace();
-      throw Error(f.model + ": cannot load as TorchScript (" + message.substr(0, message.find('\n')) + ")");
-    }
     const torch::Device device(f.device == "cuda" ? torch::kCUDA : torch::kCPU);
-    module.eval();
-    module.to(device);
     torch::NoGradGuard no_grad;
     const torch::Tensor input = torch::randn({f.batch, shape[0], shape[1], shape[2]}, torch::TensorOptions().device(device));
-    std::vector<torch::jit::IValue> inputs{input};
-    stats = time_callable([&] { module.forward(inputs); }, timing);
+    const bool lite = fs::path(f.model).extension() == ".ptl";
+    try {
+      if (lite) {  // PyTorch Mobile's lite-interpreter format (dnas lut export-ops)
+        torch::jit::mobile::Module module = torch::jit::_load_for_mobile(f.model, device);
+        stats = time_callable([&] { module.forward({input}); }, timing);
+      } else {
+        torch::jit::Module module = torch::jit::load(f.model);
+        module.eval();
+        module.to(device);
+        std::vector<torch::jit::IValue> inputs{input};
+        stats = time_callable([&] { module.forward(inputs); }, timing);
+      }
+    } catch (const c10::Error& e) {
+      const std::string message = e.what_without_backtrace();
+      throw Error(f.model + ": cannot load or run as " + (lite ? "a lite-interpreter model" : "TorchScript") + " (" +
+                  message.substr(0, message.find('\n')) + ")");
+    }
     what = f.model;
   } else {
     stats = time_arch_end_to_end(*arch, f.input_size, timing);

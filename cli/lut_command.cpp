@@ -14,6 +14,8 @@
 #include "latency_lut/lut_io.h"
 #include "latency_lut/profiler.h"
 #include "latency_lut/validation.h"
+#include "ops/blocks.h"
+#include "search/export_torchscript.h"
 #include "ops/error.h"
 #include "supernet/config_store.h"
 
@@ -339,8 +341,64 @@ void run_import(const ImportFlags& f) {
   const std::string text = read_text_file(f.in);
   ensure_parent_directory(f.db);
   LutStore store(f.db, OpenMode::kCreate);
-  const ImportSummary s = format == "json" ? import_lut_json(store, text, f.in) : import_lut_csv(store, text, f.in);
+  const ImportSummary s = format == "json" ? (is_phone_results(text) ? import_phone_results(store, text, f.in)
+                                                                     : import_lut_json(store, text, f.in))
+                                           : import_lut_csv(store, text, f.in);
   std::cout << "imported " << s.measurements << " measurements from " << s.runs << " runs into " << f.db << '\n';
+}
+
+// ---- lut export-ops ---------------------------------------------------------------------------
+
+struct ExportOpsFlags {
+  std::string space, arch, out;
+  std::optional<int64_t> input_size, input_channels, num_classes;
+  int64_t batch = 1;
+};
+
+void run_export_ops(const ExportOpsFlags& f) {
+  DNAS_CHECK(f.space.empty() != f.arch.empty(), "lut export-ops: give exactly one of --space and --arch");
+  const LutSettings settings{f.batch, "fp32", "nchw"};
+  check_lut_settings(settings, "--batch");
+  std::vector<BlockToTime> blocks;
+  std::string source;
+  if (!f.space.empty()) {
+    const SearchSpace space = space_for(f.space, f.input_channels, f.num_classes);
+    blocks = enumerate_space_blocks(resolve_space(space, f.input_size, space.name), settings);
+    source = space.name;
+  } else {
+    ArchSpec arch = load_arch(f.arch);
+    if (f.input_channels) arch.input_channels = *f.input_channels;
+    if (f.num_classes) arch.num_classes = *f.num_classes;
+    blocks = enumerate_arch_blocks(resolve_arch(arch, f.input_size, f.arch), settings);
+    source = f.arch;
+  }
+  std::error_code ec;
+  fs::create_directories(f.out, ec);
+  DNAS_CHECK(!ec && fs::is_directory(f.out, ec), f.out, ": cannot create the output directory");
+  json models = json::array();
+  ProgressBar bar("exporting blocks", blocks.size());
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const BlockToTime& b = blocks[i];
+    torch::manual_seed(0);
+    torch::nn::AnyModule module = make_block(*b.op, b.args);
+    module.ptr()->eval();
+    ResolvedLayer layer;
+    layer.spec.op = b.op->key;
+    layer.args = b.args;
+    char name[32];
+    std::snprintf(name, sizeof name, "%03zu.ptl", i);
+    export_block_torchscript(*module.ptr(), layer, (fs::path(f.out) / name).string(), /*lite=*/true);
+    models.push_back({{"file", name}, {"key", b.key.str()},
+                      {"input_dims", {f.batch, b.args.input.channels, b.args.input.height, b.args.input.width}}});
+    bar.update(i + 1, b.key.op);
+  }
+  bar.finish();
+  const std::string manifest = (fs::path(f.out) / "manifest.json").string();
+  write_text_file_atomic(manifest, json{{"format", "dnas-export-ops/1"}, {"source", source}, {"batch", f.batch},
+                                        {"dtype", "fp32"}, {"memory_format", "nchw"}, {"models", models}}
+                                       .dump(2) + "\n");
+  std::cout << "wrote " << blocks.size() << " lite-interpreter models and " << manifest
+            << "; time them on a phone with scripts/profile-android.sh " << f.out << "\n";
 }
 
 // ---- lut validate ----------------------------------------------------------------------------
@@ -466,11 +524,28 @@ void add_lut_command(CLI::App& app) {
 
   auto imp = std::make_shared<ImportFlags>();
   CLI::App* import_cmd = lut->add_subcommand(
-      "import", "Add the rows of a CSV or JSON export to a table (created if needed); all-or-nothing");
+      "import", "Add the rows of a CSV or JSON export, or of phone results, to a table (created if needed)\n"
+      "All-or-nothing: a malformed file or row writes nothing.");
   import_cmd->add_option("--db", imp->db, "Latency table file")->required();
-  import_cmd->add_option("--in", imp->in, "CSV or JSON file from `dnas lut export`")->required();
+  import_cmd->add_option("--in", imp->in, "CSV or JSON from `dnas lut export`, or results from scripts/profile-android.sh")
+      ->required();
   import_cmd->add_option("--format", imp->format, "csv or json (default: from the file name)");
   import_cmd->callback([imp] { run_import(*imp); });
+
+  auto ops = std::make_shared<ExportOpsFlags>();
+  CLI::App* ops_cmd = lut->add_subcommand(
+      "export-ops",
+      "Write one PyTorch Mobile (lite) model per latency-table key, plus a manifest, for phone profiling\n"
+      "scripts/profile-android.sh times them with speed_benchmark_torch over adb and imports the results.\n"
+      "Example: dnas lut export-ops --space fbnet --out ops/ && scripts/profile-android.sh --target s8 ops/");
+  ops_cmd->add_option("--space", ops->space, "Search space name or .yaml");
+  ops_cmd->add_option("--arch", ops->arch, "Or: one architecture's blocks");
+  ops_cmd->add_option("--out", ops->out, "Output directory")->required();
+  ops_cmd->add_option("--input", ops->input_size, "Input size (default: the space's / arch's)");
+  ops_cmd->add_option("--input-channels", ops->input_channels, "Input channels");
+  ops_cmd->add_option("--num-classes", ops->num_classes, "Classes");
+  ops_cmd->add_option("--batch", ops->batch, "Batch size")->capture_default_str();
+  ops_cmd->callback([ops] { run_export_ops(*ops); });
 
   auto val = std::make_shared<ValidateFlags>();
   CLI::App* validate_cmd = lut->add_subcommand(

@@ -380,4 +380,59 @@ ImportSummary import_lut_json(LutStore& store, const std::string& text, const st
   return summary;
 }
 
+bool is_phone_results(const std::string& text) {
+  const json j = json::parse(text, nullptr, false);
+  return j.is_object() && j.value("format", "") == "dnas-phone-results/1";
+}
+
+ImportSummary import_phone_results(LutStore& store, const std::string& text, const std::string& origin) {
+  const Json document = parse_json_text(text, origin);
+  ConfigReader r(document, origin);
+  const std::string format = r.string("format");
+  if (format != "dnas-phone-results/1") r.fail("format", "expected \"dnas-phone-results/1\", got \"" + format + "\"");
+  RunRecord run;
+  run.target = r.string("target");
+  run.source = "import:speed_benchmark_torch";
+  run.device = "cpu";
+  run.device_name = r.string("device");
+  run.host = r.string("host");
+  run.started_at = r.string("started_at");
+  run.finished_at = r.string("finished_at");
+  run.warmup = r.integer("warmup");
+  run.repeats = r.integer("iters");
+  run.libtorch_version = "PyTorch Mobile (speed_benchmark_torch)";
+  run.cuda_version = "none";
+  run.build_commit = r.optional_string("build_commit").value_or("");
+  run.dnas_version = r.optional_string("dnas_version").value_or("");
+  run.space = r.optional_string("space").value_or("");
+  run.command = "scripts/profile-android.sh";
+  std::vector<MeasurementRow> rows;
+  for (ConfigReader& result : r.object_list("results")) {
+    MeasurementRow m;
+    m.target = run.target;
+    m.key = parse_lut_key(result.string("key"), result.where("key"));
+    const double us = result.number("us_per_iter");
+    if (!(us > 0)) result.fail("us_per_iter", detail::concat("expected a positive number, got ", us));
+    m.stats = {us, us, us, us, 0.0, run.repeats};
+    m.measured_at = run.finished_at;
+    result.finish();
+    rows.push_back(m);
+  }
+  r.finish();
+  DNAS_CHECK(!rows.empty(), origin, ": no results");
+  run.settings = {rows.front().key.batch, rows.front().key.dtype, rows.front().key.memory_format};
+  ImportSummary summary;
+  SqliteTransaction transaction(store.db());
+  store.ensure_target(run.target, run.device_name);
+  const int64_t run_id = store.add_run(run);
+  summary.runs = 1;
+  for (MeasurementRow& m : rows) {
+    m.run_id = run_id;
+    store.put_measurement(m);
+    ++summary.measurements;
+  }
+  transaction.commit();
+  return summary;
+}
+
 }  // namespace dnas

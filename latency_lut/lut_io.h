@@ -23,4 +23,12 @@ struct ImportSummary {
 ImportSummary import_lut_csv(LutStore& store, const std::string& text, const std::string& origin);
 ImportSummary import_lut_json(LutStore& store, const std::string& text, const std::string& origin);
 
+// Results of timing exported blocks on a phone with PyTorch's speed_benchmark_torch
+// (scripts/profile-android.sh): {"format": "dnas-phone-results/1", "target", "device", "host",
+// "started_at", "finished_at", "warmup", "iters", "results": [{"key", "us_per_iter"}]}.
+// speed_benchmark_torch reports a mean per iteration only, so median = p10 = p90 = mean, std 0.
+ImportSummary import_phone_results(LutStore& store, const std::string& text, const std::string& origin);
+// True when `text` is such a results document (for choosing the importer).
+bool is_phone_results(const std::string& text);
+
 }  // namespace dnas

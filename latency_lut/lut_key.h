@@ -41,6 +41,9 @@ struct LutKey {
   std::string str() const;
 };
 
+// The inverse of LutKey::str(); throws dnas::Error naming `where` for a malformed key.
+LutKey parse_lut_key(const std::string& text, const std::string& where);
+
 std::string option_variant(const OpDef& op, const BlockOptions& options);
 LutKey make_lut_key(const OpDef& op, const BlockArgs& args, const LutSettings& settings);
 

@@ -19,20 +19,22 @@ constexpr double kBatchNormEps = 1e-5;
 // Collects the tensors the generated code refers to and writes the code line by line.
 class Emitter {
  public:
-  Emitter(const NetworkImpl& net, bool fold_bn) : fold_bn_(fold_bn) {
-    for (const auto& p : net.named_parameters()) tensors_[p.key()] = p.value().detach();
-    for (const auto& b : net.named_buffers()) tensors_[b.key()] = b.value().detach();
+  Emitter(const torch::nn::Module& module, bool fold_bn) : fold_bn_(fold_bn) {
+    for (const auto& p : module.named_parameters()) tensors_[p.key()] = p.value().detach();
+    for (const auto& b : module.named_buffers()) tensors_[b.key()] = b.value().detach();
   }
 
   // Registers `name` (a native tensor name) as an attribute and returns `self.<attr>`.
-  std::string tensor(const std::string& name, const torch::Tensor& value, bool is_buffer = false) {
+  std::string tensor(std::string name, const torch::Tensor& value, bool is_buffer = false) {
+    if (!name.empty() && name[0] == '.') name.erase(0, 1);
     std::string attr = "t_" + name;
     for (char& c : attr)
       if (c == '.') c = '_';
     attributes_.push_back({attr, value.contiguous(), is_buffer});
     return "self." + attr;
   }
-  const torch::Tensor& native(const std::string& name) const {
+  const torch::Tensor& native(std::string name) const {
+    if (!name.empty() && name[0] == '.') name.erase(0, 1);  // a lone block has no prefix
     auto it = tensors_.find(name);
     TORCH_INTERNAL_ASSERT(it != tensors_.end(), "export: no tensor named ", name);
     return it->second;
@@ -151,7 +153,9 @@ class Emitter {
     }
   }
 
-  std::string source() const { return "def forward(self, x):\n" + code_.str() + "    return torch.flatten(x, 1)\n"; }
+  std::string source(bool flatten) const {
+    return "def forward(self, x):\n" + code_.str() + (flatten ? "    return torch.flatten(x, 1)\n" : "    return x\n");
+  }
 
   struct Attribute {
     std::string name;
@@ -174,23 +178,14 @@ Emitter emit(const NetworkImpl& network, bool fold_bn) {
   return e;
 }
 
-}  // namespace
-
-std::string torchscript_source(const NetworkImpl& network, bool fold_bn) {
-  torch::NoGradGuard no_grad;
-  return emit(network, fold_bn).source();
-}
-
-void export_torchscript(const NetworkImpl& network, const std::string& path, bool fold_bn) {
-  torch::NoGradGuard no_grad;
-  const Emitter e = emit(network, fold_bn);
+void write_module(const Emitter& e, bool flatten, const std::string& path, bool lite) {
   torch::jit::Module module("DnasNet");
   for (const auto& a : e.attributes()) {
     if (a.is_buffer) module.register_buffer(a.name, a.value.clone());
     else module.register_parameter(a.name, a.value.clone(), /*is_buffer=*/false);
   }
   try {
-    module.define(e.source());
+    module.define(e.source(flatten));
   } catch (const c10::Error& error) {
     const std::string message = error.what_without_backtrace();
     TORCH_INTERNAL_ASSERT(false, "export: generated TorchScript does not compile: ", message);
@@ -198,11 +193,32 @@ void export_torchscript(const NetworkImpl& network, const std::string& path, boo
   module.eval();
   const std::string temp = path + ".tmp";
   try {
-    module.save(temp);
+    if (lite) module._save_for_mobile(temp);
+    else module.save(temp);
   } catch (const c10::Error& error) {
     throw Error(path + ": cannot write (" + std::string(error.what_without_backtrace()).substr(0, 120) + ")");
   }
   DNAS_CHECK(std::rename(temp.c_str(), path.c_str()) == 0, path, ": cannot write");
+}
+
+}  // namespace
+
+std::string torchscript_source(const NetworkImpl& network, bool fold_bn) {
+  torch::NoGradGuard no_grad;
+  return emit(network, fold_bn).source(true);
+}
+
+void export_torchscript(const NetworkImpl& network, const std::string& path, bool fold_bn, bool lite) {
+  torch::NoGradGuard no_grad;
+  write_module(emit(network, fold_bn), true, path, lite);
+}
+
+void export_block_torchscript(const torch::nn::Module& block, const ResolvedLayer& layer, const std::string& path,
+                              bool lite) {
+  torch::NoGradGuard no_grad;
+  Emitter e(block, false);
+  e.block(layer, "");
+  write_module(e, false, path, lite);
 }
 
 }  // namespace dnas

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include <torch/nn/module.h>
+
 #include "supernet/arch_spec.h"
 
 namespace dnas {
@@ -15,7 +17,13 @@ class NetworkImpl;
 
 // The generated TorchScript source of forward() (useful to read, and for tests).
 std::string torchscript_source(const NetworkImpl& network, bool fold_bn);
-// Writes the TorchScript module atomically to `path`.
-void export_torchscript(const NetworkImpl& network, const std::string& path, bool fold_bn);
+// Writes the TorchScript module atomically to `path`; `lite` writes PyTorch Mobile's
+// lite-interpreter format (.ptl) instead.
+void export_torchscript(const NetworkImpl& network, const std::string& path, bool fold_bn, bool lite = false);
+
+// One block (as make_block builds it, weights included) as a TorchScript module whose forward
+// maps the block's input to its output: what phone profiling times per latency-table key.
+void export_block_torchscript(const torch::nn::Module& block, const ResolvedLayer& layer, const std::string& path,
+                              bool lite);
 
 }  // namespace dnas

@@ -43,6 +43,13 @@ TEST(LutKey, CanonicalStrings) {
             "maxpool_k3|in=1x96x109x109|out=96|s=2|fp32|nchw");
   EXPECT_EQ(error_of([] { check_lut_settings({1, "fp64", "nchw"}, "--dtype"); }),
             "--dtype: expected dtype fp32, fp16 or bf16, got 'fp64'");
+  for (const std::string key : {"ir_k5_e6|in=1x32x56x56|out=32|s=2|fp32|nchw",
+                                "ir_k3_e1{act=relu6,pw=0}|in=8x32x112x112|out=16|s=1|bf16|nhwc"})
+    EXPECT_EQ(parse_lut_key(key, "k").str(), key);
+  EXPECT_EQ(parse_lut_key("conv_k7{bn=0,pad=0}|in=1x3x224x224|out=96|s=2|fp32|nchw", "k").variant, "bn=0,pad=0");
+  for (const std::string bad : {"ir_k3_e3", "ir_k3_e3|in=1x3x8|out=8|s=1|fp32|nchw",
+                                "ir_k3_e3|in=1x3x8x8|out=8|s=1|fp64|nchw", "ir_k3_e3|in=1x3x8x8|out=8x|s=1|fp32|nchw"})
+    EXPECT_EQ(error_of([&] { parse_lut_key(bad, "r.json: results[0].key"); }).rfind("r.json: results[0].key: ", 0), 0u) << bad;
 }
 
 MeasurementRow row(const std::string& target, const std::string& op, int64_t in, double median, int64_t run_id) {
