@@ -151,14 +151,15 @@ struct ExportFlags {
 };
 
 void run_export(const ExportFlags& f) {
-  DNAS_CHECK(f.format == "torchscript" || f.format == "json", "--format: expected torchscript or json, got '", f.format,
-             "' (ONNX export is not implemented yet)");
+  DNAS_CHECK(f.format == "torchscript" || f.format == "lite" || f.format == "json",
+             "--format: expected torchscript, lite or json, got '", f.format, "' (ONNX export is not implemented yet)");
   ArchSpec arch = load_arch(f.arch);
   if (f.input_size) arch.input_size = *f.input_size;
   if (f.input_channels) arch.input_channels = *f.input_channels;
   if (f.num_classes) arch.num_classes = *f.num_classes;
   const std::string stem = fs::path(f.arch).stem().string();
-  const std::string out = !f.out.empty() ? f.out : stem + (f.format == "json" ? ".arch.json" : ".pt");
+  const std::string out =
+      !f.out.empty() ? f.out : stem + (f.format == "json" ? ".arch.json" : f.format == "lite" ? ".ptl" : ".pt");
   if (f.format == "json") {
     resolve_arch(arch, std::nullopt, f.arch);  // validate before writing
     write_text_file_atomic(out, arch_to_json(arch).dump(2) + "\n");
@@ -167,7 +168,7 @@ void run_export(const ExportFlags& f) {
     Network net(arch);
     if (!f.weights.empty()) load_weights(*net, f.weights);
     net->eval();
-    export_torchscript(*net, out, f.fold_bn);
+    export_torchscript(*net, out, f.fold_bn, /*lite=*/f.format == "lite");
   }
   std::cout << "wrote " << out << (f.weights.empty() && f.format != "json" ? " (initial weights: no --weights given)" : "")
             << '\n';
@@ -236,7 +237,7 @@ void add_train_commands(CLI::App& app) {
       "  dnas export --arch fbnet_c --fold-bn --out fbnet_c.pt");
   exp->add_option("--arch", x->arch, "Arch .json or zoo model name")->required();
   exp->add_option("--weights", x->weights, "Weights from dnas train (default: the initial weights)");
-  exp->add_option("--format", x->format, "torchscript or json")->capture_default_str();
+  exp->add_option("--format", x->format, "torchscript, lite (PyTorch Mobile) or json")->capture_default_str();
   exp->add_option("--out", x->out, "Output file, written atomically (default: <arch>.pt)");
   exp->add_option("--input", x->input_size, "Input size to record (default: the arch's)");
   exp->add_option("--input-channels", x->input_channels, "Input channels (default: the arch's)");

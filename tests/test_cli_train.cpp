@@ -45,6 +45,17 @@ TEST_F(CliTrain, TrainsAndEvalReproducesItsTestAccuracy) {
   const json evaluated = eval(path("run/best.pt"));
   EXPECT_EQ(evaluated["images"], 512);
   EXPECT_NEAR(evaluated["top1"].get<double>(), summary["best_top1"].get<double>(), 1.0 / 512 + 1e-12);
+
+  // Exported with the trained weights, in both formats, the model runs outside dnas' network code.
+  for (const char* format : {"torchscript", "lite"}) {
+    const std::string out = path(std::string("model.") + format);
+    const Result exported = run("export --arch " + path("run/arch.json") + " --weights " + path("run/best.pt") +
+                                " --format " + format + " --out " + out);
+    ASSERT_EQ(exported.exit_code, 0) << exported.err;
+    const Result bench = run("bench net --model " + out + " --input-shape 1x8x8 --repeats 2 --json");
+    EXPECT_EQ(bench.exit_code, 0) << format << ": " << bench.err;
+  }
+  expect_one_line_error(run("export --arch " + path("run/arch.json") + " --format onnx"), "--format: expected torchscript, lite or json");
 }
 
 TEST_F(CliTrain, ResumeAfterSigkillGivesTheSameWeights) {
