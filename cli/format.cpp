@@ -28,6 +28,25 @@ std::string human_bytes(int64_t bytes) {
   return buffer;
 }
 
+std::string percent(double fraction, int digits) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.*f%%", digits, 100 * fraction);
+  return buffer;
+}
+
+std::string fixed(double value, int digits) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
+  return buffer;
+}
+
+std::string format_us(double us) {
+  char buffer[32];
+  if (us >= 1000) std::snprintf(buffer, sizeof buffer, "%.2f ms", us / 1000);
+  else std::snprintf(buffer, sizeof buffer, "%.1f us", us);
+  return buffer;
+}
+
 Table::Table(std::vector<std::string> headers, std::vector<bool> right_aligned)
     : headers_(std::move(headers)), right_(std::move(right_aligned)) {
   right_.resize(headers_.size(), false);

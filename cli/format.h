@@ -12,6 +12,9 @@ namespace dnas::cli {
 std::string with_commas(int64_t value);     // 1248424 -> "1,248,424"
 std::string human_count(int64_t value);     // 378136224 -> "378.14M"
 std::string human_bytes(int64_t bytes);     // 3211264 -> "3.06 MiB"
+std::string percent(double fraction, int digits = 1);  // 0.953 -> "95.3%"
+std::string fixed(double value, int digits);           // fixed(1.23456, 3) -> "1.235"
+std::string format_us(double us);                      // 1234.5 -> "1.23 ms", 12.3 -> "12.3 us"
 
 class Table {
  public:

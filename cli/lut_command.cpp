@@ -35,19 +35,6 @@ std::string command_line() {
   return raw;
 }
 
-std::string format_us(double us) {
-  char buffer[32];
-  if (us >= 1000) std::snprintf(buffer, sizeof buffer, "%.2f ms", us / 1000);
-  else std::snprintf(buffer, sizeof buffer, "%.1f us", us);
-  return buffer;
-}
-
-std::string percent(double fraction) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.1f%%", 100 * fraction);
-  return buffer;
-}
-
 // Options shared by everything that times blocks or networks.
 struct TimingFlags {
   std::string device;  // "" = the target's profile device

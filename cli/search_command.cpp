@@ -12,6 +12,7 @@
 
 #include "cli/format.h"
 #include "cli/interrupt.h"
+#include "cli/layered_flags.h"
 #include "cli/progress.h"
 #include "latency_lut/latency_table.h"
 #include "ops/error.h"
@@ -26,38 +27,11 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string percent(double fraction) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.1f%%", 100 * fraction);
-  return buffer;
-}
-
-std::string fixed(double value, int digits) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.*f", digits, value);
-  return buffer;
-}
-
-// Each flag writes into `flags` only when given, so flags layer over --config / a resumed run.
 struct SearchFlags {
-  std::vector<std::function<void(SearchConfig&)>> setters;
+  LayeredFlags<SearchConfig> flags;
   std::string config_file;
   bool resume = false, as_json = false;
-  SearchConfig values;  // storage the options bind to
 };
-
-template <typename T>
-void flag(CLI::App* cmd, SearchFlags& f, const std::string& name, T SearchConfig::*field, const std::string& help) {
-  CLI::Option* option = cmd->add_option(name, f.values.*field, help);
-  option->default_str("");
-  const SearchConfig defaults;
-  std::ostringstream shown;
-  shown << defaults.*field;
-  if (!shown.str().empty()) option->description(help + " [" + shown.str() + "]");
-  f.setters.push_back([option, field, &f](SearchConfig& c) {
-    if (option->count() > 0) c.*field = f.values.*field;
-  });
-}
 
 void run_search_command(SearchFlags& f) {
   SearchConfig config;
@@ -65,13 +39,13 @@ void run_search_command(SearchFlags& f) {
     config = config_from_json(parse_json_text(read_text_file(f.config_file), f.config_file), f.config_file);
   if (f.resume) {
     SearchConfig probe = config;
-    for (auto& set : f.setters) set(probe);
+    f.flags.apply(probe);
     const std::string saved = (fs::path(probe.out) / "config.json").string();
     std::error_code ec;
     DNAS_CHECK(fs::exists(saved, ec), "--resume: ", probe.out, " holds no search (", saved, " is missing)");
     config = config_from_json(parse_json_text(read_text_file(saved), saved), saved);
   }
-  for (auto& set : f.setters) set(config);
+  f.flags.apply(config);
 
   const InterruptScope interrupt;
   const bool quiet = f.as_json;
@@ -228,38 +202,35 @@ void add_search_commands(CLI::App& app) {
       "  dnas search --space small --target host-cpu --data mnist:data/mnist --epochs 6 --out runs/mnist\n"
       "  dnas search --resume --out runs/mnist\n"
       "  dnas search --space small --target tx1 --data synthetic --latency-target-ms 0.5");
-  flag(cmd, *f, "--space", &SearchConfig::space, "Search space name or .yaml");
-  flag(cmd, *f, "--target", &SearchConfig::target, "Target whose latency table drives the loss");
-  flag(cmd, *f, "--db", &SearchConfig::db, "Latency table (default: the target's; estimates if absent)");
-  flag(cmd, *f, "--data", &SearchConfig::data,
+  f->flags.add(cmd, "--space", &SearchConfig::space, "Search space name or .yaml");
+  f->flags.add(cmd, "--target", &SearchConfig::target, "Target whose latency table drives the loss");
+  f->flags.add(cmd, "--db", &SearchConfig::db, "Latency table (default: the target's; estimates if absent)");
+  f->flags.add(cmd, "--data", &SearchConfig::data,
        "mnist:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, synthetic[:N[:SIZE[:C[:CLASSES]]]]");
-  flag(cmd, *f, "--device", &SearchConfig::device, "cpu or cuda");
-  flag(cmd, *f, "--out", &SearchConfig::out, "Run directory");
-  flag(cmd, *f, "--epochs", &SearchConfig::epochs, "Epochs");
-  flag(cmd, *f, "--batch-size", &SearchConfig::batch_size, "Batch size");
-  flag(cmd, *f, "--warmup-epochs", &SearchConfig::warmup_epochs, "Epochs with theta frozen (-1: epochs/9)");
-  flag(cmd, *f, "--mode", &SearchConfig::mode, "soft (every candidate runs) or hard (one path, straight-through)");
-  flag(cmd, *f, "--noise", &SearchConfig::noise, "Gumbel noise per batch or per sample (soft mode)");
-  flag(cmd, *f, "--schedule", &SearchConfig::schedule, "Temperature schedule: exp or linear");
-  flag(cmd, *f, "--tau0", &SearchConfig::tau0, "Initial temperature");
-  flag(cmd, *f, "--tau-decay", &SearchConfig::tau_decay, "Per-epoch factor of the exp schedule");
-  flag(cmd, *f, "--lr-w", &SearchConfig::lr_w, "SGD learning rate of the weights");
-  flag(cmd, *f, "--lr-theta", &SearchConfig::lr_theta, "Adam learning rate of theta");
-  flag(cmd, *f, "--alpha", &SearchConfig::alpha, "alpha in CE * alpha * (log LAT)^beta");
-  flag(cmd, *f, "--beta", &SearchConfig::beta, "beta in CE * alpha * (log LAT)^beta");
-  flag(cmd, *f, "--latency-target-ms", &SearchConfig::latency_target_ms, "Latency budget (0: none)");
-  flag(cmd, *f, "--latency-penalty", &SearchConfig::latency_penalty, "Weight of the budget penalty");
-  flag(cmd, *f, "--w-fraction", &SearchConfig::w_fraction, "Fraction of the training set for w");
-  flag(cmd, *f, "--seed", &SearchConfig::seed, "Seed of every random draw");
-  flag(cmd, *f, "--threads", &SearchConfig::threads, "Intra-op threads (0: default)");
-  flag(cmd, *f, "--max-samples", &SearchConfig::max_samples, "Use only the first N training images (0: all)");
-  flag(cmd, *f, "--image-size", &SearchConfig::image_size, "Image size for folder datasets");
-  flag(cmd, *f, "--checkpoint-every", &SearchConfig::checkpoint_every, "Steps between mid-epoch checkpoints");
-  CLI::Option* estimate = cmd->add_flag("--estimate-missing", f->values.estimate_missing,
-                                        "Fill missing table rows with labelled estimates");
-  f->setters.push_back([estimate, f](SearchConfig& c) {
-    if (estimate->count() > 0) c.estimate_missing = true;
-  });
+  f->flags.add(cmd, "--device", &SearchConfig::device, "cpu or cuda");
+  f->flags.add(cmd, "--out", &SearchConfig::out, "Run directory");
+  f->flags.add(cmd, "--epochs", &SearchConfig::epochs, "Epochs");
+  f->flags.add(cmd, "--batch-size", &SearchConfig::batch_size, "Batch size");
+  f->flags.add(cmd, "--warmup-epochs", &SearchConfig::warmup_epochs, "Epochs with theta frozen (-1: epochs/9)");
+  f->flags.add(cmd, "--mode", &SearchConfig::mode, "soft (every candidate runs) or hard (one path, straight-through)");
+  f->flags.add(cmd, "--noise", &SearchConfig::noise, "Gumbel noise per batch or per sample (soft mode)");
+  f->flags.add(cmd, "--schedule", &SearchConfig::schedule, "Temperature schedule: exp or linear");
+  f->flags.add(cmd, "--tau0", &SearchConfig::tau0, "Initial temperature");
+  f->flags.add(cmd, "--tau-decay", &SearchConfig::tau_decay, "Per-epoch factor of the exp schedule");
+  f->flags.add(cmd, "--lr-w", &SearchConfig::lr_w, "SGD learning rate of the weights");
+  f->flags.add(cmd, "--lr-theta", &SearchConfig::lr_theta, "Adam learning rate of theta");
+  f->flags.add(cmd, "--alpha", &SearchConfig::alpha, "alpha in CE * alpha * (log LAT)^beta");
+  f->flags.add(cmd, "--beta", &SearchConfig::beta, "beta in CE * alpha * (log LAT)^beta");
+  f->flags.add(cmd, "--latency-target-ms", &SearchConfig::latency_target_ms, "Latency budget (0: none)");
+  f->flags.add(cmd, "--latency-penalty", &SearchConfig::latency_penalty, "Weight of the budget penalty");
+  f->flags.add(cmd, "--w-fraction", &SearchConfig::w_fraction, "Fraction of the training set for w");
+  f->flags.add(cmd, "--seed", &SearchConfig::seed, "Seed of every random draw");
+  f->flags.add(cmd, "--threads", &SearchConfig::threads, "Intra-op threads (0: default)");
+  f->flags.add(cmd, "--max-samples", &SearchConfig::max_samples, "Use only the first N training images (0: all)");
+  f->flags.add(cmd, "--image-size", &SearchConfig::image_size, "Image size for folder datasets");
+  f->flags.add(cmd, "--checkpoint-every", &SearchConfig::checkpoint_every, "Steps between mid-epoch checkpoints");
+  f->flags.add_switch(cmd, "--estimate-missing", &SearchConfig::estimate_missing, true,
+                      "Fill missing table rows with labelled estimates");
   cmd->add_option("--config", f->config_file, "A config.json to start from (flags override it)");
   cmd->add_flag("--resume", f->resume, "Continue the search in --out from its last checkpoint");
   cmd->add_flag("--json", f->as_json, "Print a JSON summary instead of progress and text");

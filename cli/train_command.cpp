@@ -9,6 +9,7 @@
 
 #include "cli/format.h"
 #include "cli/interrupt.h"
+#include "cli/layered_flags.h"
 #include "cli/progress.h"
 #include "ops/error.h"
 #include "search/export_torchscript.h"
@@ -22,28 +23,15 @@ namespace dnas::cli {
 namespace {
 
 using nlohmann::json;
+
+std::string percent2(double fraction) { return percent(fraction, 2); }
 namespace fs = std::filesystem;
 
-std::string percent(double fraction) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.2f%%", 100 * fraction);
-  return buffer;
-}
-
 struct TrainFlags {
-  std::vector<std::function<void(TrainConfig&)>> setters;
-  TrainConfig values;
+  LayeredFlags<TrainConfig> flags;
   std::string recipe_name;
   bool resume = false, as_json = false;
 };
-
-template <typename T>
-void flag(CLI::App* cmd, TrainFlags& f, const std::string& name, T TrainConfig::*field, const std::string& help) {
-  CLI::Option* option = cmd->add_option(name, f.values.*field, help);
-  f.setters.push_back([option, field, &f](TrainConfig& c) {
-    if (option->count() > 0) c.*field = f.values.*field;
-  });
-}
 
 void run_train_command(TrainFlags& f) {
   TrainConfig config;
@@ -54,7 +42,7 @@ void run_train_command(TrainFlags& f) {
   }
   if (f.resume) {
     TrainConfig probe = config;
-    for (auto& set : f.setters) set(probe);
+    f.flags.apply(probe);
     const std::string saved = (fs::path(probe.out) / "config.json").string();
     std::error_code ec;
     DNAS_CHECK(fs::exists(saved, ec), "--resume: ", probe.out, " holds no training run (", saved, " is missing)");
@@ -64,7 +52,7 @@ void run_train_command(TrainFlags& f) {
                  config.recipe);
     config = from_run;
   }
-  for (auto& set : f.setters) set(config);
+  f.flags.apply(config);
 
   const InterruptScope interrupt;
   std::unique_ptr<ProgressBar> bar;
@@ -88,8 +76,8 @@ void run_train_command(TrainFlags& f) {
     bar_epoch = -1;
     char line[256];
     std::snprintf(line, sizeof line, "epoch %lld: train loss %.3f acc %s | test top-1 %s top-5 %s loss %.3f | lr %.4f | %s",
-                  static_cast<long long>(e.epoch + 1), e.train_loss, percent(e.train_accuracy).c_str(),
-                  percent(e.test.top1).c_str(), percent(e.test.top5).c_str(), e.test.loss, e.lr,
+                  static_cast<long long>(e.epoch + 1), e.train_loss, percent2(e.train_accuracy).c_str(),
+                  percent2(e.test.top1).c_str(), percent2(e.test.top5).c_str(), e.test.loss, e.lr,
                   format_duration(e.seconds).c_str());
     std::cerr << line << '\n';
   };
@@ -112,7 +100,7 @@ void run_train_command(TrainFlags& f) {
               << '\n';
     return;
   }
-  std::cout << "trained " << config.arch << " on " << config.data << ": best test top-1 " << percent(result.best_top1)
+  std::cout << "trained " << config.arch << " on " << config.data << ": best test top-1 " << percent2(result.best_top1)
             << " (epoch " << result.best_epoch + 1 << ")\n  best weights: " << best << "\n  last weights: "
             << (fs::path(config.out) / "last.pt").string() << "\n";
 }
@@ -139,8 +127,8 @@ void run_eval(const EvalFlags& f) {
   }
   char line[256];
   std::snprintf(line, sizeof line, "%s on %s (%lld test images): top-1 %s, top-5 %s, loss %.4f, %.0f images/s\n",
-                f.arch.c_str(), f.data.c_str(), static_cast<long long>(r.images), percent(r.top1).c_str(),
-                percent(r.top5).c_str(), r.loss, r.images_per_s);
+                f.arch.c_str(), f.data.c_str(), static_cast<long long>(r.images), percent2(r.top1).c_str(),
+                percent2(r.top5).c_str(), r.loss, r.images_per_s);
   std::cout << line;
 }
 
@@ -186,29 +174,25 @@ void add_train_commands(CLI::App& app) {
       "Examples:\n"
       "  dnas train --arch runs/mnist/arch.json --data mnist:data/mnist --recipe mnist_small --out runs/retrain\n"
       "  dnas train --arch squeezenet1_1 --data cifar10:data/cifar --recipe cifar_small --epochs 10");
-  flag(cmd, *f, "--arch", &TrainConfig::arch, "Arch .json or zoo model name");
-  flag(cmd, *f, "--data", &TrainConfig::data, "mnist:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, synthetic[...]");
-  flag(cmd, *f, "--device", &TrainConfig::device, "cpu or cuda");
-  flag(cmd, *f, "--out", &TrainConfig::out, "Run directory [runs/train]");
-  flag(cmd, *f, "--epochs", &TrainConfig::epochs, "Epochs [10]");
-  flag(cmd, *f, "--batch-size", &TrainConfig::batch_size, "Batch size [64]");
-  flag(cmd, *f, "--lr", &TrainConfig::lr, "Peak learning rate [0.1]");
-  flag(cmd, *f, "--momentum", &TrainConfig::momentum, "SGD momentum [0.9]");
-  flag(cmd, *f, "--weight-decay", &TrainConfig::weight_decay, "Weight decay [1e-4]");
-  flag(cmd, *f, "--warmup-epochs", &TrainConfig::warmup_epochs, "Linear warm-up epochs [0]");
-  flag(cmd, *f, "--schedule", &TrainConfig::schedule, "cosine or linear decay [cosine]");
-  flag(cmd, *f, "--label-smoothing", &TrainConfig::label_smoothing, "Label smoothing [0.1]");
-  flag(cmd, *f, "--seed", &TrainConfig::seed, "Seed of every random draw [0]");
-  flag(cmd, *f, "--threads", &TrainConfig::threads, "Intra-op threads (0: default)");
-  flag(cmd, *f, "--max-samples", &TrainConfig::max_samples, "Use only the first N training images (0: all)");
-  flag(cmd, *f, "--image-size", &TrainConfig::image_size, "Image size for folder datasets [32]");
-  flag(cmd, *f, "--checkpoint-every", &TrainConfig::checkpoint_every, "Steps between mid-epoch checkpoints");
-  CLI::Option* nesterov = cmd->add_flag("--nesterov", f->values.nesterov, "Nesterov momentum");
-  CLI::Option* no_augment = cmd->add_flag("--no-augment", "Turn data augmentation off");
-  f->setters.push_back([nesterov, no_augment](TrainConfig& c) {
-    if (nesterov->count() > 0) c.nesterov = true;
-    if (no_augment->count() > 0) c.augment = false;
-  });
+  f->flags.add(cmd, "--arch", &TrainConfig::arch, "Arch .json or zoo model name");
+  f->flags.add(cmd, "--data", &TrainConfig::data, "mnist:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, synthetic[...]");
+  f->flags.add(cmd, "--device", &TrainConfig::device, "cpu or cuda");
+  f->flags.add(cmd, "--out", &TrainConfig::out, "Run directory");
+  f->flags.add(cmd, "--epochs", &TrainConfig::epochs, "Epochs");
+  f->flags.add(cmd, "--batch-size", &TrainConfig::batch_size, "Batch size");
+  f->flags.add(cmd, "--lr", &TrainConfig::lr, "Peak learning rate");
+  f->flags.add(cmd, "--momentum", &TrainConfig::momentum, "SGD momentum");
+  f->flags.add(cmd, "--weight-decay", &TrainConfig::weight_decay, "Weight decay");
+  f->flags.add(cmd, "--warmup-epochs", &TrainConfig::warmup_epochs, "Linear warm-up epochs");
+  f->flags.add(cmd, "--schedule", &TrainConfig::schedule, "cosine or linear decay");
+  f->flags.add(cmd, "--label-smoothing", &TrainConfig::label_smoothing, "Label smoothing");
+  f->flags.add(cmd, "--seed", &TrainConfig::seed, "Seed of every random draw");
+  f->flags.add(cmd, "--threads", &TrainConfig::threads, "Intra-op threads (0: default)");
+  f->flags.add(cmd, "--max-samples", &TrainConfig::max_samples, "Use only the first N training images (0: all)");
+  f->flags.add(cmd, "--image-size", &TrainConfig::image_size, "Image size for folder datasets");
+  f->flags.add(cmd, "--checkpoint-every", &TrainConfig::checkpoint_every, "Steps between mid-epoch checkpoints");
+  f->flags.add_switch(cmd, "--nesterov", &TrainConfig::nesterov, true, "Nesterov momentum");
+  f->flags.add_switch(cmd, "--no-augment", &TrainConfig::augment, false, "Turn data augmentation off");
   cmd->add_option("--recipe", f->recipe_name,
                   "A recipe (configs/recipes: squeezenet_imagenet, fbnet_imagenet, mnist_small, cifar_small)\n"
                   "or .json; flags override it");

@@ -102,44 +102,28 @@ TrainConfig train_config_from_json(const json& document, const std::string& orig
   const std::string format = r.string("format");
   if (format != "dnas-train/1" && format != "dnas-recipe/1")
     r.fail("format", "expected \"dnas-train/1\" or \"dnas-recipe/1\", got \"" + format + "\"");
-  auto text = [&r](const char* key, std::string& field) {
-    if (r.has(key)) field = r.string(key);
-    else r.allow(key);
-  };
-  auto integer = [&r](const char* key, int64_t& field) {
-    if (r.has(key)) field = r.integer(key);
-    else r.allow(key);
-  };
-  auto number = [&r](const char* key, double& field) {
-    if (r.has(key)) field = r.number(key);
-    else r.allow(key);
-  };
-  auto boolean = [&r](const char* key, bool& field) {
-    if (r.has(key)) field = r.boolean(key);
-    else r.allow(key);
-  };
   r.allow("description");
   if (r.has("description")) r.string("description");
-  text("arch", c.arch);
-  text("data", c.data);
-  text("device", c.device);
-  text("out", c.out);
-  text("recipe", c.recipe);
-  integer("epochs", c.epochs);
-  integer("batch_size", c.batch_size);
-  number("lr", c.lr);
-  number("momentum", c.momentum);
-  number("weight_decay", c.weight_decay);
-  boolean("nesterov", c.nesterov);
-  integer("warmup_epochs", c.warmup_epochs);
-  text("schedule", c.schedule);
-  number("label_smoothing", c.label_smoothing);
-  boolean("augment", c.augment);
-  integer("seed", c.seed);
-  integer("threads", c.threads);
-  integer("image_size", c.image_size);
-  integer("max_samples", c.max_samples);
-  integer("checkpoint_every", c.checkpoint_every);
+  r.read_optional("arch", c.arch);
+  r.read_optional("data", c.data);
+  r.read_optional("device", c.device);
+  r.read_optional("out", c.out);
+  r.read_optional("recipe", c.recipe);
+  r.read_optional("epochs", c.epochs);
+  r.read_optional("batch_size", c.batch_size);
+  r.read_optional("lr", c.lr);
+  r.read_optional("momentum", c.momentum);
+  r.read_optional("weight_decay", c.weight_decay);
+  r.read_optional("nesterov", c.nesterov);
+  r.read_optional("warmup_epochs", c.warmup_epochs);
+  r.read_optional("schedule", c.schedule);
+  r.read_optional("label_smoothing", c.label_smoothing);
+  r.read_optional("augment", c.augment);
+  r.read_optional("seed", c.seed);
+  r.read_optional("threads", c.threads);
+  r.read_optional("image_size", c.image_size);
+  r.read_optional("max_samples", c.max_samples);
+  r.read_optional("checkpoint_every", c.checkpoint_every);
   r.finish();
   return c;
 }

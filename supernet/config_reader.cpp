@@ -174,6 +174,23 @@ std::vector<std::string> ConfigReader::string_list(const std::string& key) {
   return out;
 }
 
+void ConfigReader::read_optional(const std::string& key, std::string& field) {
+  if (has(key)) field = string(key);
+  else allow(key);
+}
+void ConfigReader::read_optional(const std::string& key, int64_t& field) {
+  if (has(key)) field = integer(key);
+  else allow(key);
+}
+void ConfigReader::read_optional(const std::string& key, double& field) {
+  if (has(key)) field = number(key);
+  else allow(key);
+}
+void ConfigReader::read_optional(const std::string& key, bool& field) {
+  if (has(key)) field = boolean(key);
+  else allow(key);
+}
+
 const Json& ConfigReader::raw(const std::string& key) {
   asked_.push_back(key);
   used_.insert(key);

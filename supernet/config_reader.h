@@ -29,6 +29,11 @@ class ConfigReader {
   ConfigReader(const Json& node, std::string origin, std::string path = "");
 
   bool has(const std::string& key) const;
+  // Reads `key` into `field` when present (leaving it unchanged otherwise); the key is allowed.
+  void read_optional(const std::string& key, std::string& field);
+  void read_optional(const std::string& key, int64_t& field);
+  void read_optional(const std::string& key, double& field);
+  void read_optional(const std::string& key, bool& field);
   // Declares an optional key as allowed without reading it (for finish()'s message).
   void allow(const std::string& key) { asked_.push_back(key); }
   int64_t integer(const std::string& key);

@@ -166,7 +166,7 @@ TEST_F(CliLut, ProfileAnArchThenBenchItAgainstThePrediction) {
 
   expect_one_line_error(run("bench net --repeats 2"), "give --arch (an arch or zoo model) or --model (TorchScript)");
   const fs::path junk = write_temp("dnas_not_torchscript.pt", "not a model");
-  expect_one_line_error(run("bench net --model " + junk.string()), junk.string() + ": cannot load as TorchScript");
+  expect_one_line_error(run("bench net --model " + junk.string()), junk.string() + ": cannot load or run as TorchScript");
   fs::remove(junk);
   expect_one_line_error(run("profile-latency --target host-cpu --db " + db), "give exactly one of --space and --arch");
 }
