@@ -227,12 +227,10 @@ ImportSummary import_lut_csv(LutStore& store, const std::string& text, const std
     parsed.push_back(std::move(p));
   }
   ImportSummary summary;
-  SqliteDb& db = store.db();
-  SqliteTransaction transaction(db);
+  SqliteTransaction transaction(store.db());
   std::map<RunIdentity, int64_t> run_ids;
   for (Parsed& p : parsed) {
-    db.prepare("INSERT INTO targets (name, device) VALUES (?, ?) ON CONFLICT(name) DO NOTHING")
-        .bind(1, p.m.target).bind(2, p.device).run();
+    store.ensure_target(p.m.target, p.device);
     auto [it, inserted] = run_ids.emplace(identity(p.run), 0);
     if (inserted) {
       it->second = store.add_run(p.run);
@@ -360,11 +358,8 @@ ImportSummary import_lut_json(LutStore& store, const std::string& text, const st
   r.finish();
 
   ImportSummary summary;
-  SqliteDb& db = store.db();
-  SqliteTransaction transaction(db);
-  for (const auto& [name, device] : targets)
-    db.prepare("INSERT INTO targets (name, device) VALUES (?, ?) ON CONFLICT(name) DO NOTHING")
-        .bind(1, name).bind(2, device).run();
+  SqliteTransaction transaction(store.db());
+  for (const auto& [name, device] : targets) store.ensure_target(name, device);
   std::vector<int64_t> run_ids;
   for (const RunRecord& run : runs) {
     run_ids.push_back(store.add_run(run));
