@@ -46,24 +46,11 @@ at::Tensor augment(const at::Tensor& x, int64_t pad, bool flip) {
 struct Progress {
   int64_t epoch = 0, step = 0;
   double loss = 0, correct = 0, seen = 0, steps = 0, best_top1 = -1, best_epoch = -1;
-  at::Tensor pack() const {
-    return at::tensor(std::vector<double>{static_cast<double>(epoch), static_cast<double>(step), loss, correct, seen,
-                                          steps, best_top1, best_epoch},
-                      at::kDouble);
-  }
-  static Progress unpack(const at::Tensor& t) {
-    const at::Tensor c = t.to(at::kDouble).contiguous();
-    const double* v = c.data_ptr<double>();
-    Progress p;
-    p.epoch = static_cast<int64_t>(v[0]);
-    p.step = static_cast<int64_t>(v[1]);
-    p.loss = v[2];
-    p.correct = v[3];
-    p.seen = v[4];
-    p.steps = v[5];
-    p.best_top1 = v[6];
-    p.best_epoch = v[7];
-    return p;
+  template <typename F>
+  void fields(F&& f) {
+    f(epoch);
+    f(step);
+    for (auto* field : {&loss, &correct, &seen, &steps, &best_top1, &best_epoch}) f(*field);
   }
 };
 
@@ -229,32 +216,17 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
                                                      .weight_decay(config.weight_decay));
   fs::create_directories(dir, ec);
   DNAS_CHECK(!ec, config.out, ": cannot create the run directory (", ec.message(), ")");
+  const CheckpointParts parts{{{"network", net.get()}}, {{"optimizer", &optimizer}}};
   Progress progress;
   if (resume) {
-    torch::serialize::InputArchive archive, net_archive, opt_archive;
-    archive.load_from(checkpoint_path);
-    archive.read("network", net_archive);
-    archive.read("optimizer", opt_archive);
-    net->load(net_archive);
-    optimizer.load(opt_archive);
-    at::Tensor packed;
-    archive.read("progress", packed);
-    progress = Progress::unpack(packed);
+    progress = unpack_fields<Progress>(load_checkpoint(checkpoint_path, parts), checkpoint_path);
     truncate_jsonl(log_path, progress.epoch);
   } else {
     write_text_file_atomic(config_path, train_config_to_json(config).dump(2) + "\n");
     write_text_file_atomic(log_path, "");
     write_text_file_atomic((dir / "arch.json").string(), arch_to_json(arch).dump(2) + "\n");
   }
-  auto save = [&](const Progress& p) {
-    torch::serialize::OutputArchive archive, net_archive, opt_archive;
-    net->save(net_archive);
-    optimizer.save(opt_archive);
-    archive.write("network", net_archive);
-    archive.write("optimizer", opt_archive);
-    archive.write("progress", p.pack());
-    save_archive_atomic(archive, checkpoint_path);
-  };
+  auto save = [&](const Progress& p) { save_checkpoint(checkpoint_path, parts, pack_fields(p)); };
 
   std::vector<int64_t> all(static_cast<size_t>(train.size()));
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);

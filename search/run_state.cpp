@@ -1,5 +1,7 @@
 #include "search/run_state.h"
 
+#include <torch/serialize/input-archive.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -53,6 +55,50 @@ void save_archive_atomic(torch::serialize::OutputArchive& archive, const std::st
   const std::string temp = path + ".tmp";
   archive.save_to(temp);
   DNAS_CHECK(std::rename(temp.c_str(), path.c_str()) == 0, path, ": cannot write");
+}
+
+void save_checkpoint(const std::string& path, const CheckpointParts& parts, const at::Tensor& progress) {
+  torch::serialize::OutputArchive archive;
+  for (const auto& [name, module] : parts.modules) {
+    torch::serialize::OutputArchive part;
+    module->save(part);
+    archive.write(name, part);
+  }
+  for (const auto& [name, optimizer] : parts.optimizers) {
+    torch::serialize::OutputArchive part;
+    optimizer->save(part);
+    archive.write(name, part);
+  }
+  archive.write("progress", progress);
+  save_archive_atomic(archive, path);
+}
+
+at::Tensor load_checkpoint(const std::string& path, const CheckpointParts& parts) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    for (const auto& [name, module] : parts.modules) {
+      torch::serialize::InputArchive part;
+      archive.read(name, part);
+      module->load(part);
+    }
+    for (const auto& [name, optimizer] : parts.optimizers) {
+      torch::serialize::InputArchive part;
+      archive.read(name, part);
+      optimizer->load(part);
+    }
+    at::Tensor progress;
+    archive.read("progress", progress);
+    return progress;
+  } catch (const c10::Error& e) {
+    const std::string message = e.what_without_backtrace();
+    throw Error(path + ": cannot load checkpoint (" + message.substr(0, message.find('\n')) + ")");
+  }
+}
+
+void throw_bad_progress(const std::string& where, size_t found, size_t expected) {
+  throw Error(detail::concat(where, ": the checkpoint holds ", found, " progress counters, this dnas expects ", expected,
+                             " (written by another version?)"));
 }
 
 }  // namespace dnas

@@ -5,8 +5,13 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
+#include <ATen/ops/tensor.h>
 #include <nlohmann/json.hpp>
+#include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/output-archive.h>
 
@@ -25,5 +30,40 @@ void truncate_jsonl(const std::string& path, int64_t epoch);
 
 // Saves to a temporary file and renames it over `path`.
 void save_archive_atomic(torch::serialize::OutputArchive& archive, const std::string& path);
+
+// What a checkpoint holds besides its progress counters, each under its archive name.
+struct CheckpointParts {
+  std::vector<std::pair<std::string, torch::nn::Module*>> modules;
+  std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers;
+};
+// Writes the parts and `progress` atomically to `path`.
+void save_checkpoint(const std::string& path, const CheckpointParts& parts, const at::Tensor& progress);
+// Loads the parts in place and returns the progress tensor; throws dnas::Error
+// "<path>: cannot load checkpoint (...)" for a damaged or foreign file.
+at::Tensor load_checkpoint(const std::string& path, const CheckpointParts& parts);
+
+[[noreturn]] void throw_bad_progress(const std::string& where, size_t found, size_t expected);
+
+// Progress counters listed once: `P` has `template <typename F> void fields(F&& f)` calling f on
+// each int64_t or double member in a fixed order; these pack them into (and out of) a tensor.
+template <typename P>
+at::Tensor pack_fields(P progress) {
+  std::vector<double> values;
+  progress.fields([&](auto& field) { values.push_back(static_cast<double>(field)); });
+  return at::tensor(values, at::kDouble);
+}
+template <typename P>
+P unpack_fields(const at::Tensor& packed, const std::string& where) {
+  const at::Tensor values = packed.to(at::kDouble).contiguous();
+  P progress;
+  size_t expected = 0;
+  progress.fields([&](auto&) { ++expected; });
+  if (values.dim() != 1 || static_cast<size_t>(values.numel()) != expected)
+    throw_bad_progress(where, static_cast<size_t>(values.numel()), expected);
+  const double* v = values.data_ptr<double>();
+  size_t i = 0;
+  progress.fields([&](auto& field) { field = static_cast<std::decay_t<decltype(field)>>(v[i++]); });
+  return progress;
+}
 
 }  // namespace dnas

@@ -39,29 +39,12 @@ struct Progress {
   double w_loss = 0, w_correct = 0, w_seen = 0, w_steps = 0;
   double theta_loss = 0, theta_correct = 0, theta_seen = 0, theta_steps = 0, latency_us = 0;
 
-  at::Tensor pack() const {
-    return at::tensor(std::vector<double>{static_cast<double>(epoch), static_cast<double>(phase),
-                                          static_cast<double>(step), w_loss, w_correct, w_seen, w_steps, theta_loss,
-                                          theta_correct, theta_seen, theta_steps, latency_us},
-                      at::kDouble);
-  }
-  static Progress unpack(const at::Tensor& t) {
-    const at::Tensor c = t.to(at::kDouble).contiguous();
-    const double* v = c.data_ptr<double>();
-    Progress p;
-    p.epoch = static_cast<int64_t>(v[0]);
-    p.phase = static_cast<int64_t>(v[1]);
-    p.step = static_cast<int64_t>(v[2]);
-    p.w_loss = v[3];
-    p.w_correct = v[4];
-    p.w_seen = v[5];
-    p.w_steps = v[6];
-    p.theta_loss = v[7];
-    p.theta_correct = v[8];
-    p.theta_seen = v[9];
-    p.theta_steps = v[10];
-    p.latency_us = v[11];
-    return p;
+  template <typename F>
+  void fields(F&& f) {
+    for (auto* field : {&epoch, &phase, &step}) f(*field);
+    for (auto* field : {&w_loss, &w_correct, &w_seen, &w_steps, &theta_loss, &theta_correct, &theta_seen, &theta_steps,
+                        &latency_us})
+      f(*field);
   }
   void start_epoch(int64_t e) { *this = Progress{}, epoch = e; }
 };
@@ -75,36 +58,8 @@ struct RunPaths {
   std::string arch() const { return (dir / "arch.json").string(); }
 };
 
-void save_checkpoint(const RunPaths& paths, Supernet& net, torch::optim::SGD& w_opt, torch::optim::Adam& theta_opt,
-                     const Progress& progress) {
-  torch::serialize::OutputArchive archive, net_archive, w_archive, theta_archive;
-  net->save(net_archive);
-  w_opt.save(w_archive);
-  theta_opt.save(theta_archive);
-  archive.write("supernet", net_archive);
-  archive.write("w_optimizer", w_archive);
-  archive.write("theta_optimizer", theta_archive);
-  archive.write("progress", progress.pack());
-  save_archive_atomic(archive, paths.checkpoint());
-}
-
-Progress load_checkpoint(const RunPaths& paths, Supernet& net, torch::optim::SGD& w_opt, torch::optim::Adam& theta_opt) {
-  torch::serialize::InputArchive archive, net_archive, w_archive, theta_archive;
-  try {
-    archive.load_from(paths.checkpoint());
-    archive.read("supernet", net_archive);
-    archive.read("w_optimizer", w_archive);
-    archive.read("theta_optimizer", theta_archive);
-    net->load(net_archive);
-    w_opt.load(w_archive);
-    theta_opt.load(theta_archive);
-    at::Tensor packed;
-    archive.read("progress", packed);
-    return Progress::unpack(packed);
-  } catch (const c10::Error& e) {
-    const std::string message = e.what_without_backtrace();
-    throw Error(paths.checkpoint() + ": cannot load checkpoint (" + message.substr(0, message.find('\n')) + ")");
-  }
+CheckpointParts checkpoint_parts(Supernet& net, torch::optim::SGD& w_opt, torch::optim::Adam& theta_opt) {
+  return {{{"supernet", net.get()}}, {{"w_optimizer", &w_opt}, {"theta_optimizer", &theta_opt}}};
 }
 
 double temperature(const SearchConfig& c, int64_t epoch) {
@@ -194,7 +149,8 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
   DNAS_CHECK(!ec, config.out, ": cannot create the run directory (", ec.message(), ")");
   Progress progress;
   if (resume) {
-    progress = load_checkpoint(paths, net, w_opt, theta_opt);
+    progress = unpack_fields<Progress>(load_checkpoint(paths.checkpoint(), checkpoint_parts(net, w_opt, theta_opt)),
+                                       paths.checkpoint());
     truncate_jsonl(paths.log(), progress.epoch);
     truncate_jsonl(paths.theta(), progress.epoch);
     message("resuming at epoch " + std::to_string(progress.epoch) + (progress.phase == kPhaseW ? " (w" : " (theta") +
@@ -296,7 +252,8 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
         ++progress.step;
         if (callbacks.on_step) callbacks.on_step({w_phase ? "w" : "theta", epoch, progress.step, steps, loss_value});
         const bool periodic = config.checkpoint_every > 0 && progress.step % config.checkpoint_every == 0;
-        if (stop_requested() || periodic) save_checkpoint(paths, net, w_opt, theta_opt, progress);
+        if (stop_requested() || periodic)
+          save_checkpoint(paths.checkpoint(), checkpoint_parts(net, w_opt, theta_opt), pack_fields(progress));
         if (stop_requested()) {
           result.interrupted = true;
           return result;
@@ -331,7 +288,7 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
                                 {"probabilities", net->probabilities()}, {"candidates", candidates}});
     Progress next;
     next.epoch = epoch + 1;
-    save_checkpoint(paths, net, w_opt, theta_opt, next);
+    save_checkpoint(paths.checkpoint(), checkpoint_parts(net, w_opt, theta_opt), pack_fields(next));
     result.epochs.push_back(record);
     if (callbacks.on_epoch) callbacks.on_epoch(record);
   }

@@ -83,6 +83,8 @@ TEST_F(CliTrain, BadInputGivesOneLineAndExitTwo) {
   expect_one_line_error(run("train --arch " + path("tiny.json") + " --recipe nope --out " + path("b")),
                         "unknown recipe 'nope'");
   expect_one_line_error(run("train --resume --out " + path("run") + " --lr 0.5"), "lr 0.05 -> 0.5");
+  std::ofstream(path("run/checkpoint.pt"), std::ios::trunc) << "damaged";
+  expect_one_line_error(run("train --resume --out " + path("run")), "checkpoint.pt: cannot load checkpoint");
   expect_one_line_error(run("train --data synthetic --out " + path("c")), "--arch: required");
 }
 
