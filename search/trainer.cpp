@@ -127,11 +127,11 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
   const std::string space_args = detail::concat(config.space, " --input ", space.input_size, " --input-channels ",
                                                 space.input_channels, " --num-classes ", space.num_classes);
   const SpaceLatency latency = table.for_space(resolved, space_args);
-  std::vector<std::vector<double>> latency_us;
+  std::vector<std::vector<double>> latency_rows;
   for (const auto& layer : latency.layers) {
     std::vector<double> row;
     for (const LatencyValue& v : layer) row.push_back(v.us);
-    latency_us.push_back(row);
+    latency_rows.push_back(row);
   }
   if (latency.any_estimated)
     message("latency: " + std::string(db.empty() ? "no table at " + target.lut : "table " + db + " is incomplete") +
@@ -140,6 +140,9 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   Supernet net(space);
   net->to(device);
+  std::vector<torch::Tensor> latency_us;  // per layer, on the device, once for the whole run
+  for (const std::vector<double>& row : latency_rows)
+    latency_us.push_back(at::tensor(row, at::TensorOptions().dtype(at::kFloat).device(device)));
   torch::optim::SGD w_opt(net->weight_parameters(),
                           torch::optim::SGDOptions(config.lr_w).momentum(config.momentum).weight_decay(config.weight_decay));
   torch::optim::Adam theta_opt(net->theta_parameters(),

@@ -1,7 +1,5 @@
 #include "supernet/supernet.h"
 
-#include <ATen/ops/tensor.h>
-
 #include <cmath>
 
 #include "ops/blocks.h"
@@ -51,15 +49,13 @@ torch::Tensor SupernetImpl::forward(torch::Tensor x, const ArchSample& sample) {
   return x.flatten(1);
 }
 
-torch::Tensor SupernetImpl::expected_latency_us(const ArchSample& sample,
-                                                const std::vector<std::vector<double>>& latency_us,
+torch::Tensor SupernetImpl::expected_latency_us(const ArchSample& sample, const std::vector<torch::Tensor>& latency_us,
                                                 double fixed_us) const {
   torch::Tensor total;
   for (size_t l = 0; l < layers_.size(); ++l) {
-    const torch::Tensor table = at::tensor(latency_us[l], sample[l].weights.options().requires_grad(false));
     torch::Tensor weights = sample[l].weights;
     if (weights.dim() == 2) weights = weights.mean(0);  // per-sample noise: the batch's expectation
-    const torch::Tensor layer = (weights * table).sum();
+    const torch::Tensor layer = (weights * latency_us[l]).sum();
     total = total.defined() ? total + layer : layer;
   }
   return total + fixed_us;

@@ -33,8 +33,9 @@ class SupernetImpl : public torch::nn::Module {
   ArchSample argmax_sample() const;
   torch::Tensor forward(torch::Tensor x, const ArchSample& sample);
 
-  // latency_us[l][i]: table latency of candidate i of layer l; fixed_us: stem + head.
-  torch::Tensor expected_latency_us(const ArchSample& sample, const std::vector<std::vector<double>>& latency_us,
+  // latency_us[l]: the table latencies of layer l's candidates, a [K] tensor on the weights'
+  // device (built once per run); fixed_us: stem + head.
+  torch::Tensor expected_latency_us(const ArchSample& sample, const std::vector<torch::Tensor>& latency_us,
                                     double fixed_us) const;
 
   std::vector<torch::Tensor> theta_parameters() const;

@@ -89,7 +89,7 @@ TEST(Supernet, ThetaGradientMatchesFiniteDifferences) {
   net->eval();  // fixed BN statistics: the loss is a smooth function of theta
   const torch::Tensor x = at::randn({4, 1, 8, 8}, torch::kDouble);
   const torch::Tensor y = torch::tensor({0, 1, 1, 0}, torch::kLong);
-  const std::vector<std::vector<double>> table = {{300, 2}, {300, 2}, {300, 2}};
+  const std::vector<torch::Tensor> table(3, torch::tensor({300.0, 2.0}, torch::kDouble));
   auto loss_at = [&](bool grad) {
     torch::manual_seed(11);  // the same Gumbel noise every evaluation
     const ArchSample sample = net->sample(1.5, SampleMode::kSoft, NoiseScope::kPerBatch, 4);
@@ -131,7 +131,8 @@ TEST(Supernet, ExpectedLatencyIsTheWeightedTableSum) {
     s.weights = torch::tensor({0.25, 0.75});
     sample.push_back(s);
   }
-  const std::vector<std::vector<double>> table = {{100, 4}, {200, 8}, {400, 16}};
+  const std::vector<torch::Tensor> table = {torch::tensor({100.0, 4.0}), torch::tensor({200.0, 8.0}),
+                                            torch::tensor({400.0, 16.0})};
   EXPECT_NEAR(net->expected_latency_us(sample, table, 10.0).item<double>(),
               10 + 0.25 * (100 + 200 + 400) + 0.75 * (4 + 8 + 16), 1e-4);
 }
