@@ -203,11 +203,6 @@ void write_module(const Emitter& e, bool flatten, const std::string& path, bool 
 
 }  // namespace
 
-std::string torchscript_source(const NetworkImpl& network, bool fold_bn) {
-  torch::NoGradGuard no_grad;
-  return emit(network, fold_bn).source(true);
-}
-
 void export_torchscript(const NetworkImpl& network, const std::string& path, bool fold_bn, bool lite) {
   torch::NoGradGuard no_grad;
   write_module(emit(network, fold_bn), true, path, lite);

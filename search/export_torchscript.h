@@ -15,8 +15,6 @@ namespace dnas {
 
 class NetworkImpl;
 
-// The generated TorchScript source of forward() (useful to read, and for tests).
-std::string torchscript_source(const NetworkImpl& network, bool fold_bn);
 // Writes the TorchScript module atomically to `path`; `lite` writes PyTorch Mobile's
 // lite-interpreter format (.ptl) instead.
 void export_torchscript(const NetworkImpl& network, const std::string& path, bool fold_bn, bool lite = false);

@@ -17,18 +17,6 @@ BlockOptions OptionOverrides::apply_to(BlockOptions base) const {
   return base;
 }
 
-OptionOverrides OptionOverrides::merged_over(const OptionOverrides& base) const {
-  OptionOverrides out = base;
-  if (act) out.act = act;
-  if (batch_norm) out.batch_norm = batch_norm;
-  if (bias) out.bias = bias;
-  if (padding) out.padding = padding;
-  if (ceil_mode) out.ceil_mode = ceil_mode;
-  if (dropout_p) out.dropout_p = dropout_p;
-  if (ir_e1_pointwise) out.ir_e1_pointwise = ir_e1_pointwise;
-  return out;
-}
-
 bool OptionOverrides::operator==(const OptionOverrides& o) const {
   return act == o.act && batch_norm == o.batch_norm && bias == o.bias && padding == o.padding &&
          ceil_mode == o.ceil_mode && dropout_p == o.dropout_p && ir_e1_pointwise == o.ir_e1_pointwise;

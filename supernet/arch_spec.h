@@ -43,7 +43,6 @@ struct OptionOverrides {
   std::optional<bool> ir_e1_pointwise;
 
   BlockOptions apply_to(BlockOptions base) const;
-  OptionOverrides merged_over(const OptionOverrides& base) const;  // this wins
   bool operator==(const OptionOverrides& other) const;
 };
 
