@@ -58,6 +58,7 @@ struct TimingFlags {
 
   LutSettings settings() const { return {batch, dtype, memory_format}; }
 
+  // Validates the flags, applies --threads, and returns the timing options for `target`.
   TimingOptions resolve(const TargetSpec& target) const {
     TimingOptions t;
     t.device = device.empty() ? target.profile_device : device;
@@ -68,6 +69,7 @@ struct TimingFlags {
     DNAS_CHECK(warmup >= 0, "--warmup: expected >= 0, got ", warmup);
     DNAS_CHECK(repeats >= 1, "--repeats: expected >= 1, got ", repeats);
     DNAS_CHECK(threads >= 0, "--threads: expected >= 0, got ", threads);
+    if (threads > 0) at::set_num_threads(static_cast<int>(threads));
     check_device(t.device, t.settings.dtype,
                  device.empty() ? "target " + target.name + " (profile_device " + target.profile_device +
                                       "; profile it on the device itself, e.g. scripts/profile-remote.sh)"
@@ -130,7 +132,6 @@ void run_profile_command(const ProfileFlags& f) {
 
   ProfileOptions options;
   options.timing = timing;
-  options.threads = f.timing.threads;
   options.space = space.name;
   options.command = command_line();
 
@@ -402,7 +403,6 @@ void run_validate(ValidateFlags f) {
   const TargetSpec target = load_target(f.target);
   const SearchSpace space = load_space(f.space);
   const TimingOptions timing = f.timing.resolve(target);
-  if (f.timing.threads > 0) at::set_num_threads(static_cast<int>(f.timing.threads));
   const std::string db_path = table_for_lookup(target, f.db);
   DNAS_CHECK(f.archs >= 4, "--archs: expected at least 4, got ", f.archs);
   const LatencyTable table(target, db_path, timing.settings, f.estimate_missing);

@@ -13,7 +13,6 @@ namespace dnas {
 
 ProfilePlan plan_profile(const LutStore& store, const TargetSpec& target, const std::vector<BlockToTime>& blocks,
                          const ProfileOptions& options) {
-  if (options.threads > 0) at::set_num_threads(static_cast<int>(options.threads));
   const std::set<std::string> done =
       store.keys_measured_with(target.name, at::get_num_threads(), options.timing.device);
   ProfilePlan plan;

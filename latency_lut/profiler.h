@@ -17,8 +17,7 @@
 namespace dnas {
 
 struct ProfileOptions {
-  TimingOptions timing;
-  int64_t threads = 0;  // 0: LibTorch's default
+  TimingOptions timing;  // runs at LibTorch's current intra-op thread count (recorded per run)
   std::string space;    // recorded in the run's provenance
   std::string command;  // the command line, recorded too
 };
@@ -43,7 +42,8 @@ struct ProfileSummary {
   double seconds = 0;
 };
 
-// Applies the thread count and returns what still needs measuring in `store`.
+// What still needs measuring in `store`: blocks without a row for this target measured with the
+// current thread count and the same device.
 ProfilePlan plan_profile(const LutStore& store, const TargetSpec& target, const std::vector<BlockToTime>& blocks,
                          const ProfileOptions& options);
 
