@@ -23,8 +23,6 @@ namespace dnas::cli {
 namespace {
 
 using nlohmann::json;
-
-std::string percent2(double fraction) { return percent(fraction, 2); }
 namespace fs = std::filesystem;
 
 struct TrainFlags {
@@ -76,8 +74,8 @@ void run_train_command(TrainFlags& f) {
     bar_epoch = -1;
     char line[256];
     std::snprintf(line, sizeof line, "epoch %lld: train loss %.3f acc %s | test top-1 %s top-5 %s loss %.3f | lr %.4f | %s",
-                  static_cast<long long>(e.epoch + 1), e.train_loss, percent2(e.train_accuracy).c_str(),
-                  percent2(e.test.top1).c_str(), percent2(e.test.top5).c_str(), e.test.loss, e.lr,
+                  static_cast<long long>(e.epoch + 1), e.train_loss, percent(e.train_accuracy, 2).c_str(),
+                  percent(e.test.top1, 2).c_str(), percent(e.test.top5, 2).c_str(), e.test.loss, e.lr,
                   format_duration(e.seconds).c_str());
     std::cerr << line << '\n';
   };
@@ -100,7 +98,7 @@ void run_train_command(TrainFlags& f) {
               << '\n';
     return;
   }
-  std::cout << "trained " << config.arch << " on " << config.data << ": best test top-1 " << percent2(result.best_top1)
+  std::cout << "trained " << config.arch << " on " << config.data << ": best test top-1 " << percent(result.best_top1, 2)
             << " (epoch " << result.best_epoch + 1 << ")\n  best weights: " << best << "\n  last weights: "
             << (fs::path(config.out) / "last.pt").string() << "\n";
 }
@@ -127,8 +125,8 @@ void run_eval(const EvalFlags& f) {
   }
   char line[256];
   std::snprintf(line, sizeof line, "%s on %s (%lld test images): top-1 %s, top-5 %s, loss %.4f, %.0f images/s\n",
-                f.arch.c_str(), f.data.c_str(), static_cast<long long>(r.images), percent2(r.top1).c_str(),
-                percent2(r.top5).c_str(), r.loss, r.images_per_s);
+                f.arch.c_str(), f.data.c_str(), static_cast<long long>(r.images), percent(r.top1, 2).c_str(),
+                percent(r.top5, 2).c_str(), r.loss, r.images_per_s);
   std::cout << line;
 }
 
