@@ -12,6 +12,7 @@
 #include "cli/layered_flags.h"
 #include "cli/progress.h"
 #include "ops/error.h"
+#include "search/export_onnx.h"
 #include "search/export_torchscript.h"
 #include "search/retrain.h"
 #include "search/weights.h"
@@ -137,15 +138,16 @@ struct ExportFlags {
 };
 
 void run_export(const ExportFlags& f) {
-  DNAS_CHECK(f.format == "torchscript" || f.format == "lite" || f.format == "json",
-             "--format: expected torchscript, lite or json, got '", f.format, "' (ONNX export is not implemented yet)");
+  DNAS_CHECK(f.format == "torchscript" || f.format == "lite" || f.format == "onnx" || f.format == "json",
+             "--format: expected torchscript, lite, onnx or json, got '", f.format, "'");
   ArchSpec arch = load_arch(f.arch);
   if (f.input_size) arch.input_size = *f.input_size;
   if (f.input_channels) arch.input_channels = *f.input_channels;
   if (f.num_classes) arch.num_classes = *f.num_classes;
   const std::string stem = fs::path(f.arch).stem().string();
   const std::string out =
-      !f.out.empty() ? f.out : stem + (f.format == "json" ? ".arch.json" : f.format == "lite" ? ".ptl" : ".pt");
+      !f.out.empty() ? f.out
+                     : stem + (f.format == "json" ? ".arch.json" : f.format == "lite" ? ".ptl" : f.format == "onnx" ? ".onnx" : ".pt");
   if (f.format == "json") {
     resolve_arch(arch, std::nullopt, f.arch);  // validate before writing
     write_text_file_atomic(out, arch_to_json(arch).dump(2) + "\n");
@@ -154,7 +156,8 @@ void run_export(const ExportFlags& f) {
     Network net(arch);
     if (!f.weights.empty()) load_weights(*net, f.weights);
     net->eval();
-    export_torchscript(*net, out, f.fold_bn, /*lite=*/f.format == "lite");
+    if (f.format == "onnx") export_onnx(*net, out, f.fold_bn);
+    else export_torchscript(*net, out, f.fold_bn, /*lite=*/f.format == "lite");
   }
   std::cout << "wrote " << out << (f.weights.empty() && f.format != "json" ? " (initial weights: no --weights given)" : "")
             << '\n';
@@ -212,15 +215,19 @@ void add_train_commands(CLI::App& app) {
   auto x = std::make_shared<ExportFlags>();
   CLI::App* exp = app.add_subcommand(
       "export",
-      "Write an architecture (with its weights) as TorchScript or arch JSON\n"
-      "TorchScript: a module holding the weights with a generated forward(); loads with C++\n"
-      "torch::jit::load and Python torch.jit.load without dnas. Examples:\n"
+      "Write an architecture (with its weights) as TorchScript, ONNX or arch JSON\n"
+      "torchscript: a module holding the weights with a generated forward(); loads with C++\n"
+      "  torch::jit::load and Python torch.jit.load without dnas. lite: the same for PyTorch Mobile.\n"
+      "onnx: opset 13, checked with the ONNX checker; input 'input' (batch x C x H x W, batch\n"
+      "  symbolic), output 'logits'; initializers carry the checkpoint's tensor names.\n"
+      "Examples:\n"
       "  dnas export --arch runs/retrain/arch.json --weights runs/retrain/best.pt --out model.pt\n"
+      "  dnas export --arch runs/retrain/arch.json --weights runs/retrain/best.pt --format onnx\n"
       "  dnas export --arch fbnet_c --fold-bn --out fbnet_c.pt");
   exp->add_option("--arch", x->arch, "Arch .json or zoo model name")->required();
   exp->add_option("--weights", x->weights, "Weights from dnas train (default: the initial weights)");
-  exp->add_option("--format", x->format, "torchscript, lite (PyTorch Mobile) or json")->capture_default_str();
-  exp->add_option("--out", x->out, "Output file, written atomically (default: <arch>.pt)");
+  exp->add_option("--format", x->format, "torchscript, lite (PyTorch Mobile), onnx (opset 13) or json")->capture_default_str();
+  exp->add_option("--out", x->out, "Output file, written atomically (default: <arch>.pt / .ptl / .onnx / .arch.json)");
   exp->add_option("--input", x->input_size, "Input size to record (default: the arch's)");
   exp->add_option("--input-channels", x->input_channels, "Input channels (default: the arch's)");
   exp->add_option("--num-classes", x->num_classes, "Classes (default: the arch's)");

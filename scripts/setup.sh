@@ -15,6 +15,9 @@ packages=(
   libyaml-cpp-dev       # search-space YAML
   libsqlite3-dev        # latency lookup tables
   libstb-dev            # JPEG / PNG decoding for image-folder datasets
+  libonnx-dev           # ONNX protobuf types and checker (dnas export --format onnx)
+  libgloo-dev           # headers c10d's ProcessGroupGloo needs (distributed search / training on CPU)
+  python3-torch         # Python PyTorch: tests load our TorchScript with torch.jit.load; bench baseline
   libgtest-dev          # tests
 )
 # Tools the scripts run, installed from Debian only when the machine has none (a node/npm or

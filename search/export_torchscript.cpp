@@ -3,26 +3,21 @@
 #include <torch/script.h>
 
 #include <cstdio>
-#include <map>
 #include <sstream>
 
 #include "ops/block_plan.h"
 #include "ops/error.h"
 #include "ops/registry.h"
+#include "search/export_common.h"
 #include "supernet/network.h"
 
 namespace dnas {
 namespace {
 
-constexpr double kBatchNormEps = 1e-5;
-
 // Collects the tensors the generated code refers to and writes the code line by line.
 class Emitter {
  public:
-  Emitter(const torch::nn::Module& module, bool fold_bn) : fold_bn_(fold_bn) {
-    for (const auto& p : module.named_parameters()) tensors_[p.key()] = p.value().detach();
-    for (const auto& b : module.named_buffers()) tensors_[b.key()] = b.value().detach();
-  }
+  Emitter(const torch::nn::Module& module, bool fold_bn) : tensors_(module), fold_bn_(fold_bn) {}
 
   // Registers `name` (a native tensor name) as an attribute and returns `self.<attr>`.
   std::string tensor(std::string name, const torch::Tensor& value, bool is_buffer = false) {
@@ -33,38 +28,26 @@ class Emitter {
     attributes_.push_back({attr, value.contiguous(), is_buffer});
     return "self." + attr;
   }
-  const torch::Tensor& native(std::string name) const {
-    if (!name.empty() && name[0] == '.') name.erase(0, 1);  // a lone block has no prefix
-    auto it = tensors_.find(name);
-    TORCH_INTERNAL_ASSERT(it != tensors_.end(), "export: no tensor named ", name);
-    return it->second;
+  std::string native_tensor(const std::string& name, bool is_buffer = false) {
+    return tensor(name, tensors_.at(name), is_buffer);
   }
 
   void line(const std::string& text) { code_ << "    " << text << "\n"; }
 
   // conv [-> bn] [-> act] reading `in`, writing `out`; `prefix` names the ConvNormAct module.
   void conv(const ConvPlan& plan, const std::string& prefix, const std::string& in, const std::string& out) {
-    torch::Tensor weight = native(prefix + ".conv.weight");
-    torch::Tensor bias = plan.bias ? native(prefix + ".conv.bias") : torch::Tensor();
-    const bool fold = fold_bn_ && plan.batch_norm;
-    if (fold) {
-      const torch::Tensor scale = native(prefix + ".bn.weight") / (native(prefix + ".bn.running_var") + kBatchNormEps).sqrt();
-      weight = weight * scale.view({-1, 1, 1, 1});
-      const torch::Tensor base = bias.defined() ? bias : torch::zeros_like(scale);
-      bias = native(prefix + ".bn.bias") + (base - native(prefix + ".bn.running_mean")) * scale;
-    }
-    const std::string w = tensor(prefix + ".conv.weight", weight);
-    const std::string b = bias.defined() ? tensor(prefix + ".conv.bias", bias) : "None";
+    const ConvWeights cw = conv_weights(tensors_, plan, prefix, fold_bn_);
+    const std::string w = tensor(prefix + ".conv.weight", cw.weight);
+    const std::string b = cw.bias.defined() ? tensor(prefix + ".conv.bias", cw.bias) : "None";
     char text[512];
     std::snprintf(text, sizeof text, "%s = torch.conv2d(%s, %s, %s, [%lld, %lld], [%lld, %lld], [1, 1], %lld)", out.c_str(),
                   in.c_str(), w.c_str(), b.c_str(), (long long)plan.stride, (long long)plan.stride,
                   (long long)plan.padding, (long long)plan.padding, (long long)plan.groups);
     line(text);
-    if (plan.batch_norm && !fold) {
-      line(out + " = torch.batch_norm(" + out + ", " + tensor(prefix + ".bn.weight", native(prefix + ".bn.weight")) +
-           ", " + tensor(prefix + ".bn.bias", native(prefix + ".bn.bias")) + ", " +
-           tensor(prefix + ".bn.running_mean", native(prefix + ".bn.running_mean"), true) + ", " +
-           tensor(prefix + ".bn.running_var", native(prefix + ".bn.running_var"), true) + ", False, 0.1, 1e-05, False)");
+    if (plan.batch_norm && !cw.bn_folded) {
+      line(out + " = torch.batch_norm(" + out + ", " + native_tensor(prefix + ".bn.weight") + ", " +
+           native_tensor(prefix + ".bn.bias") + ", " + native_tensor(prefix + ".bn.running_mean", true) + ", " +
+           native_tensor(prefix + ".bn.running_var", true) + ", False, 0.1, 1e-05, False)");
     }
     if (plan.act == Activation::kRelu) line(out + " = torch.relu(" + out + ")");
     if (plan.act == Activation::kRelu6) line(out + " = torch.hardtanh(" + out + ", 0.0, 6.0)");
@@ -144,9 +127,8 @@ class Emitter {
         line("x = torch.adaptive_avg_pool2d(x, [1, 1])");
         break;
       case OpKind::kLinear:
-        line("x = torch.linear(torch.flatten(x, 1), " +
-             tensor(prefix + ".linear.weight", native(prefix + ".linear.weight")) + ", " +
-             tensor(prefix + ".linear.bias", native(prefix + ".linear.bias")) + ").view([x.size(0), -1, 1, 1])");
+        line("x = torch.linear(torch.flatten(x, 1), " + native_tensor(prefix + ".linear.weight") + ", " +
+             native_tensor(prefix + ".linear.bias") + ").view([x.size(0), -1, 1, 1])");
         break;
       case OpKind::kDropout:
         break;  // identity at inference
@@ -165,8 +147,8 @@ class Emitter {
   const std::vector<Attribute>& attributes() const { return attributes_; }
 
  private:
+  NamedTensors tensors_;
   bool fold_bn_;
-  std::map<std::string, torch::Tensor> tensors_;
   std::vector<Attribute> attributes_;
   std::ostringstream code_;
 };
