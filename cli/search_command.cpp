@@ -47,8 +47,11 @@ void run_search_command(SearchFlags& f) {
   }
   f.flags.apply(config);
 
+  // Launched by torchrun / srun / mpirun: join the other ranks; rank 0 alone reports.
+  const World world = World::join(read_launch_info(), config.device);
   const InterruptScope interrupt;
-  const bool quiet = f.as_json;
+  bool announced = false;
+  const bool quiet = f.as_json || !world.is_main();
   std::unique_ptr<ProgressBar> bar;
   std::string bar_key;
   SearchCallbacks callbacks;
@@ -57,6 +60,11 @@ void run_search_command(SearchFlags& f) {
   };
   callbacks.on_step = [&](const SearchProgress& p) {
     if (quiet) return;
+    if (world.distributed() && !announced) {  // after the run directory checks, which fail in one line
+      std::cerr << "distributed: " << world.describe() << ", batch " << config.batch_size << " per rank, "
+                << config.batch_size * world.size() << " in all\n";
+      announced = true;
+    }
     const std::string key = std::to_string(p.epoch) + p.phase;
     if (key != bar_key || !bar) {
       if (bar) bar->finish();
@@ -76,8 +84,10 @@ void run_search_command(SearchFlags& f) {
               << " | E[LAT] " << fixed(r.expected_latency_ms, 3) << " ms | tau " << fixed(r.temperature, 2)
               << " | H(theta) " << fixed(r.theta_entropy, 2) << " | " << format_duration(r.seconds) << '\n';
   };
-  const SearchResult result = run_search(config, f.resume, interrupt.requested(), callbacks);
+  const SearchResult result = run_search(config, f.resume, interrupt.requested(), callbacks, world);
   if (bar) bar->finish();
+  if (result.interrupted && !world.is_main()) std::exit(130);
+  if (!world.is_main()) return;
   if (result.interrupted) {
     std::cerr << "interrupted: checkpoint written to " << (fs::path(config.out) / "checkpoint.pt").string()
               << "; continue with: dnas search --resume --out " << config.out << '\n';
@@ -85,11 +95,13 @@ void run_search_command(SearchFlags& f) {
   }
   const std::string arch_path = (fs::path(config.out) / "arch.json").string();
   const std::string report_path = (fs::path(config.out) / "report.html").string();
+  const double divergence = result.epochs.empty() ? 0 : result.epochs.back().rank_divergence;
   if (f.as_json) {
     std::cout << json{{"run", config.out}, {"arch", arch_path}, {"report", report_path}, {"choices", result.choices},
                       {"predicted_latency_ms", result.predicted_latency_ms},
                       {"latency_estimated", result.latency_estimated}, {"argmax_accuracy", result.argmax_accuracy},
                       {"theta_accuracy", result.theta_accuracy}, {"epochs", result.epochs.size()},
+                      {"ranks", world.size()}, {"rank_divergence", divergence},
                       {"latency_target_ms", config.latency_target_ms > 0 ? json(config.latency_target_ms) : json(nullptr)},
                       {"latency_target_met", config.latency_target_ms > 0
                                                  ? json(result.predicted_latency_ms <= config.latency_target_ms)
@@ -109,7 +121,11 @@ void run_search_command(SearchFlags& f) {
                           fixed(result.predicted_latency_ms, 3) + " ms)"
                     : std::string())
             << "\n  accuracy on the theta split: " << percent(result.argmax_accuracy) << " (derived arch), "
-            << percent(result.theta_accuracy) << " (sampled archs, last epoch)\n  arch:   " << arch_path
+            << percent(result.theta_accuracy) << " (sampled archs, last epoch)"
+            << (world.distributed() ? "\n  ranks: " + std::to_string(world.size()) +
+                                          ", largest weight/theta difference between ranks " + fixed(divergence, 9)
+                                    : std::string())
+            << "\n  arch:   " << arch_path
             << "\n  report: " << report_path << "\n";
 }
 
@@ -201,7 +217,11 @@ void add_search_commands(CLI::App& app) {
       "Examples:\n"
       "  dnas search --space small --target host-cpu --data mnist:data/mnist --epochs 6 --out runs/mnist\n"
       "  dnas search --resume --out runs/mnist\n"
-      "  dnas search --space small --target tx1 --data synthetic --latency-target-ms 0.5");
+      "  dnas search --space small --target tx1 --data synthetic --latency-target-ms 0.5\n"
+      "Distributed (data parallel over c10d: Gloo on CPU, NCCL on GPUs; --batch-size is per rank):\n"
+      "  torchrun --no-python --nproc-per-node 8 dnas search --device cuda ...\n"
+      "  srun --ntasks-per-node 8 dnas search --device cuda ...  (MASTER_ADDR for several nodes)\n"
+      "  DNAS_DIST_TIMEOUT=<s> bounds the rendezvous and each collective (default 300)");
   f->flags.add(cmd, "--space", &SearchConfig::space, "Search space name or .yaml");
   f->flags.add(cmd, "--target", &SearchConfig::target, "Target whose latency table drives the loss");
   f->flags.add(cmd, "--db", &SearchConfig::db, "Latency table (default: the target's; estimates if absent)");
@@ -210,7 +230,7 @@ void add_search_commands(CLI::App& app) {
   f->flags.add(cmd, "--device", &SearchConfig::device, "cpu or cuda");
   f->flags.add(cmd, "--out", &SearchConfig::out, "Run directory");
   f->flags.add(cmd, "--epochs", &SearchConfig::epochs, "Epochs");
-  f->flags.add(cmd, "--batch-size", &SearchConfig::batch_size, "Batch size");
+  f->flags.add(cmd, "--batch-size", &SearchConfig::batch_size, "Batch size (per rank when distributed)");
   f->flags.add(cmd, "--warmup-epochs", &SearchConfig::warmup_epochs, "Epochs with theta frozen (-1: epochs/9)");
   f->flags.add(cmd, "--mode", &SearchConfig::mode, "soft (every candidate runs) or hard (one path, straight-through)");
   f->flags.add(cmd, "--noise", &SearchConfig::noise, "Gumbel noise per batch or per sample (soft mode)");

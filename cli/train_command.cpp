@@ -53,12 +53,21 @@ void run_train_command(TrainFlags& f) {
   }
   f.flags.apply(config);
 
+  // Launched by torchrun / srun / mpirun: join the other ranks; rank 0 alone reports.
+  const World world = World::join(read_launch_info(), config.device);
+  const bool quiet = f.as_json || !world.is_main();
   const InterruptScope interrupt;
+  bool announced = false;
   std::unique_ptr<ProgressBar> bar;
   int64_t bar_epoch = -1;
   TrainCallbacks callbacks;
   callbacks.on_step = [&](int64_t epoch, int64_t step, int64_t steps, double loss) {
-    if (f.as_json) return;
+    if (quiet) return;
+    if (world.distributed() && !announced) {  // after the run directory checks, which fail in one line
+      std::cerr << "distributed: " << world.describe() << ", batch " << config.batch_size << " per rank, "
+                << config.batch_size * world.size() << " in all\n";
+      announced = true;
+    }
     if (epoch != bar_epoch) {
       bar = std::make_unique<ProgressBar>("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config.epochs),
                                           static_cast<size_t>(steps));
@@ -69,7 +78,7 @@ void run_train_command(TrainFlags& f) {
     bar->update(static_cast<size_t>(step), text);
   };
   callbacks.on_epoch = [&](const TrainEpoch& e) {
-    if (f.as_json) return;
+    if (quiet) return;
     if (bar) bar->finish();
     bar.reset();
     bar_epoch = -1;
@@ -80,7 +89,9 @@ void run_train_command(TrainFlags& f) {
                   format_duration(e.seconds).c_str());
     std::cerr << line << '\n';
   };
-  const TrainResult result = run_training(config, f.resume, interrupt.requested(), callbacks);
+  const TrainResult result = run_training(config, f.resume, interrupt.requested(), callbacks, world);
+  if (result.interrupted && !world.is_main()) std::exit(130);
+  if (!world.is_main()) return;
   if (result.interrupted) {
     std::cerr << "\ninterrupted: checkpoint written to " << (fs::path(config.out) / "checkpoint.pt").string()
               << "; continue with: dnas train --resume --out " << config.out << '\n';
@@ -92,7 +103,7 @@ void run_train_command(TrainFlags& f) {
     for (const TrainEpoch& e : result.epochs)
       epochs.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"test_top1", e.test.top1},
                         {"test_top5", e.test.top5}});
-    std::cout << json{{"run", config.out}, {"best_top1", result.best_top1}, {"best_epoch", result.best_epoch},
+    std::cout << json{{"run", config.out}, {"ranks", world.size()}, {"best_top1", result.best_top1}, {"best_epoch", result.best_epoch},
                       {"best_weights", best}, {"last_weights", (fs::path(config.out) / "last.pt").string()},
                       {"epochs", epochs}}
                      .dump(2)
@@ -116,7 +127,8 @@ void run_eval(const EvalFlags& f) {
   Network net(arch);
   load_weights(*net, f.weights);
   if (f.device == "cuda") net->to(torch::kCUDA);
-  const EvalResult r = evaluate(*net, [&](at::Tensor x) { return net->forward(x); }, test, f.batch_size, f.device);
+  const EvalResult r = evaluate(*net, [&](at::Tensor x) { return net->forward(x); }, test, f.batch_size,
+                                f.device == "cuda" ? c10::Device(c10::kCUDA) : c10::Device(c10::kCPU));
   if (f.as_json) {
     std::cout << json{{"arch", f.arch}, {"weights", f.weights}, {"data", f.data}, {"images", r.images},
                       {"top1", r.top1}, {"top5", r.top5}, {"loss", r.loss}, {"images_per_s", r.images_per_s}}
@@ -174,13 +186,16 @@ void add_train_commands(CLI::App& app) {
       "augmentation; writes config.json, log.jsonl, last.pt, best.pt and checkpoint.pt (exact --resume).\n"
       "Examples:\n"
       "  dnas train --arch runs/mnist/arch.json --data mnist:data/mnist --recipe mnist_small --out runs/retrain\n"
-      "  dnas train --arch squeezenet1_1 --data cifar10:data/cifar --recipe cifar_small --epochs 10");
+      "  dnas train --arch squeezenet1_1 --data cifar10:data/cifar --recipe cifar_small --epochs 10\n"
+      "Distributed (data parallel over c10d; --batch-size is per rank), e.g. one node with 8 GPUs:\n"
+      "  torchrun --no-python --nproc-per-node 8 dnas train --device cuda --recipe fbnet_imagenet \\\n"
+      "    --batch-size 32 ...   (8 x 32 = the recipe's 256)");
   f->flags.add(cmd, "--arch", &TrainConfig::arch, "Arch .json or zoo model name");
   f->flags.add(cmd, "--data", &TrainConfig::data, "mnist:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, synthetic[...]");
   f->flags.add(cmd, "--device", &TrainConfig::device, "cpu or cuda");
   f->flags.add(cmd, "--out", &TrainConfig::out, "Run directory");
   f->flags.add(cmd, "--epochs", &TrainConfig::epochs, "Epochs");
-  f->flags.add(cmd, "--batch-size", &TrainConfig::batch_size, "Batch size");
+  f->flags.add(cmd, "--batch-size", &TrainConfig::batch_size, "Batch size (per rank when distributed)");
   f->flags.add(cmd, "--lr", &TrainConfig::lr, "Peak learning rate");
   f->flags.add(cmd, "--momentum", &TrainConfig::momentum, "SGD momentum");
   f->flags.add(cmd, "--weight-decay", &TrainConfig::weight_decay, "Weight decay");

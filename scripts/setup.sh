@@ -16,6 +16,7 @@ packages=(
   libsqlite3-dev        # latency lookup tables
   libstb-dev            # JPEG / PNG decoding for image-folder datasets
   libonnx-dev           # ONNX protobuf types and checker (dnas export --format onnx)
+  libgoogle-glog-dev    # LibTorch's logger, silenced below fatal by `dnas`
   libgloo-dev           # headers c10d's ProcessGroupGloo needs (distributed search / training on CPU)
   python3-torch         # Python PyTorch: tests load our TorchScript with torch.jit.load; bench baseline
   libgtest-dev          # tests

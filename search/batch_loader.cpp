@@ -22,11 +22,13 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> split_indices(int64_t n, d
 }
 
 BatchLoader::BatchLoader(const Dataset& data, std::vector<int64_t> split, int64_t batch_size, uint64_t order_seed,
-                         int64_t first_batch, c10::Device device, size_t prefetch)
-    : data_(data), order_(std::move(split)), batch_size_(batch_size),
-      batches_(static_cast<int64_t>(order_.size()) / batch_size), next_batch_(first_batch), device_(device),
-      prefetch_(prefetch) {
+                         int64_t first_batch, c10::Device device, Shard shard, size_t prefetch)
+    : data_(data), order_(std::move(split)), batch_size_(batch_size), shard_(shard),
+      batches_(static_cast<int64_t>(order_.size()) / (batch_size * shard.ranks)), next_batch_(first_batch),
+      device_(device), prefetch_(prefetch) {
   DNAS_CHECK(batch_size >= 2, "--batch-size: expected at least 2 (BatchNorm), got ", batch_size);
+  DNAS_CHECK(shard.ranks >= 1 && shard.rank >= 0 && shard.rank < shard.ranks, "data loader: shard ", shard.rank, " of ",
+             shard.ranks);
   std::mt19937_64 rng(order_seed);
   std::shuffle(order_.begin(), order_.end(), rng);
   mean_ = at::tensor(data.mean, at::kFloat).view({1, -1, 1, 1});
@@ -46,7 +48,7 @@ BatchLoader::~BatchLoader() {
 void BatchLoader::produce() {
   try {
     for (int64_t b = next_batch_; b < batches_; ++b) {
-      const auto first = order_.begin() + b * batch_size_;
+      const auto first = order_.begin() + (b * shard_.ranks + shard_.rank) * batch_size_;
       const at::Tensor index = at::tensor(std::vector<int64_t>(first, first + batch_size_), at::kLong);
       Batch batch;
       batch.images = data_.images.index_select(0, index).to(at::kFloat).div_(255.0).sub_(mean_).div_(std_);

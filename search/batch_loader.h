@@ -3,6 +3,10 @@
 // training step never waits on data. The order is a permutation of the split derived from
 // `order_seed` alone, and loading can start at any batch: a resumed epoch sees exactly the batches
 // an uninterrupted one would have. The last incomplete batch is dropped (BatchNorm needs > 1).
+//
+// Data parallelism: with a Shard {rank, ranks}, each step's global batch is ranks x batch_size
+// consecutive entries of that permutation and this loader yields the rank-th slice of it, so the
+// ranks together see exactly what one process with batch ranks x batch_size would see.
 #pragma once
 
 #include <condition_variable>
@@ -25,15 +29,20 @@ struct Batch {
   at::Tensor labels;  // int64 [B]
 };
 
+struct Shard {
+  int64_t rank = 0;
+  int64_t ranks = 1;
+};
+
 class BatchLoader {
  public:
   BatchLoader(const Dataset& data, std::vector<int64_t> split, int64_t batch_size, uint64_t order_seed,
-              int64_t first_batch, c10::Device device, size_t prefetch = 3);
+              int64_t first_batch, c10::Device device, Shard shard = {}, size_t prefetch = 3);
   ~BatchLoader();
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
 
-  // Number of full batches in an epoch of this split.
+  // Number of full (global) batches in an epoch of this split.
   int64_t batches() const { return batches_; }
   // False when the epoch is over.
   bool next(Batch& batch);
@@ -43,7 +52,9 @@ class BatchLoader {
 
   const Dataset& data_;
   std::vector<int64_t> order_;
-  int64_t batch_size_, batches_, next_batch_;
+  int64_t batch_size_;
+  Shard shard_;
+  int64_t batches_, next_batch_;
   c10::Device device_;
   size_t prefetch_;
   at::Tensor mean_, std_;

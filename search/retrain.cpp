@@ -44,12 +44,13 @@ at::Tensor augment(const at::Tensor& x, int64_t pad, bool flip) {
 }
 
 struct Progress {
-  int64_t epoch = 0, step = 0;
+  int64_t epoch = 0, step = 0, world_size = 1;
   double loss = 0, correct = 0, seen = 0, steps = 0, best_top1 = -1, best_epoch = -1;
   template <typename F>
   void fields(F&& f) {
     f(epoch);
     f(step);
+    f(world_size);
     for (auto* field : {&loss, &correct, &seen, &steps, &best_top1, &best_epoch}) f(*field);
   }
 };
@@ -125,19 +126,21 @@ ArchSpec arch_for_data(ArchSpec arch, const Dataset& data) {
 }
 
 EvalResult evaluate(torch::nn::Module& network, const std::function<at::Tensor(at::Tensor)>& forward,
-                    const Dataset& data, int64_t batch_size, const std::string& device) {
+                    const Dataset& data, int64_t batch_size, c10::Device device, const World& world) {
   torch::NoGradGuard no_grad;
   network.eval();
   EvalResult result;
-  std::vector<int64_t> all(static_cast<size_t>(data.size()));
-  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
-  // Every test image counts: the last partial batch is padded into the loader's full batches below.
-  const int64_t full = data.size() / batch_size * batch_size;
+  // This rank's share of the test set: every world.size()-th image.
+  std::vector<int64_t> all;
+  for (int64_t i = world.rank(); i < data.size(); i += world.size()) all.push_back(i);
+  const int64_t count = static_cast<int64_t>(all.size());
+  // Every test image counts: the last partial batch is scored on its own below.
+  const int64_t full = count / batch_size * batch_size;
   double seconds = 0;
   auto score = [&](const at::Tensor& images, const at::Tensor& labels) {
     const auto start = std::chrono::steady_clock::now();
     const at::Tensor logits = forward(images);
-    if (device == "cuda") torch::cuda::synchronize();
+    if (device.is_cuda()) torch::cuda::synchronize();
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result.loss += torch::nn::functional::cross_entropy(logits, labels,
                                                         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
@@ -148,18 +151,24 @@ EvalResult evaluate(torch::nn::Module& network, const std::function<at::Tensor(a
     result.top5 += hit.any(1).sum().item<double>();
     result.images += labels.size(0);
   };
-  const c10::Device target(device == "cuda" ? c10::kCUDA : c10::kCPU);
   if (full > 0) {
-    BatchLoader loader(data, std::vector<int64_t>(all.begin(), all.begin() + full), batch_size, 0, 0, target);
+    BatchLoader loader(data, std::vector<int64_t>(all.begin(), all.begin() + full), batch_size, 0, 0, device);
     Batch batch;
     while (loader.next(batch)) score(batch.images, batch.labels);
   }
-  if (full < data.size()) {
-    const at::Tensor index = at::arange(full, data.size(), at::kLong);
+  if (full < count) {
+    const at::Tensor index = at::tensor(std::vector<int64_t>(all.begin() + full, all.end()), at::kLong);
     const at::Tensor mean = at::tensor(data.mean, at::kFloat).view({1, -1, 1, 1});
     const at::Tensor std = at::tensor(data.std, at::kFloat).view({1, -1, 1, 1});
-    const at::Tensor images = data.images.index_select(0, index).to(at::kFloat).div(255.0).sub(mean).div(std).to(target);
-    score(images, data.labels.index_select(0, index).to(target));
+    const at::Tensor images = data.images.index_select(0, index).to(at::kFloat).div(255.0).sub(mean).div(std).to(device);
+    score(images, data.labels.index_select(0, index).to(device));
+  }
+  if (world.distributed()) {
+    const std::vector<double> sums = world.sum({result.loss, result.top1, result.top5,
+                                                static_cast<double>(result.images), seconds});
+    result.loss = sums[0], result.top1 = sums[1], result.top5 = sums[2];
+    result.images = static_cast<int64_t>(sums[3]);
+    seconds = sums[4] / world.size();  // the ranks score their shares at the same time
   }
   if (result.images > 0) {
     result.top1 /= static_cast<double>(result.images);
@@ -171,12 +180,14 @@ EvalResult evaluate(torch::nn::Module& network, const std::function<at::Tensor(a
 }
 
 TrainResult run_training(const TrainConfig& config, bool resume, const std::atomic<bool>* interrupt,
-                         const TrainCallbacks& callbacks) {
+                         const TrainCallbacks& callbacks, const World& world) {
   config.validate();
+  world.check_same("the training configuration", train_config_to_json(config).dump());
   const fs::path dir(config.out);
   const std::string config_path = (dir / "config.json").string(), log_path = (dir / "log.jsonl").string();
   const std::string checkpoint_path = (dir / "checkpoint.pt").string();
   std::error_code ec;
+  world.on_main([&] {
   if (resume) {
     DNAS_CHECK(fs::exists(config_path, ec) && fs::exists(checkpoint_path, ec), config.out,
                ": no training to resume here (expected config.json and checkpoint.pt)");
@@ -193,9 +204,10 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
     DNAS_CHECK(!fs::exists(config_path, ec), config.out,
                ": already holds a training run (config.json); use --resume to continue it, or another --out");
   }
+  });
   if (config.threads > 0) at::set_num_threads(static_cast<int>(config.threads));
   check_device(config.device, "fp32", "--device");
-  const c10::Device device(config.device == "cuda" ? c10::kCUDA : c10::kCPU);
+  const c10::Device device = world.device();
 
   Dataset train = load_dataset(config.data, true, config.image_size);
   if (config.max_samples > 0 && config.max_samples < train.size()) {
@@ -210,39 +222,59 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   Network net(arch);
   net->to(device);
-  torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(config.lr)
+  const std::vector<at::Tensor> parameters = net->parameters();
+  torch::optim::SGD optimizer(parameters, torch::optim::SGDOptions(config.lr)
                                                      .momentum(config.momentum)
                                                      .nesterov(config.nesterov)
                                                      .weight_decay(config.weight_decay));
-  fs::create_directories(dir, ec);
-  DNAS_CHECK(!ec, config.out, ": cannot create the run directory (", ec.message(), ")");
   const CheckpointParts parts{{{"network", net.get()}}, {{"optimizer", &optimizer}}};
+  world.on_main([&] {
+    fs::create_directories(dir, ec);
+    DNAS_CHECK(!ec, config.out, ": cannot create the run directory (", ec.message(), ")");
+    if (!resume) {
+      write_text_file_atomic(config_path, train_config_to_json(config).dump(2) + "\n");
+      write_text_file_atomic(log_path, "");
+      write_text_file_atomic((dir / "arch.json").string(), arch_to_json(arch).dump(2) + "\n");
+    }
+  });
   Progress progress;
   if (resume) {
     progress = unpack_fields<Progress>(load_checkpoint(checkpoint_path, parts), checkpoint_path);
-    truncate_jsonl(log_path, progress.epoch);
-  } else {
-    write_text_file_atomic(config_path, train_config_to_json(config).dump(2) + "\n");
-    write_text_file_atomic(log_path, "");
-    write_text_file_atomic((dir / "arch.json").string(), arch_to_json(arch).dump(2) + "\n");
+    DNAS_CHECK(static_cast<int>(progress.world_size) == world.size(), checkpoint_path, ": written by ",
+               progress.world_size, " rank(s), resumed with ", world.size(),
+               "; the global batch would change, so resume with the same number of ranks");
+    if (world.is_main()) truncate_jsonl(log_path, progress.epoch);
+    else progress.loss = progress.correct = progress.seen = progress.steps = 0;  // rank 0 carries the sums
   }
-  auto save = [&](const Progress& p) { save_checkpoint(checkpoint_path, parts, pack_fields(p)); };
+  progress.world_size = world.size();
+  auto save = [&](const Progress& p) {
+    if (world.is_main()) save_checkpoint(checkpoint_path, parts, pack_fields(p));
+  };
+  // The epoch's running sums over all ranks (each rank accumulates its own shard).
+  auto summed = [&](Progress p) {
+    const std::vector<double> sums = world.sum({p.loss, p.correct, p.seen, p.steps});
+    p.loss = sums[0], p.correct = sums[1], p.seen = sums[2], p.steps = sums[3];
+    return p;
+  };
 
   std::vector<int64_t> all(static_cast<size_t>(train.size()));
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
-  const int64_t steps = train.size() / config.batch_size;
-  DNAS_CHECK(steps >= 1, "--data ", config.data, ": fewer training images than one batch of ", config.batch_size);
+  const int64_t global_batch = config.batch_size * world.size();
+  const int64_t steps = train.size() / global_batch;
+  DNAS_CHECK(steps >= 1, "--data ", config.data, ": fewer training images than one batch of ", global_batch,
+             world.distributed() ? " (--batch-size per rank x ranks)" : "");
   const auto ce_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(config.label_smoothing);
   TrainResult result;
   while (progress.epoch < config.epochs) {
     const auto start = std::chrono::steady_clock::now();
     const int64_t epoch = progress.epoch;
     net->train();
-    BatchLoader loader(train, all, config.batch_size, derive_seed(config.seed, epoch, 0, -1), progress.step, device);
+    BatchLoader loader(train, all, config.batch_size, derive_seed(config.seed, epoch, 0, -1), progress.step, device,
+                       Shard{world.rank(), world.size()});
     Batch batch;
     double lr = config.lr;
     while (progress.step < steps && loader.next(batch)) {
-      torch::manual_seed(derive_seed(config.seed, epoch, 0, progress.step));
+      torch::manual_seed(derive_seed(config.seed, epoch, world.rank(), progress.step));  // augmentation draws
       lr = learning_rate(config, epoch, progress.step, steps);
       for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
       const at::Tensor images = config.augment ? augment(batch.images, pad, flip) : batch.images;
@@ -250,6 +282,7 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
       const at::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.labels, ce_options);
       clear_gradients(optimizer);
       loss.backward();
+      world.average_gradients(parameters);
       optimizer.step();
       const double value = loss.item<double>();
       DNAS_CHECK(std::isfinite(value), "loss is ", value, " at epoch ", epoch, " step ", progress.step,
@@ -260,32 +293,37 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
       progress.steps += 1;
       ++progress.step;
       if (callbacks.on_step) callbacks.on_step(epoch, progress.step, steps, value);
-      const bool stop = interrupt != nullptr && interrupt->load();
-      if (stop || (config.checkpoint_every > 0 && progress.step % config.checkpoint_every == 0)) save(progress);
+      const bool stop = world.any(interrupt != nullptr && interrupt->load());
+      if (stop || (config.checkpoint_every > 0 && progress.step % config.checkpoint_every == 0)) save(summed(progress));
       if (stop) {
         result.interrupted = true;
         return result;
       }
     }
+    progress = summed(progress);
     TrainEpoch record;
     record.epoch = epoch;
     record.train_loss = progress.loss / std::max(1.0, progress.steps);
     record.train_accuracy = progress.correct / std::max(1.0, progress.seen);
     record.lr = lr;
-    record.test = evaluate(*net, [&](at::Tensor x) { return net->forward(x); }, test, config.batch_size, config.device);
+    world.broadcast_from_main(net->buffers());  // BN statistics: rank 0's, as saved in last.pt
+    record.test = evaluate(*net, [&](at::Tensor x) { return net->forward(x); }, test, config.batch_size, device, world);
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    append_jsonl(log_path, {{"epoch", epoch}, {"train_loss", record.train_loss}, {"train_accuracy", record.train_accuracy},
-                            {"test_top1", record.test.top1}, {"test_top5", record.test.top5},
-                            {"test_loss", record.test.loss}, {"lr", lr}, {"seconds", record.seconds}});
-    save_weights(*net, (dir / "last.pt").string());
+    if (world.is_main()) {
+      append_jsonl(log_path, {{"epoch", epoch}, {"train_loss", record.train_loss}, {"train_accuracy", record.train_accuracy},
+                              {"test_top1", record.test.top1}, {"test_top5", record.test.top5},
+                              {"test_loss", record.test.loss}, {"lr", lr}, {"seconds", record.seconds}});
+      save_weights(*net, (dir / "last.pt").string());
+    }
     Progress next;
     next.epoch = epoch + 1;
+    next.world_size = world.size();
     next.best_top1 = progress.best_top1;
     next.best_epoch = progress.best_epoch;
     if (record.test.top1 > progress.best_top1) {
       next.best_top1 = record.test.top1;
       next.best_epoch = static_cast<double>(epoch);
-      save_weights(*net, (dir / "best.pt").string());
+      if (world.is_main()) save_weights(*net, (dir / "best.pt").string());
     }
     save(next);
     progress = next;

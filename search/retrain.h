@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "search/dataset.h"
+#include "search/distributed.h"
 #include "supernet/arch_spec.h"
 
 namespace torch::nn {
@@ -53,8 +54,10 @@ struct EvalResult {
   double top1 = 0, top5 = 0, loss = 0, images_per_s = 0;
   int64_t images = 0;
 };
+// Top-1 / top-5 / loss over every image of `data`; distributed, each rank scores every
+// world.size()-th image and the sums are combined, so every rank returns the same result.
 EvalResult evaluate(torch::nn::Module& network, const std::function<at::Tensor(at::Tensor)>& forward,
-                    const Dataset& data, int64_t batch_size, const std::string& device);
+                    const Dataset& data, int64_t batch_size, c10::Device device, const World& world = World());
 
 struct TrainEpoch {
   int64_t epoch = 0;
@@ -74,7 +77,10 @@ struct TrainResult {
   std::vector<TrainEpoch> epochs;
 };
 
+// Distributed over `world` (see search/distributed.h): batch_size is per rank, each rank trains
+// on its shard of every global batch with its own augmentation draws, gradients are averaged,
+// evaluation is split over the ranks, and rank 0 alone writes the run directory.
 TrainResult run_training(const TrainConfig& config, bool resume, const std::atomic<bool>* interrupt,
-                         const TrainCallbacks& callbacks);
+                         const TrainCallbacks& callbacks, const World& world = World());
 
 }  // namespace dnas

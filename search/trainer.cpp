@@ -20,6 +20,7 @@
 #include "search/dataset.h"
 #include "search/report.h"
 #include "search/run_state.h"
+#include "search/search_step.h"
 #include "supernet/config_reader.h"
 #include "supernet/config_store.h"
 #include "supernet/supernet.h"
@@ -35,18 +36,38 @@ constexpr int kPhaseW = 0, kPhaseTheta = 1;
 // Where a search stands: the next (epoch, phase, step) to run, and the running sums of the
 // current epoch so its log line is the same whether or not it was interrupted.
 struct Progress {
-  int64_t epoch = 0, phase = kPhaseW, step = 0;
+  int64_t epoch = 0, phase = kPhaseW, step = 0, world_size = 1;
   double w_loss = 0, w_correct = 0, w_seen = 0, w_steps = 0;
   double theta_loss = 0, theta_correct = 0, theta_seen = 0, theta_steps = 0, latency_us = 0;
 
   template <typename F>
   void fields(F&& f) {
-    for (auto* field : {&epoch, &phase, &step}) f(*field);
+    for (auto* field : {&epoch, &phase, &step, &world_size}) f(*field);
     for (auto* field : {&w_loss, &w_correct, &w_seen, &w_steps, &theta_loss, &theta_correct, &theta_seen, &theta_steps,
                         &latency_us})
       f(*field);
   }
-  void start_epoch(int64_t e) { *this = Progress{}, epoch = e; }
+  void start_epoch(int64_t e) {
+    const int64_t ranks = world_size;
+    *this = Progress{};
+    epoch = e;
+    world_size = ranks;
+  }
+
+  // The epoch's running sums. Each rank accumulates its own shard; checkpoints and log lines hold
+  // the sums over all ranks.
+  std::vector<double*> sums() {
+    return {&w_loss, &w_correct, &w_seen, &w_steps, &theta_loss, &theta_correct, &theta_seen, &theta_steps, &latency_us};
+  }
+  Progress summed_over(const World& world) const {
+    Progress total = *this;
+    std::vector<double> values;
+    for (double* v : total.sums()) values.push_back(*v);
+    values = world.sum(values);
+    size_t i = 0;
+    for (double* v : total.sums()) *v = values[i++];
+    return total;
+  }
 };
 
 struct RunPaths {
@@ -62,6 +83,39 @@ CheckpointParts checkpoint_parts(Supernet& net, torch::optim::SGD& w_opt, torch:
   return {{{"supernet", net.get()}}, {{"w_optimizer", &w_opt}, {"theta_optimizer", &theta_opt}}};
 }
 
+// Per-step results accumulated on the device until the loop reads them.
+struct PendingSums {
+  explicit PendingSums(const torch::Device& device)
+      : loss(at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device))), correct(at::zeros_like(loss)),
+        latency(at::zeros_like(loss)) {}
+  void add(const StepOutput& out, int64_t batch, bool with_latency) {
+    loss.add_(out.loss);
+    correct.add_(out.correct);
+    if (with_latency) latency.add_(out.latency_us);
+    seen += batch;
+    ++steps;
+  }
+  // Moves the sums into `progress` (one host sync); returns the mean loss of the steps read.
+  double add_to(Progress& progress, bool w_phase) {
+    const at::Tensor values = at::stack({loss, correct, latency}).cpu();
+    const double* v = values.data_ptr<double>();
+    if (w_phase) {
+      progress.w_loss += v[0], progress.w_correct += v[1], progress.w_seen += static_cast<double>(seen);
+      progress.w_steps += static_cast<double>(steps);
+    } else {
+      progress.theta_loss += v[0], progress.theta_correct += v[1], progress.theta_seen += static_cast<double>(seen);
+      progress.theta_steps += static_cast<double>(steps);
+      progress.latency_us += v[2];
+    }
+    const double mean = v[0] / static_cast<double>(steps);
+    loss.zero_(), correct.zero_(), latency.zero_();
+    seen = steps = 0;
+    return mean;
+  }
+  at::Tensor loss, correct, latency;
+  int64_t seen = 0, steps = 0;
+};
+
 double temperature(const SearchConfig& c, int64_t epoch) {
   if (c.schedule == "linear")
     return c.epochs <= 1 ? c.tau0 : c.tau0 + (c.tau_min - c.tau0) * static_cast<double>(epoch) / (c.epochs - 1);
@@ -70,18 +124,22 @@ double temperature(const SearchConfig& c, int64_t epoch) {
 
 }  // namespace
 
-at::Tensor latency_aware_loss(const at::Tensor& cross_entropy, const at::Tensor& latency_us, double alpha, double beta) {
-  return cross_entropy * alpha * latency_us.clamp_min(1.0 + 1e-6).log().pow(beta);
+SearchResult run_search(const SearchConfig& config, bool resume, const std::atomic<bool>* interrupt,
+                        const SearchCallbacks& callbacks) {
+  return run_search(config, resume, interrupt, callbacks, World());
 }
 
 SearchResult run_search(const SearchConfig& config, bool resume, const std::atomic<bool>* interrupt,
-                        const SearchCallbacks& callbacks) {
+                        const SearchCallbacks& callbacks, const World& world) {
   auto message = [&](const std::string& text) {
     if (callbacks.on_message) callbacks.on_message(text);
   };
   config.validate();
+  world.check_same("the search configuration", config_to_json(config).dump());
   RunPaths paths{fs::path(config.out)};
   std::error_code ec;
+  // Rank 0 alone checks and writes the run directory; the others read the same checkpoint.
+  world.on_main([&] {
   if (resume) {
     DNAS_CHECK(fs::exists(paths.config(), ec) && fs::exists(paths.checkpoint(), ec), config.out,
                ": no search to resume here (expected config.json and checkpoint.pt)");
@@ -97,11 +155,12 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
     DNAS_CHECK(!fs::exists(paths.config(), ec), config.out,
                ": already holds a search (config.json); use --resume to continue it, or another --out");
   }
+  });
 
   if (config.threads > 0) at::set_num_threads(static_cast<int>(config.threads));
   DNAS_CHECK(config.device == "cpu" || config.device == "cuda", "--device: expected cpu or cuda, got '", config.device, "'");
   check_device(config.device, "fp32", "--device");
-  const torch::Device device(config.device == "cuda" ? torch::kCUDA : torch::kCPU);
+  const torch::Device device = world.device();
 
   // Data, then the space adapted to it.
   Dataset data = load_dataset(config.data, true, config.image_size);
@@ -116,8 +175,10 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
   space.input_channels = data.channels();
   space.num_classes = data.num_classes;
   const auto [w_split, theta_split] = split_indices(data.size(), config.w_fraction, static_cast<uint64_t>(config.seed));
-  DNAS_CHECK(static_cast<int64_t>(theta_split.size()) >= config.batch_size, "--data ", config.data, ": the theta split has ",
-             theta_split.size(), " samples, fewer than one batch of ", config.batch_size);
+  const int64_t global_batch = config.batch_size * world.size();
+  DNAS_CHECK(static_cast<int64_t>(theta_split.size()) >= global_batch, "--data ", config.data, ": the theta split has ",
+             theta_split.size(), " samples, fewer than one batch of ", global_batch,
+             world.distributed() ? " (--batch-size per rank x ranks)" : "");
 
   // Latency of every candidate on the target.
   const TargetSpec target = load_target(config.target);
@@ -148,30 +209,50 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
   torch::optim::Adam theta_opt(net->theta_parameters(),
                                torch::optim::AdamOptions(config.lr_theta).weight_decay(config.theta_weight_decay));
 
-  fs::create_directories(paths.dir, ec);
-  DNAS_CHECK(!ec, config.out, ": cannot create the run directory (", ec.message(), ")");
   Progress progress;
+  world.on_main([&] {
+    fs::create_directories(paths.dir, ec);
+    DNAS_CHECK(!ec, config.out, ": cannot create the run directory (", ec.message(), ")");
+    if (!resume) {
+      write_text_file_atomic(paths.config(), config_to_json(config).dump(2) + "\n");
+      write_text_file_atomic(paths.log(), "");
+      write_text_file_atomic(paths.theta(), "");
+    }
+  });
   if (resume) {
     progress = unpack_fields<Progress>(load_checkpoint(paths.checkpoint(), checkpoint_parts(net, w_opt, theta_opt)),
                                        paths.checkpoint());
-    truncate_jsonl(paths.log(), progress.epoch);
-    truncate_jsonl(paths.theta(), progress.epoch);
+    DNAS_CHECK(static_cast<int>(progress.world_size) == world.size(), paths.checkpoint(), ": written by ",
+               progress.world_size, " rank(s), resumed with ", world.size(),
+               "; the global batch would change, so resume with the same number of ranks");
+    if (world.is_main()) {
+      truncate_jsonl(paths.log(), progress.epoch);
+      truncate_jsonl(paths.theta(), progress.epoch);
+    } else {
+      for (double* v : progress.sums()) *v = 0;  // rank 0 carries the checkpoint's sums over all ranks
+    }
     message("resuming at epoch " + std::to_string(progress.epoch) + (progress.phase == kPhaseW ? " (w" : " (theta") +
             " step " + std::to_string(progress.step) + ")");
-  } else {
-    write_text_file_atomic(paths.config(), config_to_json(config).dump(2) + "\n");
-    write_text_file_atomic(paths.log(), "");
-    write_text_file_atomic(paths.theta(), "");
   }
+  progress.world_size = world.size();
+  auto save = [&](const Progress& p) {
+    if (world.is_main()) save_checkpoint(paths.checkpoint(), checkpoint_parts(net, w_opt, theta_opt), pack_fields(p));
+  };
 
   const int64_t warmup = config.resolved_warmup();
-  const SampleMode mode = config.mode == "hard" ? SampleMode::kHard : SampleMode::kSoft;
-  const NoiseScope scope = config.noise == "sample" ? NoiseScope::kPerSample : NoiseScope::kPerBatch;
-  const int64_t w_steps = static_cast<int64_t>(w_split.size()) / config.batch_size;
+  StepSettings settings;
+  settings.mode = config.mode == "hard" ? SampleMode::kHard : SampleMode::kSoft;
+  settings.scope = config.noise == "sample" ? NoiseScope::kPerSample : NoiseScope::kPerBatch;
+  settings.alpha = config.alpha;
+  settings.beta = config.beta;
+  settings.latency_penalty = config.latency_penalty;
+  settings.latency_target_us = config.latency_target_ms * 1000.0;
+  SearchStepper stepper(net, latency_us, latency.fixed_us(), settings, world);
+  const int64_t w_steps = static_cast<int64_t>(w_split.size()) / global_batch;
   DNAS_CHECK(w_steps >= 1, "--data ", config.data, ": the w split is smaller than one batch");
-  const double fixed_us = latency.fixed_us();
-  const double target_us = config.latency_target_ms * 1000.0;
-  std::vector<torch::Tensor> weights = net->weight_parameters();
+  // Steps between reads of the loss: every step on the CPU (a read costs nothing there), every
+  // 10th on a GPU so the host keeps queueing work. The read also checks for a non-finite loss.
+  const int64_t sync_every = device.is_cuda() ? 10 : 1;
 
   SearchResult result;
   result.run_dir = config.out;
@@ -186,84 +267,62 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
 
     for (int64_t phase = progress.phase; phase <= kPhaseTheta; ++phase, progress.phase = phase, progress.step = 0) {
       const bool w_phase = phase == kPhaseW;
-      net->train();
-      for (auto& p : weights) p.requires_grad_(w_phase);
+      stepper.begin_phase(w_phase);
       BatchLoader loader(data, w_phase ? w_split : theta_split, config.batch_size,
-                         derive_seed(config.seed, epoch, phase, -1), progress.step, device);
+                         derive_seed(config.seed, epoch, phase, -1), progress.step, device,
+                         Shard{world.rank(), world.size()});
       const int64_t steps = loader.batches();
       Batch batch;
-      while (progress.step < steps && loader.next(batch)) {
-        const int64_t step = progress.step;
-        torch::manual_seed(derive_seed(config.seed, epoch, phase, step));
-        torch::Tensor loss, logits;
-        if (w_phase) {
-          const double t = static_cast<double>(epoch * w_steps + step) / static_cast<double>(config.epochs * w_steps);
-          lr = config.lr_w * 0.5 * (1.0 + std::cos(M_PI * t));
-          for (auto& group : w_opt.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
-          ArchSample sample;
-          {
-            torch::NoGradGuard no_grad;  // theta is fixed while w trains
-            sample = net->sample(tau, mode, scope, batch.images.size(0));
-          }
-          logits = net->forward(batch.images, sample);
-          const torch::Tensor lat = net->expected_latency_us(sample, latency_us, fixed_us).detach();
-          loss = latency_aware_loss(torch::nn::functional::cross_entropy(logits, batch.labels), lat, config.alpha, config.beta);
-          clear_gradients(w_opt);
-          loss.backward();
-          w_opt.step();
-        } else if (train_theta) {
-          const ArchSample sample = net->sample(tau, mode, scope, batch.images.size(0));
-          logits = net->forward(batch.images, sample);
-          const torch::Tensor lat = net->expected_latency_us(sample, latency_us, fixed_us);
-          loss = latency_aware_loss(torch::nn::functional::cross_entropy(logits, batch.labels), lat, config.alpha, config.beta);
-          if (target_us > 0) loss = loss + config.latency_penalty * (lat / target_us - 1.0).relu();
-          clear_gradients(theta_opt);
-          loss.backward();
-          theta_opt.step();
-          progress.latency_us += lat.item<double>();
-        } else {
-          // Warm-up: theta is frozen, but its split still reports accuracy and latency.
-          torch::NoGradGuard no_grad;
-          const ArchSample sample = net->sample(tau, mode, scope, batch.images.size(0));
-          logits = net->forward(batch.images, sample);
-          const torch::Tensor lat = net->expected_latency_us(sample, latency_us, fixed_us);
-          loss = latency_aware_loss(torch::nn::functional::cross_entropy(logits, batch.labels), lat, config.alpha, config.beta);
-          progress.latency_us += lat.item<double>();
-        }
-        const double loss_value = loss.item<double>();
-        if (!std::isfinite(loss_value)) {
+      // Loss, hits and latency stay on the device between reads (one host sync per read).
+      PendingSums pending(device);
+      auto read_pending = [&] {
+        const int64_t first = progress.step - pending.steps;
+        if (pending.steps == 0) return 0.0;
+        const double mean_loss = pending.add_to(progress, w_phase);
+        if (!std::isfinite(mean_loss)) {
           std::error_code exists_ec;
           const bool saved = fs::exists(paths.checkpoint(), exists_ec);
-          throw Error(detail::concat("loss is ", loss_value, " at epoch ", epoch, " (", w_phase ? "w" : "theta",
-                                     " step ", step, "); stopped without saving. ",
+          throw Error(detail::concat("loss is ", mean_loss, " at epoch ", epoch, " (", w_phase ? "w" : "theta",
+                                     " steps ", first, "-", progress.step - 1, "); stopped without saving. ",
                                      saved ? "The last good checkpoint is " + paths.checkpoint()
                                            : std::string("No checkpoint was written yet"),
                                      ". Lower --lr-w / --lr-theta and start a new --out"));
         }
-        const double correct = logits.argmax(1).eq(batch.labels).sum().item<double>();
+        return mean_loss;
+      };
+      while (progress.step < steps && loader.next(batch)) {
+        const int64_t step = progress.step;
+        torch::manual_seed(derive_seed(config.seed, epoch, phase, step));
+        StepOutput out;
         if (w_phase) {
-          progress.w_loss += loss_value;
-          progress.w_correct += correct;
-          progress.w_seen += static_cast<double>(batch.labels.size(0));
-          progress.w_steps += 1;
+          const double t = static_cast<double>(epoch * w_steps + step) / static_cast<double>(config.epochs * w_steps);
+          lr = config.lr_w * 0.5 * (1.0 + std::cos(M_PI * t));
+          for (auto& group : w_opt.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
+          out = stepper.w_step(batch.images, batch.labels, tau, w_opt);
+        } else if (train_theta) {
+          out = stepper.theta_step(batch.images, batch.labels, tau, theta_opt);
         } else {
-          progress.theta_loss += loss_value;
-          progress.theta_correct += correct;
-          progress.theta_seen += static_cast<double>(batch.labels.size(0));
-          progress.theta_steps += 1;
+          out = stepper.observe(batch.images, batch.labels, tau);  // warm-up: theta frozen, still scored
         }
+        pending.add(out, batch.labels.size(0), /*latency=*/!w_phase);
         ++progress.step;
-        if (callbacks.on_step) callbacks.on_step({w_phase ? "w" : "theta", epoch, progress.step, steps, loss_value});
         const bool periodic = config.checkpoint_every > 0 && progress.step % config.checkpoint_every == 0;
-        if (stop_requested() || periodic)
-          save_checkpoint(paths.checkpoint(), checkpoint_parts(net, w_opt, theta_opt), pack_fields(progress));
-        if (stop_requested()) {
+        if (progress.step % sync_every != 0 && progress.step != steps && !periodic) continue;
+        const double loss_value = read_pending();
+        if (callbacks.on_step) callbacks.on_step({w_phase ? "w" : "theta", epoch, progress.step, steps, loss_value});
+        const bool stop = world.any(stop_requested());  // an interrupt seen by any rank stops them all
+        if (stop || periodic) save(progress.summed_over(world));
+        if (stop) {
           result.interrupted = true;
           return result;
         }
       }
     }
 
+    const Progress local = progress;
+    progress = local.summed_over(world);
+    // All ranks trained the same architecture samples on averaged gradients, so they must agree.
+    const double divergence = world.divergence(net->parameters());
     EpochRecord record;
     record.epoch = epoch;
     record.w_loss = progress.w_loss / std::max(1.0, progress.w_steps);
@@ -276,28 +335,35 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
     record.theta_entropy = net->mean_entropy();
     record.lr_w = lr;
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-    append_jsonl(paths.log(), {{"epoch", epoch}, {"w_loss", record.w_loss}, {"w_accuracy", record.w_accuracy},
-                              {"theta_loss", record.theta_loss}, {"theta_accuracy", record.theta_accuracy},
-                              {"theta_trained", train_theta}, {"expected_latency_ms", record.expected_latency_ms},
-                              {"latency_estimated", latency.any_estimated}, {"temperature", tau},
-                              {"theta_entropy", record.theta_entropy}, {"lr_w", lr}, {"seconds", record.seconds}});
-    json candidates = json::array();
-    for (const auto& layer : resolved.layers) {
-      json keys = json::array();
-      for (const CandidateCost& c : layer.candidates) keys.push_back(c.op);
-      candidates.push_back(keys);
+    record.rank_divergence = divergence;
+    if (world.is_main()) {
+      json line = {{"epoch", epoch}, {"w_loss", record.w_loss}, {"w_accuracy", record.w_accuracy},
+                   {"theta_loss", record.theta_loss}, {"theta_accuracy", record.theta_accuracy},
+                   {"theta_trained", train_theta}, {"expected_latency_ms", record.expected_latency_ms},
+                   {"latency_estimated", latency.any_estimated}, {"temperature", tau},
+                   {"theta_entropy", record.theta_entropy}, {"lr_w", lr}, {"seconds", record.seconds}};
+      if (world.distributed()) line["ranks"] = world.size(), line["rank_divergence"] = divergence;
+      append_jsonl(paths.log(), line);
+      json candidates = json::array();
+      for (const auto& layer : resolved.layers) {
+        json keys = json::array();
+        for (const CandidateCost& c : layer.candidates) keys.push_back(c.op);
+        candidates.push_back(keys);
+      }
+      append_jsonl(paths.theta(), {{"epoch", epoch}, {"temperature", tau}, {"theta", net->theta_values()},
+                                  {"probabilities", net->probabilities()}, {"candidates", candidates}});
     }
-    append_jsonl(paths.theta(), {{"epoch", epoch}, {"temperature", tau}, {"theta", net->theta_values()},
-                                {"probabilities", net->probabilities()}, {"candidates", candidates}});
     Progress next;
     next.epoch = epoch + 1;
-    save_checkpoint(paths.checkpoint(), checkpoint_parts(net, w_opt, theta_opt), pack_fields(next));
+    next.world_size = world.size();
+    save(next);
     result.epochs.push_back(record);
     if (callbacks.on_epoch) callbacks.on_epoch(record);
   }
 
   // The derived architecture: argmax of theta per layer, with its predicted latency.
   result.choices = net->argmax_choices();
+  if (!world.is_main()) return result;  // rank 0 scores it and writes arch.json and the report
   const ArchSpec arch_spec = [&] {
     ArchSpec a = space.derive(result.choices);
     a.name = space.name + "_searched";
@@ -331,7 +397,7 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
                      {"latency_estimated", result.latency_estimated}, {"layer_latency_us", layer_latency},
                      {"argmax_accuracy_theta_split", result.argmax_accuracy}, {"epochs", config.epochs},
                      {"seed", config.seed}, {"mode", config.mode}};
-  if (target_us > 0) out_arch.origin["latency_target_ms"] = config.latency_target_ms;
+  if (config.latency_target_ms > 0) out_arch.origin["latency_target_ms"] = config.latency_target_ms;
   write_text_file_atomic(paths.arch(), arch_to_json(out_arch).dump(2) + "\n");
   write_report(config.out);
   return result;

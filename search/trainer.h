@@ -20,7 +20,9 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "search/distributed.h"
 #include "search/search_config.h"
+#include "search/search_step.h"  // latency_aware_loss
 
 namespace dnas {
 
@@ -31,6 +33,7 @@ struct EpochRecord {
   bool theta_trained = false;                 // false during warm-up
   double expected_latency_ms = 0;
   double temperature = 0, theta_entropy = 0, lr_w = 0, seconds = 0;
+  double rank_divergence = 0;  // distributed: largest difference of any weight or theta across ranks
 };
 
 struct SearchProgress {
@@ -61,7 +64,13 @@ struct SearchCallbacks {
 SearchResult run_search(const SearchConfig& config, bool resume, const std::atomic<bool>* interrupt,
                         const SearchCallbacks& callbacks);
 
-// The loss for a batch: CE * alpha * (log LAT_us)^beta, LAT clamped above 1 us.
-at::Tensor latency_aware_loss(const at::Tensor& cross_entropy, const at::Tensor& latency_us, double alpha, double beta);
+// The same search, data-parallel over `world`: config.batch_size is per rank, each rank reads its
+// shard of both splits, the gradients of w and theta are averaged over the ranks, every rank draws
+// the same Gumbel sample (the draws derive from the seed and the step), and rank 0 alone writes
+// the run directory. All ranks must see `config.out` (a shared file system) to resume; a resume
+// needs the same number of ranks. Each epoch's log line records the largest disagreement of any
+// weight or theta between ranks (0 when they are in step).
+SearchResult run_search(const SearchConfig& config, bool resume, const std::atomic<bool>* interrupt,
+                        const SearchCallbacks& callbacks, const World& world);
 
 }  // namespace dnas

@@ -1,0 +1,72 @@
+#include "search/search_step.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/functional/loss.h>
+
+#include "search/run_state.h"
+
+namespace dnas {
+
+at::Tensor latency_aware_loss(const at::Tensor& cross_entropy, const at::Tensor& latency_us, double alpha, double beta) {
+  return cross_entropy * alpha * latency_us.clamp_min(1.0 + 1e-6).log().pow(beta);
+}
+
+SearchStepper::SearchStepper(Supernet net, std::vector<at::Tensor> latency_us, double fixed_us, StepSettings settings,
+                             const World& world)
+    : net_(std::move(net)), latency_us_(std::move(latency_us)), fixed_us_(fixed_us), settings_(settings),
+      world_(world), weights_(net_->weight_parameters()), thetas_(net_->theta_parameters()) {}
+
+void SearchStepper::begin_phase(bool w_phase) {
+  net_->train();
+  for (auto& p : weights_) p.requires_grad_(w_phase);
+}
+
+StepOutput SearchStepper::score(const at::Tensor& logits, const at::Tensor& labels, const ArchSample& sample,
+                                bool latency_grad) {
+  StepOutput out;
+  out.latency_us = net_->expected_latency_us(sample, latency_us_, fixed_us_);
+  if (!latency_grad) out.latency_us = out.latency_us.detach();
+  out.loss = latency_aware_loss(torch::nn::functional::cross_entropy(logits, labels), out.latency_us, settings_.alpha,
+                                settings_.beta);
+  if (latency_grad && settings_.latency_target_us > 0)
+    out.loss = out.loss + settings_.latency_penalty * (out.latency_us / settings_.latency_target_us - 1.0).relu();
+  out.correct = logits.detach().argmax(1).eq(labels).sum();
+  return out;
+}
+
+StepOutput SearchStepper::w_step(const at::Tensor& images, const at::Tensor& labels, double tau,
+                                 torch::optim::SGD& optimizer) {
+  ArchSample sample;
+  {
+    at::NoGradGuard no_grad;  // theta is fixed while w trains
+    sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
+  }
+  StepOutput out = score(net_->forward(images, sample), labels, sample, /*latency_grad=*/false);
+  clear_gradients(optimizer);
+  out.loss.backward();
+  world_.average_gradients(weights_);
+  optimizer.step();
+  out.loss = out.loss.detach();
+  return out;
+}
+
+StepOutput SearchStepper::theta_step(const at::Tensor& images, const at::Tensor& labels, double tau,
+                                     torch::optim::Adam& optimizer) {
+  const ArchSample sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
+  StepOutput out = score(net_->forward(images, sample), labels, sample, /*latency_grad=*/true);
+  clear_gradients(optimizer);
+  out.loss.backward();
+  world_.average_gradients(thetas_);
+  optimizer.step();
+  out.loss = out.loss.detach();
+  out.latency_us = out.latency_us.detach();
+  return out;
+}
+
+StepOutput SearchStepper::observe(const at::Tensor& images, const at::Tensor& labels, double tau) {
+  at::NoGradGuard no_grad;
+  const ArchSample sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
+  return score(net_->forward(images, sample), labels, sample, /*latency_grad=*/false);
+}
+
+}  // namespace dnas
