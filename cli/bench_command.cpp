@@ -1,5 +1,7 @@
 #include "cli/bench_command.h"
 
+#include "cli/bench_search_step.h"
+
 #include <CLI/CLI.hpp>
 #include <torch/csrc/jit/mobile/import.h>
 #include <torch/csrc/jit/mobile/module.h>
@@ -161,6 +163,7 @@ void add_bench_command(CLI::App& app) {
   net->add_option("--repeats", f->repeats, "Timed runs")->capture_default_str();
   net->add_flag("--json", f->as_json, "Print JSON");
   net->callback([f] { run_bench_net(*f); });
+  add_bench_search_step(*bench);
 }
 
 }  // namespace dnas::cli

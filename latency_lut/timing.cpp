@@ -14,6 +14,7 @@
 #include <fstream>
 #include <numeric>
 
+#include "ops/blocks.h"
 #include "ops/error.h"
 
 namespace dnas {
@@ -98,10 +99,7 @@ TimingStats time_module_forward(torch::nn::Module& module, const std::function<t
   torch::NoGradGuard no_grad;
   module.eval();
   module.to(device, dtype);
-  if (nhwc) {
-    for (auto& p : module.parameters())
-      if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
-  }
+  if (nhwc) use_channels_last(module);
   torch::Tensor input = at::randn({options.settings.batch, channels, height, width},
                                   at::TensorOptions().dtype(dtype).device(device));
   if (nhwc) input = input.contiguous(at::MemoryFormat::ChannelsLast);

@@ -22,6 +22,11 @@ torch::Tensor apply_activation(torch::Tensor x, Activation act) {
 
 torch::Tensor shuffle_channels(const torch::Tensor& x, int64_t groups) {
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  if (x.is_contiguous(at::MemoryFormat::ChannelsLast) && !x.is_contiguous()) {
+    // NHWC in memory: shuffle the innermost (channel) dimension and keep the layout.
+    const torch::Tensor nhwc = x.permute({0, 2, 3, 1});
+    return nhwc.view({n, h, w, groups, c / groups}).transpose(3, 4).contiguous().view({n, h, w, c}).permute({0, 3, 1, 2});
+  }
   return x.view({n, groups, c / groups, h, w}).transpose(1, 2).contiguous().view({n, c, h, w});
 }
 
@@ -153,6 +158,12 @@ torch::nn::AnyModule make_block(const OpDef& op, const BlockArgs& args) {
       return torch::nn::AnyModule(torch::nn::Dropout(torch::nn::DropoutOptions(args.options.dropout_p)));
   }
   throw std::logic_error("make_block: unhandled op kind");
+}
+
+void use_channels_last(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : module.parameters())
+    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
 }
 
 }  // namespace dnas

@@ -106,4 +106,8 @@ TORCH_MODULE(FullyConnected);
 // Builds the module for `op` at `args`. Throws dnas::Error for arguments that cannot work.
 torch::nn::AnyModule make_block(const OpDef& op, const BlockArgs& args);
 
+// Stores every 4-D parameter (convolution weights) channels-last (NHWC in memory), so that with
+// channels-last inputs LibTorch picks its NHWC kernels. The blocks handle either layout.
+void use_channels_last(torch::nn::Module& module);
+
 }  // namespace dnas

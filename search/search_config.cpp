@@ -27,6 +27,8 @@ void SearchConfig::validate() const {
   DNAS_CHECK(w_fraction > 0 && w_fraction < 1, "--w-fraction: expected a fraction in (0, 1), got ", w_fraction);
   DNAS_CHECK(lr_w > 0 && lr_theta > 0, "learning rates must be positive");
   DNAS_CHECK(threads >= 0 && max_samples >= 0 && checkpoint_every >= 0, "counts must be >= 0");
+  DNAS_CHECK(memory_format == "nhwc" || memory_format == "nchw", "--memory-format: expected nhwc or nchw, got '",
+             memory_format, "'");
 }
 
 nlohmann::json config_to_json(const SearchConfig& c) {
@@ -37,7 +39,7 @@ nlohmann::json config_to_json(const SearchConfig& c) {
           {"momentum", c.momentum}, {"weight_decay", c.weight_decay}, {"lr_theta", c.lr_theta},
           {"theta_weight_decay", c.theta_weight_decay}, {"alpha", c.alpha}, {"beta", c.beta},
           {"latency_target_ms", c.latency_target_ms}, {"latency_penalty", c.latency_penalty},
-          {"w_fraction", c.w_fraction}, {"seed", c.seed}, {"threads", c.threads}, {"image_size", c.image_size},
+          {"w_fraction", c.w_fraction}, {"seed", c.seed}, {"threads", c.threads}, {"memory_format", c.memory_format}, {"image_size", c.image_size},
           {"max_samples", c.max_samples}, {"estimate_missing", c.estimate_missing},
           {"checkpoint_every", c.checkpoint_every}};
 }
@@ -74,6 +76,7 @@ SearchConfig config_from_json(const nlohmann::json& document, const std::string&
   r.read_optional("w_fraction", c.w_fraction);
   r.read_optional("seed", c.seed);
   r.read_optional("threads", c.threads);
+  r.read_optional("memory_format", c.memory_format);
   r.read_optional("image_size", c.image_size);
   r.read_optional("max_samples", c.max_samples);
   r.read_optional("estimate_missing", c.estimate_missing);

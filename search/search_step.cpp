@@ -34,6 +34,10 @@ StepOutput SearchStepper::score(const at::Tensor& logits, const at::Tensor& labe
   return out;
 }
 
+at::Tensor SearchStepper::layout(const at::Tensor& images) const {
+  return settings_.channels_last ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
+}
+
 StepOutput SearchStepper::w_step(const at::Tensor& images, const at::Tensor& labels, double tau,
                                  torch::optim::SGD& optimizer) {
   ArchSample sample;
@@ -41,7 +45,7 @@ StepOutput SearchStepper::w_step(const at::Tensor& images, const at::Tensor& lab
     at::NoGradGuard no_grad;  // theta is fixed while w trains
     sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
   }
-  StepOutput out = score(net_->forward(images, sample), labels, sample, /*latency_grad=*/false);
+  StepOutput out = score(net_->forward(layout(images), sample), labels, sample, /*latency_grad=*/false);
   clear_gradients(optimizer);
   out.loss.backward();
   world_.average_gradients(weights_);
@@ -53,7 +57,7 @@ StepOutput SearchStepper::w_step(const at::Tensor& images, const at::Tensor& lab
 StepOutput SearchStepper::theta_step(const at::Tensor& images, const at::Tensor& labels, double tau,
                                      torch::optim::Adam& optimizer) {
   const ArchSample sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
-  StepOutput out = score(net_->forward(images, sample), labels, sample, /*latency_grad=*/true);
+  StepOutput out = score(net_->forward(layout(images), sample), labels, sample, /*latency_grad=*/true);
   clear_gradients(optimizer);
   out.loss.backward();
   world_.average_gradients(thetas_);
@@ -66,7 +70,7 @@ StepOutput SearchStepper::theta_step(const at::Tensor& images, const at::Tensor&
 StepOutput SearchStepper::observe(const at::Tensor& images, const at::Tensor& labels, double tau) {
   at::NoGradGuard no_grad;
   const ArchSample sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
-  return score(net_->forward(images, sample), labels, sample, /*latency_grad=*/false);
+  return score(net_->forward(layout(images), sample), labels, sample, /*latency_grad=*/false);
 }
 
 }  // namespace dnas

@@ -27,6 +27,7 @@ struct StepSettings {
   NoiseScope scope = NoiseScope::kPerBatch;
   double alpha = 0.2, beta = 0.6;
   double latency_penalty = 0, latency_target_us = 0;  // the budget term, when target > 0
+  bool channels_last = false;  // images are made channels-last (the supernet's weights must be too)
 };
 
 struct StepOutput {
@@ -49,6 +50,7 @@ class SearchStepper {
   StepOutput observe(const at::Tensor& images, const at::Tensor& labels, double tau);
 
  private:
+  at::Tensor layout(const at::Tensor& images) const;
   StepOutput score(const at::Tensor& logits, const at::Tensor& labels, const ArchSample& sample, bool latency_grad);
 
   Supernet net_;

@@ -16,6 +16,7 @@
 #include "latency_lut/lut_store.h"
 #include "latency_lut/timing.h"
 #include "ops/error.h"
+#include "ops/blocks.h"
 #include "search/batch_loader.h"
 #include "search/dataset.h"
 #include "search/report.h"
@@ -247,6 +248,8 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
   settings.beta = config.beta;
   settings.latency_penalty = config.latency_penalty;
   settings.latency_target_us = config.latency_target_ms * 1000.0;
+  settings.channels_last = config.memory_format == "nhwc";
+  if (settings.channels_last) use_channels_last(*net);
   SearchStepper stepper(net, latency_us, latency.fixed_us(), settings, world);
   const int64_t w_steps = static_cast<int64_t>(w_split.size()) / global_batch;
   DNAS_CHECK(w_steps >= 1, "--data ", config.data, ": the w split is smaller than one batch");

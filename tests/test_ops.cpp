@@ -122,6 +122,37 @@ TEST(OpSweep, EveryOpAtStrideOneAndTwo) {
   }
 }
 
+// The search runs channels-last by default; every block must compute the same function, and the
+// same weight gradients, in either layout.
+TEST(OpSweep, ChannelsLastGivesTheSameOutputsAndGradients) {
+  for (const std::string& key : OpRegistry::builtin().keys()) {
+    const OpDef& op = OpRegistry::builtin().at(key, "test");
+    if (op.kind == OpKind::kLinear || op.kind == OpKind::kDropout) continue;
+    SCOPED_TRACE(key);
+    const BlockArgs args = args_for(16, op.kind == OpKind::kMaxPool || op.kind == OpKind::kAvgPool ? 16 : 32, 2, 12);
+    torch::manual_seed(0);
+    torch::nn::AnyModule plain = make_block(op, args);
+    torch::manual_seed(0);
+    torch::nn::AnyModule nhwc = make_block(op, args);
+    // Double precision, so that float summation order (which the layouts change) cannot hide a bug.
+    plain.ptr()->to(torch::kDouble);
+    nhwc.ptr()->to(torch::kDouble);
+    use_channels_last(*nhwc.ptr());
+    const torch::Tensor x = torch::randn({4, 16, 12, 12}, torch::kDouble);
+    const torch::Tensor a = plain.forward(x), b = nhwc.forward(x.contiguous(at::MemoryFormat::ChannelsLast));
+    EXPECT_TRUE(torch::allclose(a, b, 1e-10, 1e-10));
+    if (plain.ptr()->parameters().empty()) continue;  // pools, identity skip: nothing to differentiate
+    const torch::Tensor projection = torch::randn(a.sizes(), torch::kDouble);
+    (a * projection).sum().backward();
+    (b * projection).sum().backward();
+    const auto pa = plain.ptr()->named_parameters(), pb = nhwc.ptr()->named_parameters();
+    for (const auto& item : pa)
+      EXPECT_TRUE(torch::allclose(item.value().grad(), pb[item.key()].grad(), 1e-9, 1e-9))
+          << item.key() << " max diff " << (item.value().grad() - pb[item.key()].grad()).abs().max().item<double>()
+          << " of " << item.value().grad().abs().max().item<double>();
+  }
+}
+
 TEST(Shift, MovesEachChannelGroupByItsOffsetWithZeroPadding) {
   const int64_t channels = 18, kernel = 3, size = 5;  // 2 channels per direction
   Shift shift(channels, kernel, 1);
