@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/version.h>
 
 #include <chrono>
@@ -37,6 +38,7 @@ struct SearchStepFlags {
   int64_t batch = 32, threads = 0, steps = 10, warmup = 2;
   std::optional<int64_t> input, channels, classes;
   uint64_t seed = 0;
+  std::string profile;
   bool as_json = false;
 };
 
@@ -98,9 +100,7 @@ void run_search_step(const SearchStepFlags& f) {
                                torch::optim::AdamOptions(defaults.lr_theta).weight_decay(defaults.theta_weight_decay));
   const auto options = at::TensorOptions().device(device);
   const std::vector<int64_t> shape{f.batch, space.input_channels, space.input_size, space.input_size};
-  const auto layout = nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-  const at::Tensor w_images = at::randn(shape, options).contiguous(layout);
-  const at::Tensor theta_images = at::randn(shape, options).contiguous(layout);
+  const at::Tensor w_images = at::randn(shape, options), theta_images = at::randn(shape, options);
   const at::Tensor w_labels = at::randint(space.num_classes, {f.batch}, options.dtype(at::kLong));
   const at::Tensor theta_labels = at::randint(space.num_classes, {f.batch}, options.dtype(at::kLong));
   const double tau = defaults.tau0;
@@ -129,6 +129,12 @@ void run_search_step(const SearchStepFlags& f) {
     DNAS_CHECK(std::isfinite(loss_sum.item<double>()), "bench search-step: the loss is not finite");
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
+  if (!f.profile.empty()) {
+    // One more w step and theta step under LibTorch's profiler, as a chrome://tracing file.
+    torch::autograd::profiler::RecordProfile record(f.profile);
+    w_step();
+    theta_step();
+  }
   const double w_seconds = timed(w_step), theta_seconds = timed(theta_step);
   const int64_t peak = peak_resident_bytes();
   // Tensor storage the steps needed beyond the model, optimizer state and data held before them.
@@ -197,6 +203,7 @@ void add_bench_search_step(CLI::App& bench) {
   cmd->add_option("--steps", f->steps, "Timed steps of each kind")->capture_default_str();
   cmd->add_option("--warmup", f->warmup, "Untimed w + theta steps first")->capture_default_str();
   cmd->add_option("--seed", f->seed, "Seed for weights and data")->capture_default_str();
+  cmd->add_option("--profile", f->profile, "Also write a chrome://tracing profile of one w and one theta step");
   cmd->add_flag("--json", f->as_json, "Print one JSON object");
   cmd->callback([f] { run_search_step(*f); });
 }

@@ -102,7 +102,7 @@ TimingStats time_module_forward(torch::nn::Module& module, const std::function<t
   if (nhwc) use_channels_last(module);
   torch::Tensor input = at::randn({options.settings.batch, channels, height, width},
                                   at::TensorOptions().dtype(dtype).device(device));
-  if (nhwc) input = input.contiguous(at::MemoryFormat::ChannelsLast);
+  if (nhwc) input = to_channels_last(input);
   return time_callable([&] { forward(input); }, options);
 }
 

@@ -2,6 +2,7 @@
 
 #include <ATen/ops/cat.h>
 #include <ATen/ops/constant_pad_nd.h>
+#include <ATen/ops/empty_like.h>
 #include <ATen/ops/hardtanh.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/pooling.h>
@@ -160,10 +161,15 @@ torch::nn::AnyModule make_block(const OpDef& op, const BlockArgs& args) {
   throw std::logic_error("make_block: unhandled op kind");
 }
 
+at::Tensor to_channels_last(const at::Tensor& x) {
+  if (x.dim() != 4 || x.suggest_memory_format() == at::MemoryFormat::ChannelsLast) return x;
+  return at::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast).copy_(x);
+}
+
 void use_channels_last(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
   for (auto& p : module.parameters())
-    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+    if (p.dim() == 4) p.set_data(to_channels_last(p));
 }
 
 }  // namespace dnas

@@ -110,4 +110,10 @@ torch::nn::AnyModule make_block(const OpDef& op, const BlockArgs& args);
 // channels-last inputs LibTorch picks its NHWC kernels. The blocks handle either layout.
 void use_channels_last(torch::nn::Module& module);
 
+// `x` (4-D) with channels-last strides. Unlike x.contiguous(ChannelsLast), this also restrides
+// tensors that are ambiguous (1x1 kernels, depthwise weights, one-channel images): those count as
+// already contiguous in both layouts, but LibTorch picks kernels from the strides, and NCHW
+// strides there select its slow NCHW convolution paths.
+at::Tensor to_channels_last(const at::Tensor& x);
+
 }  // namespace dnas

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <torch/nn/functional/loss.h>
 
+#include "ops/blocks.h"
 #include "search/run_state.h"
 
 namespace dnas {
@@ -35,7 +36,7 @@ StepOutput SearchStepper::score(const at::Tensor& logits, const at::Tensor& labe
 }
 
 at::Tensor SearchStepper::layout(const at::Tensor& images) const {
-  return settings_.channels_last ? images.contiguous(at::MemoryFormat::ChannelsLast) : images;
+  return settings_.channels_last ? to_channels_last(images) : images;
 }
 
 StepOutput SearchStepper::w_step(const at::Tensor& images, const at::Tensor& labels, double tau,

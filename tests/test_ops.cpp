@@ -139,7 +139,7 @@ TEST(OpSweep, ChannelsLastGivesTheSameOutputsAndGradients) {
     nhwc.ptr()->to(torch::kDouble);
     use_channels_last(*nhwc.ptr());
     const torch::Tensor x = torch::randn({4, 16, 12, 12}, torch::kDouble);
-    const torch::Tensor a = plain.forward(x), b = nhwc.forward(x.contiguous(at::MemoryFormat::ChannelsLast));
+    const torch::Tensor a = plain.forward(x), b = nhwc.forward(to_channels_last(x));
     EXPECT_TRUE(torch::allclose(a, b, 1e-10, 1e-10));
     if (plain.ptr()->parameters().empty()) continue;  // pools, identity skip: nothing to differentiate
     const torch::Tensor projection = torch::randn(a.sizes(), torch::kDouble);
