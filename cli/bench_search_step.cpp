@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <ATen/ATen.h>
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/version.h>
@@ -34,7 +35,7 @@ namespace {
 using nlohmann::json;
 
 struct SearchStepFlags {
-  std::string space = "small", mode = "soft", device = "cpu", memory_format = "nhwc";
+  std::string space = "small", mode = "soft", device = "cpu", memory_format = "nhwc", precision = "fp32";
   int64_t batch = 32, threads = 0, steps = 10, warmup = 2;
   std::optional<int64_t> input, channels, classes;
   uint64_t seed = 0;
@@ -91,6 +92,10 @@ void run_search_step(const SearchStepFlags& f) {
   StepSettings settings;
   settings.mode = f.mode == "hard" ? SampleMode::kHard : SampleMode::kSoft;
   settings.channels_last = nhwc;
+  DNAS_CHECK(f.precision == "fp32" || (f.precision == "bf16" && f.device == "cuda"),
+             "--precision: expected fp32, or bf16 with --device cuda, got '", f.precision, "'");
+  settings.autocast_bf16 = f.precision == "bf16";
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
   const World world;
   SearchStepper stepper(net, latency_us, 500.0, settings, world);
   torch::optim::SGD w_opt(net->weight_parameters(), torch::optim::SGDOptions(defaults.lr_w)
@@ -149,7 +154,7 @@ void run_search_step(const SearchStepFlags& f) {
 
   const double images = static_cast<double>(f.batch * f.steps);
   json result{{"space", f.space}, {"batch", f.batch}, {"input", space.input_size}, {"channels", space.input_channels},
-              {"classes", space.num_classes}, {"mode", f.mode}, {"device", f.device}, {"memory_format", f.memory_format},
+              {"classes", space.num_classes}, {"mode", f.mode}, {"device", f.device}, {"memory_format", f.memory_format}, {"precision", f.precision},
               {"threads", at::get_num_threads()}, {"steps", f.steps}, {"warmup", f.warmup},
               {"libtorch", TORCH_VERSION}, {"layers", net->num_layers()}, {"params", count_parameters(*net)},
               {"w_images_per_s", images / w_seconds}, {"theta_images_per_s", images / theta_seconds},
@@ -199,6 +204,7 @@ void add_bench_search_step(CLI::App& bench) {
   cmd->add_option("--mode", f->mode, "soft (every candidate runs) or hard (only the sampled one)")->capture_default_str();
   cmd->add_option("--device", f->device, "cpu or cuda")->capture_default_str();
   cmd->add_option("--memory-format", f->memory_format, "nhwc (channels-last) or nchw")->capture_default_str();
+  cmd->add_option("--precision", f->precision, "fp32, or bf16 (CUDA autocast)")->capture_default_str();
   cmd->add_option("--threads", f->threads, "Intra-op threads (0: LibTorch's default)")->capture_default_str();
   cmd->add_option("--steps", f->steps, "Timed steps of each kind")->capture_default_str();
   cmd->add_option("--warmup", f->warmup, "Untimed w + theta steps first")->capture_default_str();

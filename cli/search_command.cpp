@@ -246,6 +246,7 @@ void add_search_commands(CLI::App& app) {
   f->flags.add(cmd, "--w-fraction", &SearchConfig::w_fraction, "Fraction of the training set for w");
   f->flags.add(cmd, "--seed", &SearchConfig::seed, "Seed of every random draw");
   f->flags.add(cmd, "--threads", &SearchConfig::threads, "Intra-op threads (0: default)");
+  f->flags.add(cmd, "--precision", &SearchConfig::precision, "fp32, or bf16 (CUDA autocast; weights stay fp32)");
   f->flags.add(cmd, "--memory-format", &SearchConfig::memory_format,
                "nhwc (channels-last, default: LibTorch's fast depthwise kernels) or nchw");
   f->flags.add(cmd, "--max-samples", &SearchConfig::max_samples, "Use only the first N training images (0: all)");

@@ -27,6 +27,9 @@ void SearchConfig::validate() const {
   DNAS_CHECK(w_fraction > 0 && w_fraction < 1, "--w-fraction: expected a fraction in (0, 1), got ", w_fraction);
   DNAS_CHECK(lr_w > 0 && lr_theta > 0, "learning rates must be positive");
   DNAS_CHECK(threads >= 0 && max_samples >= 0 && checkpoint_every >= 0, "counts must be >= 0");
+  DNAS_CHECK(precision == "fp32" || precision == "bf16", "--precision: expected fp32 or bf16, got '", precision, "'");
+  DNAS_CHECK(precision == "fp32" || device == "cuda", "--precision ", precision,
+             ": mixed precision is for --device cuda (CPU searches run fp32)");
   DNAS_CHECK(memory_format == "nhwc" || memory_format == "nchw", "--memory-format: expected nhwc or nchw, got '",
              memory_format, "'");
 }
@@ -39,7 +42,7 @@ nlohmann::json config_to_json(const SearchConfig& c) {
           {"momentum", c.momentum}, {"weight_decay", c.weight_decay}, {"lr_theta", c.lr_theta},
           {"theta_weight_decay", c.theta_weight_decay}, {"alpha", c.alpha}, {"beta", c.beta},
           {"latency_target_ms", c.latency_target_ms}, {"latency_penalty", c.latency_penalty},
-          {"w_fraction", c.w_fraction}, {"seed", c.seed}, {"threads", c.threads}, {"memory_format", c.memory_format}, {"image_size", c.image_size},
+          {"w_fraction", c.w_fraction}, {"seed", c.seed}, {"threads", c.threads}, {"precision", c.precision}, {"memory_format", c.memory_format}, {"image_size", c.image_size},
           {"max_samples", c.max_samples}, {"estimate_missing", c.estimate_missing},
           {"checkpoint_every", c.checkpoint_every}};
 }
@@ -76,6 +79,7 @@ SearchConfig config_from_json(const nlohmann::json& document, const std::string&
   r.read_optional("w_fraction", c.w_fraction);
   r.read_optional("seed", c.seed);
   r.read_optional("threads", c.threads);
+  r.read_optional("precision", c.precision);
   r.read_optional("memory_format", c.memory_format);
   r.read_optional("image_size", c.image_size);
   r.read_optional("max_samples", c.max_samples);

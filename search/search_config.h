@@ -34,6 +34,7 @@ struct SearchConfig {
   double w_fraction = 0.8;         // of the training set; the rest trains theta
   int64_t seed = 0;
   int64_t threads = 0;             // 0 = LibTorch's default
+  std::string precision = "fp32";   // fp32, or bf16 (CUDA autocast)
   std::string memory_format = "nhwc";  // nhwc (channels-last: LibTorch's fast CPU depthwise kernels) or nchw
   int64_t image_size = 32;         // folder datasets
   int64_t max_samples = 0;         // 0 = the whole training set

@@ -1,6 +1,7 @@
 #include "search/search_step.h"
 
 #include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
 #include <torch/nn/functional/loss.h>
 
 #include "ops/blocks.h"
@@ -35,6 +36,42 @@ StepOutput SearchStepper::score(const at::Tensor& logits, const at::Tensor& labe
   return out;
 }
 
+namespace {
+
+// CUDA autocast to bfloat16 for one forward pass; restores the previous state. bfloat16 keeps
+// fp32's exponent range, so no loss scaling is needed (LibTorch's C++ API has no GradScaler).
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool on) : on_(on) {
+    if (!on_) return;
+    previous_ = at::autocast::is_enabled();
+    previous_dtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_enabled(previous_);
+    at::autocast::set_autocast_gpu_dtype(previous_dtype_);
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool on_;
+  bool previous_ = false;
+  at::ScalarType previous_dtype_ = at::kHalf;
+};
+
+}  // namespace
+
+at::Tensor SearchStepper::forward(const at::Tensor& images, const ArchSample& sample) {
+  const AutocastScope autocast(settings_.autocast_bf16);
+  return net_->forward(layout(images), sample).to(at::kFloat);  // the loss in fp32
+}
+
 at::Tensor SearchStepper::layout(const at::Tensor& images) const {
   return settings_.channels_last ? to_channels_last(images) : images;
 }
@@ -46,7 +83,7 @@ StepOutput SearchStepper::w_step(const at::Tensor& images, const at::Tensor& lab
     at::NoGradGuard no_grad;  // theta is fixed while w trains
     sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
   }
-  StepOutput out = score(net_->forward(layout(images), sample), labels, sample, /*latency_grad=*/false);
+  StepOutput out = score(forward(images, sample), labels, sample, /*latency_grad=*/false);
   clear_gradients(optimizer);
   out.loss.backward();
   world_.average_gradients(weights_);
@@ -58,7 +95,7 @@ StepOutput SearchStepper::w_step(const at::Tensor& images, const at::Tensor& lab
 StepOutput SearchStepper::theta_step(const at::Tensor& images, const at::Tensor& labels, double tau,
                                      torch::optim::Adam& optimizer) {
   const ArchSample sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
-  StepOutput out = score(net_->forward(layout(images), sample), labels, sample, /*latency_grad=*/true);
+  StepOutput out = score(forward(images, sample), labels, sample, /*latency_grad=*/true);
   clear_gradients(optimizer);
   out.loss.backward();
   world_.average_gradients(thetas_);
@@ -71,7 +108,7 @@ StepOutput SearchStepper::theta_step(const at::Tensor& images, const at::Tensor&
 StepOutput SearchStepper::observe(const at::Tensor& images, const at::Tensor& labels, double tau) {
   at::NoGradGuard no_grad;
   const ArchSample sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
-  return score(net_->forward(layout(images), sample), labels, sample, /*latency_grad=*/false);
+  return score(forward(images, sample), labels, sample, /*latency_grad=*/false);
 }
 
 }  // namespace dnas

@@ -28,6 +28,7 @@ struct StepSettings {
   double alpha = 0.2, beta = 0.6;
   double latency_penalty = 0, latency_target_us = 0;  // the budget term, when target > 0
   bool channels_last = false;  // images are made channels-last (the supernet's weights must be too)
+  bool autocast_bf16 = false;  // CUDA: forward under autocast to bfloat16 (weights, grads stay fp32)
 };
 
 struct StepOutput {
@@ -51,6 +52,7 @@ class SearchStepper {
 
  private:
   at::Tensor layout(const at::Tensor& images) const;
+  at::Tensor forward(const at::Tensor& images, const ArchSample& sample);
   StepOutput score(const at::Tensor& logits, const at::Tensor& labels, const ArchSample& sample, bool latency_grad);
 
   Supernet net_;

@@ -1,5 +1,6 @@
 #include "search/trainer.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/adam.h>
@@ -249,6 +250,8 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
   settings.latency_penalty = config.latency_penalty;
   settings.latency_target_us = config.latency_target_ms * 1000.0;
   settings.channels_last = config.memory_format == "nhwc";
+  settings.autocast_bf16 = config.precision == "bf16";
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);  // fixed shapes: let cuDNN pick
   if (settings.channels_last) use_channels_last(*net);
   SearchStepper stepper(net, latency_us, latency.fixed_us(), settings, world);
   const int64_t w_steps = static_cast<int64_t>(w_split.size()) / global_batch;
