@@ -17,8 +17,6 @@
 namespace dnas {
 namespace {
 
-constexpr size_t kBucketBytes = 25u << 20;  // DistributedDataParallel's default bucket_cap_mb
-
 // The first line of an exception's message, without LibTorch's backtrace.
 std::string first_line(const std::exception& e) {
   const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
@@ -196,44 +194,15 @@ void wait_all(std::vector<c10::intrusive_ptr<c10d::Work>>& works) {
 
 }  // namespace
 
-void World::average_gradients(const std::vector<at::Tensor>& params) const {
-  if (!distributed()) return;
-  std::vector<at::Tensor> grads;
-  for (const at::Tensor& p : params)
-    if (p.grad().defined()) grads.push_back(p.grad());
-  if (grads.empty()) return;
-  // Flatten consecutive gradients into buckets, all-reduce them all asynchronously, then copy back.
-  std::vector<std::vector<at::Tensor>> buckets(1);
-  size_t bytes = 0;
-  for (const at::Tensor& g : grads) {
-    const size_t size = static_cast<size_t>(g.numel()) * g.element_size();
-    if (!buckets.back().empty() && bytes + size > kBucketBytes) buckets.emplace_back(), bytes = 0;
-    buckets.back().push_back(g);
-    bytes += size;
-  }
-  std::vector<at::Tensor> flats;
-  std::vector<c10::intrusive_ptr<c10d::Work>> works;
-  collective(rank_, size_, "the gradient all-reduce", [&] {
-    for (const auto& bucket : buckets) {
-      std::vector<at::Tensor> pieces;
-      for (const at::Tensor& g : bucket) pieces.push_back(g.reshape({-1}));
-      flats.push_back(at::cat(pieces));
-      std::vector<at::Tensor> one{flats.back()};
-      works.push_back(group_->group->allreduce(one));
-    }
-    wait_all(works);
-    return 0;
+std::function<void()> World::sum_async(at::Tensor tensor) const {
+  if (!distributed()) return [] {};
+  c10::intrusive_ptr<c10d::Work> work = collective(rank_, size_, "a gradient all-reduce", [&] {
+    std::vector<at::Tensor> one{std::move(tensor)};
+    return group_->group->allreduce(one);
   });
-  const double scale = 1.0 / size_;
-  for (size_t b = 0; b < buckets.size(); ++b) {
-    int64_t offset = 0;
-    for (const at::Tensor& g : buckets[b]) {
-      const int64_t n = g.numel();
-      at::Tensor grad = g;
-      grad.copy_(flats[b].narrow(0, offset, n).view_as(g)).mul_(scale);
-      offset += n;
-    }
-  }
+  return [work, rank = rank_, size = size_] {
+    collective(rank, size, "a gradient all-reduce", [&] { return work->wait(); });
+  };
 }
 
 void World::broadcast_from_main(const std::vector<at::Tensor>& tensors) const {

@@ -64,11 +64,9 @@ class World {
   c10::Device device() const { return device_; }
   std::string describe() const;  // "rank 1/4 (torchrun, gloo)" or "single process"
 
-  // Averages the gradients of `params` over the ranks, in place. Parameters without a gradient
-  // (an unsampled candidate in hard mode) are skipped; every rank must hold the same set, which
-  // the shared Gumbel sample guarantees. Gradients travel in buckets of about 25 MiB, all in
-  // flight at once.
-  void average_gradients(const std::vector<at::Tensor>& params) const;
+  // Starts summing `tensor` over the ranks in place; the returned function waits for the result
+  // (GradientReducer in search/gradient_reducer.h overlaps these with the backward pass).
+  std::function<void()> sum_async(at::Tensor tensor) const;
   // Overwrites `tensors` on every rank with rank 0's values (e.g. BatchNorm running statistics,
   // which each rank gathers on its own shard, before an evaluation).
   void broadcast_from_main(const std::vector<at::Tensor>& tensors) const;

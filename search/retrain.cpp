@@ -14,6 +14,7 @@
 #include "latency_lut/timing.h"
 #include "ops/error.h"
 #include "search/batch_loader.h"
+#include "search/gradient_reducer.h"
 #include "search/run_state.h"
 #include "search/weights.h"
 #include "supernet/config_reader.h"
@@ -250,6 +251,7 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
   auto save = [&](const Progress& p) {
     if (world.is_main()) save_checkpoint(checkpoint_path, parts, pack_fields(p));
   };
+  GradientReducer reducer(world, parameters);
   // The epoch's running sums over all ranks (each rank accumulates its own shard).
   auto summed = [&](Progress p) {
     const std::vector<double> sums = world.sum({p.loss, p.correct, p.seen, p.steps});
@@ -281,8 +283,9 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
       const at::Tensor logits = net->forward(images);
       const at::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.labels, ce_options);
       clear_gradients(optimizer);
+      reducer.prepare(loss);
       loss.backward();
-      world.average_gradients(parameters);
+      reducer.finish();  // the average over ranks, overlapped with backward
       optimizer.step();
       const double value = loss.item<double>();
       DNAS_CHECK(std::isfinite(value), "loss is ", value, " at epoch ", epoch, " step ", progress.step,

@@ -16,7 +16,8 @@ at::Tensor latency_aware_loss(const at::Tensor& cross_entropy, const at::Tensor&
 SearchStepper::SearchStepper(Supernet net, std::vector<at::Tensor> latency_us, double fixed_us, StepSettings settings,
                              const World& world)
     : net_(std::move(net)), latency_us_(std::move(latency_us)), fixed_us_(fixed_us), settings_(settings),
-      world_(world), weights_(net_->weight_parameters()), thetas_(net_->theta_parameters()) {}
+      weights_(net_->weight_parameters()), thetas_(net_->theta_parameters()), weight_reducer_(world, weights_),
+      theta_reducer_(world, thetas_) {}
 
 void SearchStepper::begin_phase(bool w_phase) {
   net_->train();
@@ -85,8 +86,9 @@ StepOutput SearchStepper::w_step(const at::Tensor& images, const at::Tensor& lab
   }
   StepOutput out = score(forward(images, sample), labels, sample, /*latency_grad=*/false);
   clear_gradients(optimizer);
+  weight_reducer_.prepare(out.loss);
   out.loss.backward();
-  world_.average_gradients(weights_);
+  weight_reducer_.finish();
   optimizer.step();
   out.loss = out.loss.detach();
   return out;
@@ -97,8 +99,9 @@ StepOutput SearchStepper::theta_step(const at::Tensor& images, const at::Tensor&
   const ArchSample sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
   StepOutput out = score(forward(images, sample), labels, sample, /*latency_grad=*/true);
   clear_gradients(optimizer);
+  theta_reducer_.prepare(out.loss);
   out.loss.backward();
-  world_.average_gradients(thetas_);
+  theta_reducer_.finish();
   optimizer.step();
   out.loss = out.loss.detach();
   out.latency_us = out.latency_us.detach();

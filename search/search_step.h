@@ -5,6 +5,7 @@
 //   theta step: sample with grad, forward with the weights frozen (no weight gradients are
 //               computed), the same loss with LAT differentiable in theta (+ the budget penalty),
 //               backward into theta only, average over ranks, Adam step.
+// Distributed, the averaging overlaps the backward pass (search/gradient_reducer.h).
 // Steps never synchronise with the device: loss, correct count and latency come back as device
 // tensors, and the caller decides when to read them (.item()) for logging.
 // The caller seeds the global RNG before each step (the Gumbel draw) and calls begin_phase()
@@ -18,6 +19,7 @@
 #include <torch/optim/sgd.h>
 
 #include "search/distributed.h"
+#include "search/gradient_reducer.h"
 #include "supernet/supernet.h"
 
 namespace dnas {
@@ -59,8 +61,8 @@ class SearchStepper {
   std::vector<at::Tensor> latency_us_;
   double fixed_us_;
   StepSettings settings_;
-  const World& world_;
   std::vector<at::Tensor> weights_, thetas_;
+  GradientReducer weight_reducer_, theta_reducer_;  // no-ops unless distributed
 };
 
 // CE * alpha * (log LAT_us)^beta, LAT clamped above 1 us.
