@@ -5,6 +5,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/cuda.h>
+#include <torch/version.h>
 #ifdef USE_C10D_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
@@ -95,9 +96,17 @@ LaunchInfo read_launch_info() {
   return read_launch_info([](const char* name) { return std::getenv(name); });
 }
 
+// LibTorch 2 made the Gloo and NCCL groups c10d::Backend objects; before, they were ProcessGroups.
+// Both expose the collectives used here with the same signatures.
+#if TORCH_VERSION_MAJOR >= 2
+using CommunicationGroup = c10d::Backend;
+#else
+using CommunicationGroup = c10d::ProcessGroup;
+#endif
+
 struct World::Group {
   c10::intrusive_ptr<c10d::TCPStore> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::intrusive_ptr<CommunicationGroup> group;
   mutable int64_t sequence = 0;  // names the store keys of on_main / check_same calls
 };
 
