@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <ATen/ATen.h>
 #include <ATen/Context.h>

@@ -189,22 +189,22 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
   const std::string checkpoint_path = (dir / "checkpoint.pt").string();
   std::error_code ec;
   world.on_main([&] {
-  if (resume) {
-    DNAS_CHECK(fs::exists(config_path, ec) && fs::exists(checkpoint_path, ec), config.out,
-               ": no training to resume here (expected config.json and checkpoint.pt)");
-    const json saved = train_config_to_json(
-        train_config_from_json(parse_json_text(read_text_file(config_path), config_path), config_path));
-    const json now = train_config_to_json(config);
-    std::string changed;
-    for (const auto& item : saved.items())
-      if (item.key() != "out" && item.value() != now[item.key()])
-        changed += (changed.empty() ? "" : "; ") + item.key() + " " + item.value().dump() + " -> " + now[item.key()].dump();
-    DNAS_CHECK(changed.empty(), "--resume: the configuration differs from ", config_path, " (", changed,
-               "); start a new --out to change it");
-  } else {
-    DNAS_CHECK(!fs::exists(config_path, ec), config.out,
-               ": already holds a training run (config.json); use --resume to continue it, or another --out");
-  }
+    if (resume) {
+      DNAS_CHECK(fs::exists(config_path, ec) && fs::exists(checkpoint_path, ec), config.out,
+                 ": no training to resume here (expected config.json and checkpoint.pt)");
+      const json saved = train_config_to_json(
+          train_config_from_json(parse_json_text(read_text_file(config_path), config_path), config_path));
+      const json now = train_config_to_json(config);
+      std::string changed;
+      for (const auto& item : saved.items())
+        if (item.key() != "out" && item.value() != now[item.key()])
+          changed += (changed.empty() ? "" : "; ") + item.key() + " " + item.value().dump() + " -> " + now[item.key()].dump();
+      DNAS_CHECK(changed.empty(), "--resume: the configuration differs from ", config_path, " (", changed,
+                 "); start a new --out to change it");
+    } else {
+      DNAS_CHECK(!fs::exists(config_path, ec), config.out,
+                 ": already holds a training run (config.json); use --resume to continue it, or another --out");
+    }
   });
   if (config.threads > 0) at::set_num_threads(static_cast<int>(config.threads));
   check_device(config.device, "fp32", "--device");

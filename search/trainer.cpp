@@ -142,21 +142,21 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
   std::error_code ec;
   // Rank 0 alone checks and writes the run directory; the others read the same checkpoint.
   world.on_main([&] {
-  if (resume) {
-    DNAS_CHECK(fs::exists(paths.config(), ec) && fs::exists(paths.checkpoint(), ec), config.out,
-               ": no search to resume here (expected config.json and checkpoint.pt)");
-    const SearchConfig saved = config_from_json(parse_json_text(read_text_file(paths.config()), paths.config()), paths.config());
-    const std::vector<std::string> changed = config_differences(saved, config);
-    if (!changed.empty()) {
-      std::string list;
-      for (const std::string& c : changed) list += (list.empty() ? "" : "; ") + c;
-      throw Error("--resume: the configuration differs from " + paths.config() + " (" + list +
-                  "); resume continues the same search, so start a new --out to change it");
+    if (resume) {
+      DNAS_CHECK(fs::exists(paths.config(), ec) && fs::exists(paths.checkpoint(), ec), config.out,
+                 ": no search to resume here (expected config.json and checkpoint.pt)");
+      const SearchConfig saved = config_from_json(parse_json_text(read_text_file(paths.config()), paths.config()), paths.config());
+      const std::vector<std::string> changed = config_differences(saved, config);
+      if (!changed.empty()) {
+        std::string list;
+        for (const std::string& c : changed) list += (list.empty() ? "" : "; ") + c;
+        throw Error("--resume: the configuration differs from " + paths.config() + " (" + list +
+                    "); resume continues the same search, so start a new --out to change it");
+      }
+    } else {
+      DNAS_CHECK(!fs::exists(paths.config(), ec), config.out,
+                 ": already holds a search (config.json); use --resume to continue it, or another --out");
     }
-  } else {
-    DNAS_CHECK(!fs::exists(paths.config(), ec), config.out,
-               ": already holds a search (config.json); use --resume to continue it, or another --out");
-  }
   });
 
   if (config.threads > 0) at::set_num_threads(static_cast<int>(config.threads));
