@@ -11,6 +11,7 @@
 #include "cli/interrupt.h"
 #include "cli/layered_flags.h"
 #include "cli/progress.h"
+#include "ops/blocks.h"
 #include "ops/error.h"
 #include "search/export_onnx.h"
 #include "search/export_torchscript.h"
@@ -116,7 +117,7 @@ void run_train_command(TrainFlags& f) {
 }
 
 struct EvalFlags {
-  std::string arch, weights, data, device = "cpu";
+  std::string arch, weights, data, device = "cpu", memory_format = "nhwc";
   int64_t batch_size = 256, image_size = 32;
   bool as_json = false;
 };
@@ -127,7 +128,12 @@ void run_eval(const EvalFlags& f) {
   Network net(arch);
   load_weights(*net, f.weights);
   if (f.device == "cuda") net->to(torch::kCUDA);
-  const EvalResult r = evaluate(*net, [&](at::Tensor x) { return net->forward(x); }, test, f.batch_size,
+  DNAS_CHECK(f.memory_format == "nhwc" || f.memory_format == "nchw", "--memory-format: expected nhwc or nchw, got '",
+             f.memory_format, "'");
+  const bool nhwc = f.memory_format == "nhwc";
+  if (nhwc) use_channels_last(*net);
+  const EvalResult r = evaluate(*net, [&](at::Tensor x) { return net->forward(nhwc ? to_channels_last(x) : x); }, test,
+                                f.batch_size,
                                 f.device == "cuda" ? c10::Device(c10::kCUDA) : c10::Device(c10::kCPU));
   if (f.as_json) {
     std::cout << json{{"arch", f.arch}, {"weights", f.weights}, {"data", f.data}, {"images", r.images},
@@ -204,6 +210,8 @@ void add_train_commands(CLI::App& app) {
   f->flags.add(cmd, "--label-smoothing", &TrainConfig::label_smoothing, "Label smoothing");
   f->flags.add(cmd, "--seed", &TrainConfig::seed, "Seed of every random draw");
   f->flags.add(cmd, "--threads", &TrainConfig::threads, "Intra-op threads (0: default)");
+  f->flags.add(cmd, "--memory-format", &TrainConfig::memory_format,
+               "nhwc (channels-last, default: LibTorch's fast depthwise kernels) or nchw");
   f->flags.add(cmd, "--max-samples", &TrainConfig::max_samples, "Use only the first N training images (0: all)");
   f->flags.add(cmd, "--image-size", &TrainConfig::image_size, "Image size for folder datasets");
   f->flags.add(cmd, "--checkpoint-every", &TrainConfig::checkpoint_every, "Steps between mid-epoch checkpoints");
@@ -224,6 +232,7 @@ void add_train_commands(CLI::App& app) {
   eval->add_option("--device", e->device, "cpu or cuda")->capture_default_str();
   eval->add_option("--batch-size", e->batch_size, "Batch size")->capture_default_str();
   eval->add_option("--image-size", e->image_size, "Image size for folder datasets")->capture_default_str();
+  eval->add_option("--memory-format", e->memory_format, "nhwc (channels-last) or nchw, as dnas train")->capture_default_str();
   eval->add_flag("--json", e->as_json, "Print JSON");
   eval->callback([e] { run_eval(*e); });
 

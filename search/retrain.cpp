@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "latency_lut/timing.h"
+#include "ops/blocks.h"
 #include "ops/error.h"
 #include "search/batch_loader.h"
 #include "search/gradient_reducer.h"
@@ -75,6 +76,8 @@ void TrainConfig::validate() const {
              warmup_epochs);
   DNAS_CHECK(schedule == "cosine" || schedule == "linear", "--schedule: expected cosine or linear, got '", schedule, "'");
   DNAS_CHECK(label_smoothing >= 0 && label_smoothing < 1, "--label-smoothing: expected [0, 1), got ", label_smoothing);
+  DNAS_CHECK(memory_format == "nhwc" || memory_format == "nchw", "--memory-format: expected nhwc or nchw, got '",
+             memory_format, "'");
 }
 
 json train_config_to_json(const TrainConfig& c) {
@@ -82,7 +85,7 @@ json train_config_to_json(const TrainConfig& c) {
           {"recipe", c.recipe}, {"epochs", c.epochs}, {"batch_size", c.batch_size}, {"lr", c.lr},
           {"momentum", c.momentum}, {"weight_decay", c.weight_decay}, {"nesterov", c.nesterov},
           {"warmup_epochs", c.warmup_epochs}, {"schedule", c.schedule}, {"label_smoothing", c.label_smoothing},
-          {"augment", c.augment}, {"seed", c.seed}, {"threads", c.threads}, {"image_size", c.image_size},
+          {"augment", c.augment}, {"seed", c.seed}, {"threads", c.threads}, {"memory_format", c.memory_format}, {"image_size", c.image_size},
           {"max_samples", c.max_samples}, {"checkpoint_every", c.checkpoint_every}};
 }
 
@@ -110,6 +113,7 @@ TrainConfig train_config_from_json(const json& document, const std::string& orig
   r.read_optional("augment", c.augment);
   r.read_optional("seed", c.seed);
   r.read_optional("threads", c.threads);
+  r.read_optional("memory_format", c.memory_format);
   r.read_optional("image_size", c.image_size);
   r.read_optional("max_samples", c.max_samples);
   r.read_optional("checkpoint_every", c.checkpoint_every);
@@ -223,6 +227,9 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   Network net(arch);
   net->to(device);
+  const bool nhwc = config.memory_format == "nhwc";
+  if (nhwc) use_channels_last(*net);
+  auto layout = [nhwc](const at::Tensor& images) { return nhwc ? to_channels_last(images) : images; };
   const std::vector<at::Tensor> parameters = net->parameters();
   torch::optim::SGD optimizer(parameters, torch::optim::SGDOptions(config.lr)
                                                      .momentum(config.momentum)
@@ -279,7 +286,7 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
       torch::manual_seed(derive_seed(config.seed, epoch, world.rank(), progress.step));  // augmentation draws
       lr = learning_rate(config, epoch, progress.step, steps);
       for (auto& group : optimizer.param_groups()) static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
-      const at::Tensor images = config.augment ? augment(batch.images, pad, flip) : batch.images;
+      const at::Tensor images = layout(config.augment ? augment(batch.images, pad, flip) : batch.images);
       const at::Tensor logits = net->forward(images);
       const at::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.labels, ce_options);
       clear_gradients(optimizer);
@@ -310,7 +317,8 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
     record.train_accuracy = progress.correct / std::max(1.0, progress.seen);
     record.lr = lr;
     world.broadcast_from_main(net->buffers());  // BN statistics: rank 0's, as saved in last.pt
-    record.test = evaluate(*net, [&](at::Tensor x) { return net->forward(x); }, test, config.batch_size, device, world);
+    record.test =
+        evaluate(*net, [&](at::Tensor x) { return net->forward(layout(x)); }, test, config.batch_size, device, world);
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (world.is_main()) {
       append_jsonl(log_path, {{"epoch", epoch}, {"train_loss", record.train_loss}, {"train_accuracy", record.train_accuracy},

@@ -388,7 +388,8 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
     double correct = 0, seen = 0;
     const ArchSample argmax = net->argmax_sample();
     while (loader.next(batch)) {
-      correct += net->forward(batch.images, argmax).argmax(1).eq(batch.labels).sum().item<double>();
+      const at::Tensor images = settings.channels_last ? to_channels_last(batch.images) : batch.images;
+      correct += net->forward(images, argmax).argmax(1).eq(batch.labels).sum().item<double>();
       seen += static_cast<double>(batch.labels.size(0));
     }
     result.argmax_accuracy = seen > 0 ? correct / seen : 0;
