@@ -78,9 +78,7 @@ void run_search_step(const SearchStepFlags& f) {
   if (f.channels) space.input_channels = *f.channels;
   if (f.classes) space.num_classes = *f.classes;
   at::manual_seed(f.seed);
-  DNAS_CHECK(f.memory_format == "nchw" || f.memory_format == "nhwc", "--memory-format: expected nchw or nhwc, got '",
-             f.memory_format, "'");
-  const bool nhwc = f.memory_format == "nhwc";
+  const bool nhwc = channels_last_format(f.memory_format);
   Supernet net(space);
   net->to(device);
   if (nhwc) use_channels_last(*net);

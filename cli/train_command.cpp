@@ -128,9 +128,7 @@ void run_eval(const EvalFlags& f) {
   Network net(arch);
   load_weights(*net, f.weights);
   if (f.device == "cuda") net->to(torch::kCUDA);
-  DNAS_CHECK(f.memory_format == "nhwc" || f.memory_format == "nchw", "--memory-format: expected nhwc or nchw, got '",
-             f.memory_format, "'");
-  const bool nhwc = f.memory_format == "nhwc";
+  const bool nhwc = channels_last_format(f.memory_format);
   if (nhwc) use_channels_last(*net);
   const EvalResult r = evaluate(*net, [&](at::Tensor x) { return net->forward(nhwc ? to_channels_last(x) : x); }, test,
                                 f.batch_size,

@@ -38,4 +38,10 @@ std::string FeatureShape::str() const {
   return detail::concat(channels, "x", height, "x", width);
 }
 
+bool channels_last_format(const std::string& memory_format) {
+  DNAS_CHECK(memory_format == "nhwc" || memory_format == "nchw", "--memory-format: expected nhwc or nchw, got '",
+             memory_format, "'");
+  return memory_format == "nhwc";
+}
+
 }  // namespace dnas

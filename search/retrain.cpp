@@ -76,8 +76,7 @@ void TrainConfig::validate() const {
              warmup_epochs);
   DNAS_CHECK(schedule == "cosine" || schedule == "linear", "--schedule: expected cosine or linear, got '", schedule, "'");
   DNAS_CHECK(label_smoothing >= 0 && label_smoothing < 1, "--label-smoothing: expected [0, 1), got ", label_smoothing);
-  DNAS_CHECK(memory_format == "nhwc" || memory_format == "nchw", "--memory-format: expected nhwc or nchw, got '",
-             memory_format, "'");
+  channels_last_format(memory_format);  // throws on anything but nhwc / nchw
 }
 
 json train_config_to_json(const TrainConfig& c) {
@@ -227,7 +226,7 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   Network net(arch);
   net->to(device);
-  const bool nhwc = config.memory_format == "nhwc";
+  const bool nhwc = channels_last_format(config.memory_format);
   if (nhwc) use_channels_last(*net);
   auto layout = [nhwc](const at::Tensor& images) { return nhwc ? to_channels_last(images) : images; };
   const std::vector<at::Tensor> parameters = net->parameters();

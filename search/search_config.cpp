@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ops/error.h"
+#include "ops/op_def.h"
 #include "supernet/config_reader.h"
 
 namespace dnas {
@@ -30,8 +31,7 @@ void SearchConfig::validate() const {
   DNAS_CHECK(precision == "fp32" || precision == "bf16", "--precision: expected fp32 or bf16, got '", precision, "'");
   DNAS_CHECK(precision == "fp32" || device == "cuda", "--precision ", precision,
              ": mixed precision is for --device cuda (CPU searches run fp32)");
-  DNAS_CHECK(memory_format == "nhwc" || memory_format == "nchw", "--memory-format: expected nhwc or nchw, got '",
-             memory_format, "'");
+  channels_last_format(memory_format);  // throws on anything but nhwc / nchw
 }
 
 nlohmann::json config_to_json(const SearchConfig& c) {

@@ -249,7 +249,7 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
   settings.beta = config.beta;
   settings.latency_penalty = config.latency_penalty;
   settings.latency_target_us = config.latency_target_ms * 1000.0;
-  settings.channels_last = config.memory_format == "nhwc";
+  settings.channels_last = channels_last_format(config.memory_format);
   settings.autocast_bf16 = config.precision == "bf16";
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);  // fixed shapes: let cuDNN pick
   if (settings.channels_last) use_channels_last(*net);
