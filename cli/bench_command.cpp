@@ -1,6 +1,7 @@
 #include "cli/bench_command.h"
 
 #include "cli/bench_search_step.h"
+#include "cli/bench_shift.h"
 
 #include <CLI/CLI.hpp>
 #include <torch/csrc/jit/mobile/import.h>
@@ -164,6 +165,7 @@ void add_bench_command(CLI::App& app) {
   net->add_flag("--json", f->as_json, "Print JSON");
   net->callback([f] { run_bench_net(*f); });
   add_bench_search_step(*bench);
+  add_bench_shift(*bench);
 }
 
 }  // namespace dnas::cli

@@ -1,5 +1,5 @@
 // `dnas bench`: `net` (end-to-end latency of a network, with the latency table's prediction beside
-// it) and `search-step` (cli/bench_search_step.h).
+// it), `search-step` (cli/bench_search_step.h) and `shift` (cli/bench_shift.h).
 #pragma once
 
 namespace CLI {

@@ -1,13 +1,14 @@
 #include "ops/blocks.h"
 
 #include <ATen/ops/cat.h>
-#include <ATen/ops/constant_pad_nd.h>
 #include <ATen/ops/empty_like.h>
 #include <ATen/ops/hardtanh.h>
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/pooling.h>
 
+#include "ops/error.h"
 #include "ops/mac_tally.h"
+#include "ops/shift.h"
 
 namespace dnas {
 namespace {
@@ -51,31 +52,11 @@ torch::Tensor ConvNormActImpl::forward(torch::Tensor x) {
 }
 
 ShiftImpl::ShiftImpl(int64_t channels, int64_t kernel, int64_t stride)
-    : kernel_(kernel), stride_(stride) {
-  const int64_t directions = kernel * kernel;
-  for (int64_t d = 0; d < directions; ++d)
-    group_sizes_.push_back(channels / directions + (d < channels % directions ? 1 : 0));
-}
+    : channels_(channels), kernel_(kernel), stride_(stride) {}
 
 torch::Tensor ShiftImpl::forward(torch::Tensor x) {
-  const int64_t pad = kernel_ / 2;
-  const int64_t out_h = (x.size(2) - 1) / stride_ + 1;
-  const int64_t out_w = (x.size(3) - 1) / stride_ + 1;
-  const torch::Tensor padded = at::constant_pad_nd(x, {pad, pad, pad, pad}, 0);
-  std::vector<torch::Tensor> moved;
-  moved.reserve(group_sizes_.size());
-  int64_t first_channel = 0;
-  for (size_t d = 0; d < group_sizes_.size(); ++d) {
-    const int64_t count = group_sizes_[d];
-    if (count == 0) continue;
-    const int64_t dy = static_cast<int64_t>(d) / kernel_;
-    const int64_t dx = static_cast<int64_t>(d) % kernel_;
-    moved.push_back(padded.slice(1, first_channel, first_channel + count)
-                        .slice(2, dy, dy + (out_h - 1) * stride_ + 1, stride_)
-                        .slice(3, dx, dx + (out_w - 1) * stride_ + 1, stride_));
-    first_channel += count;
-  }
-  return at::cat(moved, 1);
+  DNAS_CHECK(x.size(1) == channels_, "shift: expected ", channels_, " channels, got ", x.size(1));
+  return shift(x, kernel_, stride_);
 }
 
 InvertedResidualImpl::InvertedResidualImpl(const InvertedResidualPlan& plan) : plan_(plan) {

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/batchnorm.h>
@@ -34,18 +33,18 @@ class ConvNormActImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ConvNormAct);
 
-// The ShiftNet shift: channels split evenly over the kernel x kernel directions (the first
-// C mod k^2 directions take one extra channel), each group moved by its offset with zero padding,
-// then subsampled by `stride`. Pure data movement: no parameters, no multiply-adds.
+// The ShiftNet shift (ops/shift.h): channels split evenly over the kernel x kernel directions
+// (the first C mod k^2 directions take one extra channel), each group moved by its offset with
+// zero padding, then subsampled by `stride`. Pure data movement: no parameters, no multiply-adds.
 class ShiftImpl : public torch::nn::Module {
  public:
   ShiftImpl(int64_t channels, int64_t kernel, int64_t stride);
   torch::Tensor forward(torch::Tensor x);
 
  private:
+  int64_t channels_;
   int64_t kernel_;
   int64_t stride_;
-  std::vector<int64_t> group_sizes_;  // channels per direction, row-major over the k x k window
 };
 TORCH_MODULE(Shift);
 

@@ -84,4 +84,31 @@ TEST(Cli, HelpTeaches) {
   EXPECT_NE(r.out.find("dnas arch info squeezenet1_0 --json"), std::string::npos) << r.out;
 }
 
+// The benchmarks' own contracts: a parsable report with positive figures, and one-line errors.
+TEST(CliBench, ShiftVerifiesThenTimesEveryMapInBothLayouts) {
+  const Result r = run("bench shift --batch 2 --repeats 1 --rounds 1 --threads 1 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["verified_equal"].get<bool>());
+  ASSERT_EQ(j["cases"].size(), 8u);
+  for (const auto& c : j["cases"]) {
+    for (const char* key : {"kernel_forward_us", "slicing_forward_us", "kernel_forward_backward_us", "slicing_forward_backward_us"})
+      EXPECT_GT(c[key].get<double>(), 0.0) << key;
+  }
+  EXPECT_GT(j["forward_backward_speedup_geomean"].get<double>(), 0.0);
+  expect_one_line_error(run("bench shift --device tpu"), "--device");
+  expect_one_line_error(run("bench shift --rounds 0"), "--rounds");
+}
+
+TEST(CliBench, SearchStepReportsTheSupernetAndItsSpeed) {
+  const Result r = run("bench search-step --space small --input 28 --channels 1 --batch 4 --steps 1 --warmup 0 --mode hard --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["params"].get<int64_t>(), 537810);  // the same supernet bench/search_step.py builds
+  EXPECT_GT(j["w_images_per_s"].get<double>(), 0.0);
+  EXPECT_GT(j["theta_images_per_s"].get<double>(), 0.0);
+  EXPECT_GT(j["peak_step_tensor_bytes"].get<int64_t>(), 0);
+  expect_one_line_error(run("bench search-step --mode medium"), "--mode: expected soft or hard");
+}
+
 }  // namespace

@@ -1,5 +1,5 @@
 // dnas::ops: the registry, the analytic cost model against the instantiated modules, and the
-// exact behaviour of the shift, residual and shuffle paths.
+// exact behaviour of the residual and shuffle paths (the shift kernel: test_shift.cpp).
 #include <gtest/gtest.h>
 
 #include <ATen/ops/allclose.h>
@@ -151,35 +151,6 @@ TEST(OpSweep, ChannelsLastGivesTheSameOutputsAndGradients) {
           << item.key() << " max diff " << (item.value().grad() - pb[item.key()].grad()).abs().max().item<double>()
           << " of " << item.value().grad().abs().max().item<double>();
   }
-}
-
-TEST(Shift, MovesEachChannelGroupByItsOffsetWithZeroPadding) {
-  const int64_t channels = 18, kernel = 3, size = 5;  // 2 channels per direction
-  Shift shift(channels, kernel, 1);
-  const torch::Tensor x = at::arange(channels * size * size, torch::kFloat).view({1, channels, size, size}) + 1;
-  const torch::Tensor y = shift->forward(x);
-  ASSERT_EQ(y.sizes(), x.sizes());
-  for (int64_t c = 0; c < channels; ++c) {
-    const int64_t direction = c / 2;
-    const int64_t dy = direction / kernel - 1, dx = direction % kernel - 1;
-    for (int64_t i = 0; i < size; ++i) {
-      for (int64_t j = 0; j < size; ++j) {
-        const int64_t si = i + dy, sj = j + dx;
-        const float expected = (si >= 0 && si < size && sj >= 0 && sj < size) ? x[0][c][si][sj].item<float>() : 0.f;
-        ASSERT_EQ(y[0][c][i][j].item<float>(), expected) << "c=" << c << " i=" << i << " j=" << j;
-      }
-    }
-  }
-}
-
-TEST(Shift, UnevenChannelsGoToTheFirstDirectionsAndStrideSubsamples) {
-  Shift shift(11, 3, 2);  // 9 directions: the first 2 get 2 channels, the rest 1
-  const torch::Tensor x = torch::randn({2, 11, 7, 7});
-  const torch::Tensor y = shift->forward(x);
-  EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 11, 4, 4}));
-  // The centre direction (index 4) holds channel 2 + 2 + 1 + 1 = 6 unmoved, subsampled by 2.
-  EXPECT_TRUE(at::allclose(y.select(1, 6), x.select(1, 6).slice(1, 0, 7, 2).slice(2, 0, 7, 2)));
-  EXPECT_EQ(module_params(*shift), 0);
 }
 
 TEST(Shift, BlockHasZeroShiftCost) {
