@@ -1,7 +1,9 @@
 // dnas: the command-line front end. Sub-commands live in their own files; this one wires them up
 // and turns every error into one line on stderr with a non-zero exit (2 for bad input).
 #include <CLI/CLI.hpp>
+#ifdef DNAS_WITH_GLOG
 #include <glog/logging.h>
+#endif
 
 #include <c10/util/Exception.h>
 
@@ -38,10 +40,12 @@ int main(int argc, char** argv) {
   // Before any tensor exists: steady timings (ops/allocator.h). DNAS_MALLOC_DEFAULTS=1 opts out
   // (bench/lut_accuracy.sh uses it as the baseline).
   if (std::getenv("DNAS_MALLOC_DEFAULTS") == nullptr) dnas::keep_large_buffers_on_heap();
+#ifdef DNAS_WITH_GLOG
   // LibTorch's c10d logs through glog; its errors reach the user as our one-line messages, so keep
   // glog to fatal messages unless GLOG_minloglevel asks for more.
   google::InitGoogleLogging(argv[0]);
   if (std::getenv("GLOG_minloglevel") == nullptr) FLAGS_minloglevel = google::GLOG_FATAL;
+#endif
   CLI::App app{
       "dnas: hardware-aware differentiable neural architecture search (FBNet-style) on LibTorch.\n"
       "Start with `dnas arch info fbnet_c`, `dnas arch info fbnet` or `dnas lut list`."};

@@ -13,7 +13,9 @@
 #include "cli/progress.h"
 #include "ops/blocks.h"
 #include "ops/error.h"
+#ifdef DNAS_WITH_ONNX
 #include "search/export_onnx.h"
+#endif
 #include "search/export_torchscript.h"
 #include "search/retrain.h"
 #include "search/weights.h"
@@ -156,6 +158,9 @@ struct ExportFlags {
 void run_export(const ExportFlags& f) {
   DNAS_CHECK(f.format == "torchscript" || f.format == "lite" || f.format == "onnx" || f.format == "json",
              "--format: expected torchscript, lite, onnx or json, got '", f.format, "'");
+#ifndef DNAS_WITH_ONNX
+  DNAS_CHECK(f.format != "onnx", "--format onnx: this dnas was built without ONNX (cmake -DDNAS_WITH_ONNX=OFF)");
+#endif
   ArchSpec arch = load_arch(f.arch);
   if (f.input_size) arch.input_size = *f.input_size;
   if (f.input_channels) arch.input_channels = *f.input_channels;
@@ -172,8 +177,12 @@ void run_export(const ExportFlags& f) {
     Network net(arch);
     if (!f.weights.empty()) load_weights(*net, f.weights);
     net->eval();
-    if (f.format == "onnx") export_onnx(*net, out, f.fold_bn);
-    else export_torchscript(*net, out, f.fold_bn, /*lite=*/f.format == "lite");
+#ifdef DNAS_WITH_ONNX
+    if (f.format == "onnx") {
+      export_onnx(*net, out, f.fold_bn);
+    } else
+#endif
+      export_torchscript(*net, out, f.fold_bn, /*lite=*/f.format == "lite");
   }
   std::cout << "wrote " << out << (f.weights.empty() && f.format != "json" ? " (initial weights: no --weights given)" : "")
             << '\n';

@@ -55,15 +55,21 @@ TEST_F(CliTrain, TrainsAndEvalReproducesItsTestAccuracy) {
     const Result bench = run("bench net --model " + out + " --input-shape 1x8x8 --repeats 2 --json");
     EXPECT_EQ(bench.exit_code, 0) << format << ": " << bench.err;
   }
+  expect_one_line_error(run("export --arch " + path("run/arch.json") + " --format tflite"),
+                        "--format: expected torchscript, lite, onnx or json, got 'tflite'");
+#ifdef DNAS_WITH_ONNX
   const Result onnx = run("export --arch " + path("run/arch.json") + " --weights " + path("run/best.pt") +
                           " --format onnx --out " + path("model.onnx"));
   ASSERT_EQ(onnx.exit_code, 0) << onnx.err;
   EXPECT_GT(fs::file_size(path("model.onnx")), 1000u);
-  expect_one_line_error(run("export --arch " + path("run/arch.json") + " --format tflite"),
-                        "--format: expected torchscript, lite, onnx or json, got 'tflite'");
   expect_one_line_error(run("export --arch " + path("run/arch.json") + " --format onnx --out " + path("no/dir/m.onnx")),
                         "no/dir/m.onnx: cannot write");
   EXPECT_FALSE(fs::exists(path("no/dir")));
+#else
+  expect_one_line_error(run("export --arch " + path("run/arch.json") + " --format onnx --out " + path("m.onnx")),
+                        "this dnas was built without ONNX");
+  EXPECT_FALSE(fs::exists(path("m.onnx")));
+#endif
 }
 
 TEST_F(CliTrain, ResumeAfterSigkillGivesTheSameWeights) {

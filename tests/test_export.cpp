@@ -1,23 +1,28 @@
 // Export: for every zoo model and for derived archs covering every block family, with and without
 // BatchNorm folding, the exported model gives the native module's outputs within 1e-4:
 //   TorchScript, loaded back with C++ torch::jit::load, and with Python's torch.jit.load;
-//   ONNX, passing the ONNX checker and run by a reference evaluator independent of the exporter.
+//   ONNX (when built with it), passing the ONNX checker and run by a reference evaluator
+//   independent of the exporter.
 #include <gtest/gtest.h>
 
+#include <torch/script.h>
+#ifdef DNAS_WITH_ONNX
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
-#include <torch/script.h>
+#endif
 
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
-#include "search/export_onnx.h"
 #include "search/export_torchscript.h"
 #include "supernet/config_store.h"
 #include "supernet/network.h"
-#include "tests/onnx_reference.h"
 #include "tests/test_support.h"
+#ifdef DNAS_WITH_ONNX
+#include "search/export_onnx.h"
+#include "tests/onnx_reference.h"
+#endif
 
 namespace dnas {
 namespace {
@@ -70,20 +75,6 @@ void expect_torchscript_matches(const ArchSpec& arch, int64_t input_size) {
   }
 }
 
-void expect_onnx_matches(const ArchSpec& arch, int64_t input_size) {
-  const Reference r = reference(arch, input_size);
-  TempDir dir;
-  for (const bool fold : {false, true}) {
-    const std::string path = dir.file(fold ? "folded.onnx" : "plain.onnx");
-    export_onnx(*r.net, path, fold);
-    onnx::ModelProto model;
-    std::ifstream file(path, std::ios::binary);
-    ASSERT_TRUE(model.ParseFromIstream(&file)) << path;
-    EXPECT_NO_THROW(onnx::checker::check_model(model));
-    expect_close(dnas::testing::run_onnx_reference(model, r.input), r.expected, arch.name + (fold ? " (folded)" : ""));
-  }
-}
-
 const char* const kZoo[] = {"squeezenet1_0", "squeezenet1_1", "mobilenet_v2", "fbnet_a", "fbnet_b", "fbnet_c"};
 
 // Derived archs (what a search writes) that use every block family: IR with and without the
@@ -108,6 +99,21 @@ TEST(ExportTorchScript, EveryZooModelMatchesTheNativeModule) {
 
 TEST(ExportTorchScript, EveryBlockFamilyMatches) {
   for (const ArchSpec& arch : every_block_family()) expect_torchscript_matches(arch, 32);
+}
+
+#ifdef DNAS_WITH_ONNX
+void expect_onnx_matches(const ArchSpec& arch, int64_t input_size) {
+  const Reference r = reference(arch, input_size);
+  TempDir dir;
+  for (const bool fold : {false, true}) {
+    const std::string path = dir.file(fold ? "folded.onnx" : "plain.onnx");
+    export_onnx(*r.net, path, fold);
+    onnx::ModelProto model;
+    std::ifstream file(path, std::ios::binary);
+    ASSERT_TRUE(model.ParseFromIstream(&file)) << path;
+    EXPECT_NO_THROW(onnx::checker::check_model(model));
+    expect_close(dnas::testing::run_onnx_reference(model, r.input), r.expected, arch.name + (fold ? " (folded)" : ""));
+  }
 }
 
 TEST(ExportOnnx, EveryZooModelPassesTheCheckerAndMatchesTheNativeModule) {
@@ -141,6 +147,7 @@ TEST(ExportOnnx, AnUnwritablePathLeavesNoFile) {
   EXPECT_NE(message.find("missing/net.onnx: cannot write"), std::string::npos) << message;
   EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
 }
+#endif  // DNAS_WITH_ONNX
 
 // The first interpreter on PATH may be one without torch (a pyenv shim, a venv); Debian's
 // python3-torch installs into /usr/bin/python3.
