@@ -20,6 +20,7 @@
 #include "latency_lut/timing.h"
 #include "ops/error.h"
 #include "ops/shift.h"
+#include "ops/shift_geometry.h"
 
 namespace dnas::cli {
 namespace {
@@ -65,7 +66,8 @@ void run_bench_shift(const ShiftBenchFlags& f) {
       const auto format = nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
       const at::Tensor x = at::randn({f.batch, c.channels, c.size, c.size}, options).contiguous(format);
       const at::Tensor x_grad = x.detach().requires_grad_(true);
-      const at::Tensor upstream = at::randn(shift(x, c.kernel, c.stride).sizes(), options).contiguous(format);
+      const int64_t out_size = shift_output_size(c.size, c.stride);
+      const at::Tensor upstream = at::randn({f.batch, c.channels, out_size, out_size}, options).contiguous(format);
       auto gradient = [&](ShiftFn fn) {
         return torch::autograd::grad({fn(x_grad, c.kernel, c.stride)}, {x_grad}, {upstream})[0];
       };

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/functions/accumulate_grad.h>
+#include <torch/optim/optimizer.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <unordered_set>
 
 #include "ops/error.h"
+#include "search/run_state.h"
 
 namespace dnas {
 
@@ -157,6 +159,14 @@ void GradientReducer::finish() {
     }
   }
   s.buckets.clear();
+}
+
+void descend(const at::Tensor& loss, GradientReducer& reducer, torch::optim::Optimizer& optimizer) {
+  clear_gradients(optimizer);
+  reducer.prepare(loss);
+  loss.backward();
+  reducer.finish();  // the average over ranks, overlapped with backward
+  optimizer.step();
 }
 
 }  // namespace dnas

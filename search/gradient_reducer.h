@@ -20,6 +20,10 @@
 
 #include "search/distributed.h"
 
+namespace torch::optim {
+class Optimizer;
+}
+
 namespace dnas {
 
 class GradientReducer {
@@ -39,5 +43,9 @@ class GradientReducer {
   int64_t bucket_cap_;
   std::shared_ptr<State> state_;  // shared with the hooks, which outlive nothing they touch
 };
+
+// One optimizer step on `loss`: unsets the gradients (clear_gradients: parameters outside this
+// step's graph stay unmoved), backpropagates with `reducer` averaging them across ranks, steps.
+void descend(const at::Tensor& loss, GradientReducer& reducer, torch::optim::Optimizer& optimizer);
 
 }  // namespace dnas

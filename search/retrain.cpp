@@ -288,11 +288,7 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
       const at::Tensor images = layout(config.augment ? augment(batch.images, pad, flip) : batch.images);
       const at::Tensor logits = net->forward(images);
       const at::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.labels, ce_options);
-      clear_gradients(optimizer);
-      reducer.prepare(loss);
-      loss.backward();
-      reducer.finish();  // the average over ranks, overlapped with backward
-      optimizer.step();
+      descend(loss, reducer, optimizer);
       const double value = loss.item<double>();
       DNAS_CHECK(std::isfinite(value), "loss is ", value, " at epoch ", epoch, " step ", progress.step,
                  "; stopped without saving. Lower --lr and start a new --out");

@@ -5,7 +5,6 @@
 #include <torch/nn/functional/loss.h>
 
 #include "ops/blocks.h"
-#include "search/run_state.h"
 
 namespace dnas {
 
@@ -85,11 +84,7 @@ StepOutput SearchStepper::w_step(const at::Tensor& images, const at::Tensor& lab
     sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
   }
   StepOutput out = score(forward(images, sample), labels, sample, /*latency_grad=*/false);
-  clear_gradients(optimizer);
-  weight_reducer_.prepare(out.loss);
-  out.loss.backward();
-  weight_reducer_.finish();
-  optimizer.step();
+  descend(out.loss, weight_reducer_, optimizer);
   out.loss = out.loss.detach();
   return out;
 }
@@ -98,11 +93,7 @@ StepOutput SearchStepper::theta_step(const at::Tensor& images, const at::Tensor&
                                      torch::optim::Adam& optimizer) {
   const ArchSample sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
   StepOutput out = score(forward(images, sample), labels, sample, /*latency_grad=*/true);
-  clear_gradients(optimizer);
-  theta_reducer_.prepare(out.loss);
-  out.loss.backward();
-  theta_reducer_.finish();
-  optimizer.step();
+  descend(out.loss, theta_reducer_, optimizer);
   out.loss = out.loss.detach();
   out.latency_us = out.latency_us.detach();
   return out;

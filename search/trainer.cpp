@@ -45,9 +45,7 @@ struct Progress {
   template <typename F>
   void fields(F&& f) {
     for (auto* field : {&epoch, &phase, &step, &world_size}) f(*field);
-    for (auto* field : {&w_loss, &w_correct, &w_seen, &w_steps, &theta_loss, &theta_correct, &theta_seen, &theta_steps,
-                        &latency_us})
-      f(*field);
+    for (double* field : sums()) f(*field);
   }
   void start_epoch(int64_t e) {
     const int64_t ranks = world_size;
