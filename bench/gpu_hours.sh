@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.."
 dnas=${DNAS:-build/cli/dnas}
 device=${DEVICE:-cuda} input=${INPUT:-224} batch=${BATCH:-256} steps=${STEPS:-10} rounds=${ROUNDS:-1}
 precision=${PRECISION:-fp32} images=${IMAGES:-126000} threads=${THREADS:-0}
+[[ -x $dnas ]] || { echo "gpu_hours.sh: no dnas binary at $dnas (build it, or set DNAS)" >&2; exit 1; }
 python=""
 for candidate in ${PYTHON:-} python3 /usr/bin/python3; do
   if "$candidate" -c "import torch, sys; sys.exit('$device' == 'cuda' and not torch.cuda.is_available())" 2>/dev/null; then
