@@ -6,6 +6,7 @@
 #endif
 
 #include <c10/util/Exception.h>
+#include <c10/util/Logging.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -45,6 +46,11 @@ int main(int argc, char** argv) {
   // glog to fatal messages unless GLOG_minloglevel asks for more.
   google::InitGoogleLogging(argv[0]);
   if (std::getenv("GLOG_minloglevel") == nullptr) FLAGS_minloglevel = google::GLOG_FATAL;
+#endif
+#ifndef C10_USE_GLOG
+  // A LibTorch that logs on its own (trixie's 2.6, PyTorch's wheels): c10d writes its errors, with
+  // stack traces, to stderr; keep it to fatal messages unless TORCH_CPP_LOG_LEVEL asks for more.
+  if (std::getenv("TORCH_CPP_LOG_LEVEL") == nullptr) FLAGS_caffe2_log_level = 3;  // FATAL
 #endif
   CLI::App app{
       "dnas: hardware-aware differentiable neural architecture search (FBNet-style) on LibTorch.\n"

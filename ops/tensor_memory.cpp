@@ -3,6 +3,8 @@
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
 
+#include "ops/torch_compat.h"
+
 #include <algorithm>
 #include <atomic>
 #include <mutex>
@@ -34,7 +36,7 @@ void release(void* data) {
 class CountingAllocator final : public c10::Allocator {
  public:
   explicit CountingAllocator(c10::Allocator* wrapped) : wrapped_(wrapped) {}
-  c10::DataPtr allocate(size_t n) const override {
+  c10::DataPtr allocate(size_t n) DNAS_ALLOCATE_CONST override {
     c10::DataPtr inner = wrapped_->allocate(n);
     void* data = inner.get();
     const c10::Device device = inner.device();
@@ -51,6 +53,9 @@ class CountingAllocator final : public c10::Allocator {
     return {data, data, &release, device};
   }
   c10::DeleterFnPtr raw_deleter() const override { return &release; }
+#if DNAS_ALLOCATOR_NEEDS_COPY_DATA
+  void copy_data(void* dest, const void* src, std::size_t count) const override { default_copy_data(dest, src, count); }
+#endif
 
  private:
   c10::Allocator* wrapped_;

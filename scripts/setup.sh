@@ -3,6 +3,7 @@
 # builds dnas into ./build. Non-interactive and idempotent: re-running only rebuilds what changed.
 #   DNAS_BUILD_DIR   build directory (default: build)
 #   DNAS_SKIP_APT=1  skip the package step (dependencies already present)
+#   DNAS_SKIP_BUILD=1  only install the packages
 #   CI=true          also turn compiler warnings into errors
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +41,8 @@ if [[ "${DNAS_SKIP_APT:-0}" != 1 ]]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 fi
+
+[[ "${DNAS_SKIP_BUILD:-0}" == 1 ]] && exit 0
 
 build_dir="${DNAS_BUILD_DIR:-build}"
 werror=OFF

@@ -1,6 +1,15 @@
 #!/usr/bin/env bash
-# The test command: installs dependencies and builds (scripts/setup.sh), then runs every test.
+# The test command: installs dependencies and builds (scripts/setup.sh), runs every test against
+# Debian bookworm's LibTorch 1.13, then builds and runs the same suite against LibTorch 2
+# (scripts/test-libtorch2.sh: Debian trixie's 2.6 in a chroot made from the Debian registry).
+#   DNAS_SKIP_LIBTORCH2=1  the LibTorch 1.13 suite only
 set -euo pipefail
 cd "$(dirname "$0")/.."
+start=$(date +%s)
 bash scripts/setup.sh
+echo "==> testing against LibTorch 1.13 (build/)"
 ctest --test-dir "${DNAS_BUILD_DIR:-build}" --output-on-failure -j"$(nproc)"
+if [[ "${DNAS_SKIP_LIBTORCH2:-0}" != 1 ]]; then
+  DNAS_BUILD_DIR=build-torch2 bash scripts/test-libtorch2.sh
+fi
+echo "==> all tests passed in $(( $(date +%s) - start )) s"

@@ -5,6 +5,7 @@
 #include <torch/nn/functional/loss.h>
 
 #include "ops/blocks.h"
+#include "ops/torch_compat.h"
 
 namespace dnas {
 
@@ -44,17 +45,17 @@ class AutocastScope {
  public:
   explicit AutocastScope(bool on) : on_(on) {
     if (!on_) return;
-    previous_ = at::autocast::is_enabled();
-    previous_dtype_ = at::autocast::get_autocast_gpu_dtype();
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    at::autocast::set_enabled(true);
+    previous_ = compat::cuda_autocast_enabled();
+    previous_dtype_ = compat::cuda_autocast_dtype();
+    compat::set_cuda_autocast_dtype(at::kBFloat16);
+    compat::set_cuda_autocast_enabled(true);
     at::autocast::increment_nesting();
   }
   ~AutocastScope() {
     if (!on_) return;
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_enabled(previous_);
-    at::autocast::set_autocast_gpu_dtype(previous_dtype_);
+    compat::set_cuda_autocast_enabled(previous_);
+    compat::set_cuda_autocast_dtype(previous_dtype_);
   }
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;

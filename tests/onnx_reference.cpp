@@ -3,6 +3,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <map>
 #include <stdexcept>

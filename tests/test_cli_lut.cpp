@@ -8,6 +8,7 @@
 #include <thread>
 
 #include <nlohmann/json.hpp>
+#include <torch/version.h>
 
 #include "tests/cli_harness.h"
 
@@ -71,7 +72,7 @@ TEST_F(CliLut, ProfileListExportImportRoundTrip) {
   ASSERT_EQ(list.exit_code, 0) << list.err;
   const json listed = json::parse(list.out);
   EXPECT_EQ(listed["coverage"][0]["measured"].get<size_t>(), blocks);
-  EXPECT_EQ(listed["runs"][0]["libtorch_version"].get<std::string>().substr(0, 2), "1.");
+  EXPECT_EQ(listed["runs"][0]["libtorch_version"], TORCH_VERSION);  // the LibTorch dnas was built with
   EXPECT_FALSE(listed["runs"][0]["build_commit"].get<std::string>().empty());
 
   for (const char* ext : {"csv", "json"}) {
@@ -192,6 +193,8 @@ TEST_F(CliLut, BadInputGivesOneLineAndExitTwo) {
   const fs::path corrupt = write_temp("dnas_corrupt.csv", "target,key\nx,y\n");
   expect_one_line_error(run("lut import --db " + db + " --in " + corrupt.string()), corrupt.string() + ":1: unexpected header");
   expect_one_line_error(run("lut import --db " + db + " --in " + path("nothing.csv")), "nothing.csv: cannot read file");
+  EXPECT_FALSE(fs::exists(db)) << "a failed import must not leave a new, empty table behind";
+  EXPECT_FALSE(fs::exists(db + "-wal"));
   fs::remove(not_db);
   fs::remove(corrupt);
 
