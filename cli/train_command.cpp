@@ -12,6 +12,7 @@
 #include "cli/layered_flags.h"
 #include "cli/progress.h"
 #include "ops/blocks.h"
+#include "latency_lut/timing.h"
 #include "ops/error.h"
 #ifdef DNAS_WITH_ONNX
 #include "search/export_onnx.h"
@@ -125,6 +126,8 @@ struct EvalFlags {
 };
 
 void run_eval(const EvalFlags& f) {
+  check_device(f.device, "fp32", "--device");
+  DNAS_CHECK(f.batch_size >= 1, "--batch-size: expected at least 1, got ", f.batch_size);
   const Dataset test = load_dataset(f.data, false, f.image_size);
   const ArchSpec arch = arch_for_data(load_arch(f.arch), test);
   Network net(arch);

@@ -29,4 +29,18 @@ std::string concat(const Parts&... parts) {
     if (!(condition)) throw ::dnas::Error(::dnas::detail::concat(__VA_ARGS__)); \
   } while (false)
 
+// A broken invariant of dnas itself, never a user's mistake: the CLI prints it as an internal
+// error (exit 1) with the file and line that caught it.
+class InternalError : public std::logic_error {
+ public:
+  explicit InternalError(const std::string& message) : std::logic_error(message) {}
+};
+
+#define DNAS_ASSERT(condition, ...)                                                                       \
+  do {                                                                                                    \
+    if (!(condition))                                                                                     \
+      throw ::dnas::InternalError(::dnas::detail::concat(__FILE__, ":", __LINE__, ": ", #condition, ": ", \
+                                                         __VA_ARGS__));                                   \
+  } while (false)
+
 }  // namespace dnas

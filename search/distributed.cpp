@@ -14,6 +14,7 @@
 #include <limits>
 
 #include "ops/error.h"
+#include "ops/torch_compat.h"
 
 namespace dnas {
 namespace {
@@ -56,6 +57,9 @@ LaunchInfo read_launch_info(const std::function<const char*(const char*)>& geten
       DNAS_CHECK(has(getenv, "MASTER_ADDR"), "MASTER_ADDR is not set (RANK and WORLD_SIZE are): the address of rank 0");
       info.master_addr = getenv("MASTER_ADDR");
       info.master_port = parse_int(getenv, "MASTER_PORT", 1, 65535);
+    } else {
+      if (has(getenv, "MASTER_ADDR")) info.master_addr = getenv("MASTER_ADDR");
+      if (has(getenv, "MASTER_PORT")) info.master_port = parse_int(getenv, "MASTER_PORT", 1, 65535);
     }
   } else if (has(getenv, "OMPI_COMM_WORLD_RANK")) {
     info.launcher = "mpirun";
@@ -87,6 +91,7 @@ LaunchInfo read_launch_info(const std::function<const char*(const char*)>& geten
   }
   DNAS_CHECK(info.local_rank < info.local_world_size || info.launcher.empty(), info.launcher, ": local rank ",
              info.local_rank, " is not below the local world size ", info.local_world_size);
+  if (has(getenv, "DNAS_DIST_GROUP_OF_ONE")) info.group_of_one = parse_int(getenv, "DNAS_DIST_GROUP_OF_ONE", 0, 1) == 1;
   if (has(getenv, "DNAS_DIST_TIMEOUT"))
     info.timeout = std::chrono::seconds(parse_int(getenv, "DNAS_DIST_TIMEOUT", 1, 24 * 3600));
   return info;
@@ -96,13 +101,7 @@ LaunchInfo read_launch_info() {
   return read_launch_info([](const char* name) { return std::getenv(name); });
 }
 
-// LibTorch 2 made the Gloo and NCCL groups c10d::Backend objects; before, they were ProcessGroups.
-// Both expose the collectives used here with the same signatures.
-#if TORCH_VERSION_MAJOR >= 2
-using CommunicationGroup = c10d::Backend;
-#else
-using CommunicationGroup = c10d::ProcessGroup;
-#endif
+using compat::CommunicationGroup;
 
 struct World::Group {
   c10::intrusive_ptr<c10d::TCPStore> store;
@@ -117,6 +116,7 @@ World& World::operator=(World&&) noexcept = default;
 
 std::string World::describe() const {
   if (!distributed()) return "single process";
+  if (launcher_.empty()) return detail::concat("a group of one (", backend_, ")");
   return detail::concat("rank ", rank_, "/", size_, " (", launcher_, ", ", backend_, ")");
 }
 
@@ -133,7 +133,7 @@ World World::join(const LaunchInfo& launch, const std::string& device) {
                ": launch one process per GPU (torchrun --nproc-per-node ", gpus, ")");
     world.device_ = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(launch.local_rank));
   }
-  if (launch.world_size == 1) return world;
+  if (launch.world_size == 1 && !launch.group_of_one) return world;
 
   world.group_ = std::make_unique<Group>();
   Group& g = *world.group_;
@@ -144,7 +144,19 @@ World World::join(const LaunchInfo& launch, const std::string& device) {
     options.numWorkers = static_cast<size_t>(launch.world_size);
     options.waitWorkers = true;
     options.timeout = launch.timeout;
-    g.store = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, options);
+    try {
+      g.store = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, options);
+    } catch (const std::exception& e) {
+#if DNAS_TCPSTORE_LIBUV_OPTION
+      // LibTorch 2.4+ serves the store through libuv by default, and a LibTorch built without
+      // libuv (Debian's) refuses: serve it with the classic backend instead (torchrun's USE_LIBUV=0).
+      if (!options.useLibUV || std::string(e.what()).find("libuv") == std::string::npos) throw;
+      options.useLibUV = false;
+      g.store = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, options);
+#else
+      throw;
+#endif
+    }
   } catch (const std::exception& e) {
     throw Error(detail::concat(me, "no rendezvous at MASTER_ADDR:MASTER_PORT = ", launch.master_addr, ":",
                                launch.master_port, " within ", launch.timeout.count() / 1000, " s (", first_line(e),

@@ -10,7 +10,9 @@
 //   mpirun (Open MPI):      OMPI_COMM_WORLD_RANK, OMPI_COMM_WORLD_SIZE, OMPI_COMM_WORLD_LOCAL_RANK,
 //                           OMPI_COMM_WORLD_LOCAL_SIZE (+ MASTER_ADDR when ranks span nodes)
 // MASTER_PORT defaults to 29500 for srun and mpirun. No launcher variables, or a world of one,
-// means a single process that never touches c10d. DNAS_DIST_TIMEOUT (seconds, default 300)
+// means a single process that never touches c10d, unless DNAS_DIST_GROUP_OF_ONE=1: then a world
+// of one makes its process group too (NCCL on one GPU, Gloo on a CPU) and runs every collective
+// through it, which is how a single GPU tests the multi-GPU code path. DNAS_DIST_TIMEOUT (seconds, default 300)
 // bounds the rendezvous and every collective: a rank that cannot reach MASTER_ADDR, or whose
 // peers stop answering, fails with a message instead of hanging. A rank that dies closes its
 // connections, so the others fail at their next collective, well before the timeout.
@@ -37,6 +39,7 @@ struct LaunchInfo {
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   std::chrono::milliseconds timeout{300000};
+  bool group_of_one = false;  // DNAS_DIST_GROUP_OF_ONE=1: a world of one still makes a process group
 };
 
 // Reads and validates the launcher variables through `getenv` (injectable for tests). Missing or
@@ -59,7 +62,8 @@ class World {
   int rank() const { return rank_; }
   int size() const { return size_; }
   bool is_main() const { return rank_ == 0; }
-  bool distributed() const { return size_ > 1; }
+  // True when collectives go through c10d: several ranks, or a group of one.
+  bool distributed() const { return group_ != nullptr; }
   // cpu, or cuda:LOCAL_RANK.
   c10::Device device() const { return device_; }
   std::string describe() const;  // "rank 1/4 (torchrun, gloo)" or "single process"

@@ -146,13 +146,17 @@ EvalResult evaluate(torch::nn::Module& network, const std::function<at::Tensor(a
     const at::Tensor logits = forward(images);
     if (device.is_cuda()) torch::cuda::synchronize();
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    result.loss += torch::nn::functional::cross_entropy(logits, labels,
-                                                        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                       .item<double>();
+    const at::Tensor loss = torch::nn::functional::cross_entropy(
+        logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
     const at::Tensor top = std::get<1>(logits.topk(std::min<int64_t>(5, logits.size(1)), 1));
     const at::Tensor hit = top.eq(labels.view({-1, 1}));
-    result.top1 += hit.select(1, 0).sum().item<double>();
-    result.top5 += hit.any(1).sum().item<double>();
+    // One read from the device per batch for all three sums.
+    const at::Tensor sums = at::stack({loss.to(at::kDouble), hit.select(1, 0).sum().to(at::kDouble),
+                                       hit.any(1).sum().to(at::kDouble)})
+                                .cpu();
+    result.loss += sums[0].item<double>();
+    result.top1 += sums[1].item<double>();
+    result.top5 += sums[2].item<double>();
     result.images += labels.size(0);
   };
   if (full > 0) {
@@ -184,8 +188,17 @@ EvalResult evaluate(torch::nn::Module& network, const std::function<at::Tensor(a
 }
 
 TrainResult run_training(const TrainConfig& config, bool resume, const std::atomic<bool>* interrupt,
+                         const TrainCallbacks& callbacks) {
+  check_device(config.device, "fp32", "--device");
+  return run_training(config, resume, interrupt, callbacks, World::join(LaunchInfo{}, config.device));
+}
+
+TrainResult run_training(const TrainConfig& config, bool resume, const std::atomic<bool>* interrupt,
                          const TrainCallbacks& callbacks, const World& world) {
   config.validate();
+  check_device(config.device, "fp32", "--device");
+  DNAS_ASSERT(world.device().is_cuda() == (config.device == "cuda"), "run_training: the World's device ",
+              world.device().str(), " is not the configured --device ", config.device);
   world.check_same("the training configuration", train_config_to_json(config).dump());
   const fs::path dir(config.out);
   const std::string config_path = (dir / "config.json").string(), log_path = (dir / "log.jsonl").string();
@@ -210,7 +223,6 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
     }
   });
   if (config.threads > 0) at::set_num_threads(static_cast<int>(config.threads));
-  check_device(config.device, "fp32", "--device");
   const c10::Device device = world.device();
 
   Dataset train = load_dataset(config.data, true, config.image_size);
@@ -289,11 +301,14 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
       const at::Tensor logits = net->forward(images);
       const at::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.labels, ce_options);
       descend(loss, reducer, optimizer);
-      const double value = loss.item<double>();
+      // One read from the device per step: the loss and the batch's hits together.
+      const at::Tensor read =
+          at::stack({loss.detach().to(at::kDouble), logits.argmax(1).eq(batch.labels).sum().to(at::kDouble)}).cpu();
+      const double value = read[0].item<double>();
       DNAS_CHECK(std::isfinite(value), "loss is ", value, " at epoch ", epoch, " step ", progress.step,
                  "; stopped without saving. Lower --lr and start a new --out");
       progress.loss += value;
-      progress.correct += logits.argmax(1).eq(batch.labels).sum().item<double>();
+      progress.correct += read[1].item<double>();
       progress.seen += static_cast<double>(batch.labels.size(0));
       progress.steps += 1;
       ++progress.step;

@@ -81,7 +81,10 @@ struct TrainResult {
 // Distributed over `world` (see search/distributed.h): batch_size is per rank, each rank trains
 // on its shard of every global batch with its own augmentation draws, gradients are averaged,
 // evaluation is split over the ranks, and rank 0 alone writes the run directory.
+// Without a World: a single process on config.device (cuda means cuda:0).
 TrainResult run_training(const TrainConfig& config, bool resume, const std::atomic<bool>* interrupt,
-                         const TrainCallbacks& callbacks, const World& world = World());
+                         const TrainCallbacks& callbacks, const World& world);
+TrainResult run_training(const TrainConfig& config, bool resume, const std::atomic<bool>* interrupt,
+                         const TrainCallbacks& callbacks);
 
 }  // namespace dnas

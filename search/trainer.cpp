@@ -126,7 +126,8 @@ double temperature(const SearchConfig& c, int64_t epoch) {
 
 SearchResult run_search(const SearchConfig& config, bool resume, const std::atomic<bool>* interrupt,
                         const SearchCallbacks& callbacks) {
-  return run_search(config, resume, interrupt, callbacks, World());
+  check_device(config.device, "fp32", "--device");
+  return run_search(config, resume, interrupt, callbacks, World::join(LaunchInfo{}, config.device));
 }
 
 SearchResult run_search(const SearchConfig& config, bool resume, const std::atomic<bool>* interrupt,
@@ -135,6 +136,9 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
     if (callbacks.on_message) callbacks.on_message(text);
   };
   config.validate();
+  check_device(config.device, "fp32", "--device");
+  DNAS_ASSERT(world.device().is_cuda() == (config.device == "cuda"), "run_search: the World's device ",
+              world.device().str(), " is not the configured --device ", config.device);
   world.check_same("the search configuration", config_to_json(config).dump());
   RunPaths paths{fs::path(config.out)};
   std::error_code ec;
@@ -158,8 +162,6 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
   });
 
   if (config.threads > 0) at::set_num_threads(static_cast<int>(config.threads));
-  DNAS_CHECK(config.device == "cpu" || config.device == "cuda", "--device: expected cpu or cuda, got '", config.device, "'");
-  check_device(config.device, "fp32", "--device");
   const torch::Device device = world.device();
 
   // Data, then the space adapted to it.
@@ -383,14 +385,15 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
     net->train();
     BatchLoader loader(data, theta_split, config.batch_size, derive_seed(config.seed, -1, kPhaseTheta, -1), 0, device);
     Batch batch;
-    double correct = 0, seen = 0;
+    at::Tensor correct = at::zeros({}, at::TensorOptions().dtype(at::kLong).device(device));
+    double seen = 0;
     const ArchSample argmax = net->argmax_sample();
     while (loader.next(batch)) {
       const at::Tensor images = settings.channels_last ? to_channels_last(batch.images) : batch.images;
-      correct += net->forward(images, argmax).argmax(1).eq(batch.labels).sum().item<double>();
+      correct += net->forward(images, argmax).argmax(1).eq(batch.labels).sum();
       seen += static_cast<double>(batch.labels.size(0));
     }
-    result.argmax_accuracy = seen > 0 ? correct / seen : 0;
+    result.argmax_accuracy = seen > 0 ? static_cast<double>(correct.item<int64_t>()) / seen : 0;
   }
   if (!result.epochs.empty()) result.theta_accuracy = result.epochs.back().theta_accuracy;
   ArchSpec out_arch = arch_spec;

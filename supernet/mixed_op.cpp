@@ -4,28 +4,38 @@
 #include <ATen/ops/rand.h>
 #include <ATen/ops/zeros.h>
 
+#include <vector>
+
 #include "ops/blocks.h"
 #include "ops/error.h"
 #include "ops/registry.h"
 
 namespace dnas {
 
-LayerSample sample_layer(const torch::Tensor& theta, double tau, SampleMode mode, NoiseScope scope, int64_t batch) {
+torch::Tensor gumbel_softmax_weights(const torch::Tensor& theta, double tau, SampleMode mode, NoiseScope scope,
+                                     int64_t batch) {
   const int64_t k = theta.size(0);
   const bool per_sample = mode == SampleMode::kSoft && scope == NoiseScope::kPerSample;
   const torch::Tensor uniform = at::rand(per_sample ? std::vector<int64_t>{batch, k} : std::vector<int64_t>{k},
-                                         theta.options().requires_grad(false));
+                                         at::TensorOptions().dtype(theta.scalar_type()))
+                                    .to(theta.device());
   const torch::Tensor gumbel = -(-(uniform + 1e-20).log() + 1e-20).log();
-  const torch::Tensor soft = ((theta + gumbel) / tau).softmax(-1);
+  return ((theta + gumbel) / tau).softmax(-1);
+}
+
+LayerSample straight_through_sample(const torch::Tensor& soft, const torch::Tensor& index_on_device, int64_t index) {
   LayerSample sample;
-  if (mode == SampleMode::kSoft) {
-    sample.weights = soft;
-    return sample;
-  }
-  sample.index = soft.argmax(-1).item<int64_t>();
-  const torch::Tensor hard = at::one_hot(torch::full({}, sample.index, torch::kLong), k).to(soft.dtype());
+  sample.index = index;
+  const torch::Tensor hard = at::one_hot(index_on_device.to(torch::kLong), soft.size(-1)).to(soft.dtype());
   sample.weights = hard - soft.detach() + soft;  // straight-through
   return sample;
+}
+
+LayerSample sample_layer(const torch::Tensor& theta, double tau, SampleMode mode, NoiseScope scope, int64_t batch) {
+  const torch::Tensor soft = gumbel_softmax_weights(theta, tau, mode, scope, batch);
+  if (mode == SampleMode::kSoft) return LayerSample{soft, -1};
+  const torch::Tensor index = soft.argmax(-1);
+  return straight_through_sample(soft, index, index.item<int64_t>());
 }
 
 LayerSample one_hot_sample(int64_t candidates, int64_t index, const torch::Device& device) {

@@ -31,7 +31,16 @@ struct LayerSample {
   int64_t index = -1;     // hard: the sampled candidate
 };
 
-// Gumbel-softmax sample of `theta` [K] at temperature `tau`, using the global RNG.
+// Gumbel-softmax weights softmax((theta + g) / tau) of `theta` [K], [K] or [batch, K] (per-sample
+// noise in soft mode). The uniform noise is drawn from the global CPU generator and copied to
+// theta's device, so a seeded step draws the same sample on a CPU and on a GPU.
+torch::Tensor gumbel_softmax_weights(const torch::Tensor& theta, double tau, SampleMode mode, NoiseScope scope,
+                                     int64_t batch);
+// The hard sample of soft weights `soft` [K] whose argmax is `index_on_device` (a scalar tensor on
+// the weights' device) and `index` (the same value on the host): straight-through one-hot weights.
+LayerSample straight_through_sample(const torch::Tensor& soft, const torch::Tensor& index_on_device, int64_t index);
+// Gumbel-softmax sample of `theta` [K] at temperature `tau`, using the global RNG (one layer; the
+// supernet samples every layer at once, with one host sync for all the hard indices).
 LayerSample sample_layer(const torch::Tensor& theta, double tau, SampleMode mode, NoiseScope scope, int64_t batch);
 // The deterministic one-hot sample of candidate `index` (for evaluating a fixed choice).
 LayerSample one_hot_sample(int64_t candidates, int64_t index, const torch::Device& device);

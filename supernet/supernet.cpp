@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <ATen/ops/stack.h>
+
 #include "ops/blocks.h"
 #include "ops/registry.h"
 #include "supernet/network.h"
@@ -29,16 +31,39 @@ SupernetImpl::SupernetImpl(const SearchSpace& space, std::optional<int64_t> inpu
   init_weights(*this, InitScheme::kKaimingFanOut);
 }
 
+namespace {
+
+// argmax of every tensor, read to the host in one transfer (one device sync for all layers).
+std::vector<int64_t> argmax_each(const std::vector<torch::Tensor>& tensors, std::vector<torch::Tensor>* on_device) {
+  std::vector<torch::Tensor> indices;
+  for (const torch::Tensor& t : tensors) indices.push_back(t.argmax(-1));
+  if (on_device != nullptr) *on_device = indices;
+  if (indices.empty()) return {};
+  const torch::Tensor host = at::stack(indices).to(torch::kCPU, torch::kLong).contiguous();
+  return std::vector<int64_t>(host.data_ptr<int64_t>(), host.data_ptr<int64_t>() + host.numel());
+}
+
+}  // namespace
+
 ArchSample SupernetImpl::sample(double tau, SampleMode mode, NoiseScope scope, int64_t batch) const {
+  std::vector<torch::Tensor> soft;
+  for (const MixedOp& layer : layers_) soft.push_back(gumbel_softmax_weights(layer->theta, tau, mode, scope, batch));
   ArchSample out;
-  for (const MixedOp& layer : layers_) out.push_back(sample_layer(layer->theta, tau, mode, scope, batch));
+  if (mode == SampleMode::kSoft) {
+    for (torch::Tensor& w : soft) out.push_back(LayerSample{std::move(w), -1});
+    return out;
+  }
+  std::vector<torch::Tensor> on_device;
+  const std::vector<int64_t> indices = argmax_each(soft, &on_device);
+  for (size_t l = 0; l < soft.size(); ++l) out.push_back(straight_through_sample(soft[l], on_device[l], indices[l]));
   return out;
 }
 
 ArchSample SupernetImpl::argmax_sample() const {
+  const std::vector<int64_t> indices = argmax_each(theta_parameters(), nullptr);
   ArchSample out;
-  for (const MixedOp& layer : layers_)
-    out.push_back(one_hot_sample(layer->theta.size(0), layer->theta.argmax().item<int64_t>(), layer->theta.device()));
+  for (size_t l = 0; l < layers_.size(); ++l)
+    out.push_back(one_hot_sample(layers_[l]->theta.size(0), indices[l], layers_[l]->theta.device()));
   return out;
 }
 
@@ -93,9 +118,9 @@ std::vector<std::vector<double>> SupernetImpl::probabilities() const {
 }
 
 std::vector<std::string> SupernetImpl::argmax_choices() const {
+  const std::vector<int64_t> indices = argmax_each(theta_parameters(), nullptr);
   std::vector<std::string> out;
-  for (const MixedOp& layer : layers_)
-    out.push_back(layer->candidate_keys()[static_cast<size_t>(layer->theta.argmax().item<int64_t>())]);
+  for (size_t l = 0; l < layers_.size(); ++l) out.push_back(layers_[l]->candidate_keys()[static_cast<size_t>(indices[l])]);
   return out;
 }
 

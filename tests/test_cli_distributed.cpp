@@ -15,6 +15,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <torch/cuda.h>
 #include <torch/script.h>
 
 #include "tests/cli_harness.h"
@@ -149,6 +150,38 @@ TEST_F(CliDistributed, TwoGlooRanksEqualOneProcessOverTheGlobalBatch) {
     for (const auto& [name, tensor] : a)
       EXPECT_LE((tensor - b.at(name)).abs().max().item<double>(), 1e-6) << name;
   }
+}
+
+// DNAS_DIST_GROUP_OF_ONE: a world of one that still runs every collective through c10d (how one
+// GPU tests the NCCL path) must train exactly what the plain single process trains.
+TEST_F(CliDistributed, AGlooGroupOfOneEqualsTheSingleProcess) {
+  const Result single = run(search_args("hard", 16, "plain"));
+  ASSERT_EQ(single.exit_code, 0) << single.err;
+  const std::vector<Result> group = run_world(1, search_args("hard", 16, "group"),
+                                              "DNAS_DIST_GROUP_OF_ONE=1 DNAS_BUCKET_MB=0.01");
+  ASSERT_EQ(group[0].exit_code, 0) << group[0].err;
+  EXPECT_EQ(json::parse(group[0].out)["ranks"], 1);
+  EXPECT_EQ(read_jsonl(path("group/log.jsonl")).back()["ranks"], 1);  // the log says the collectives ran
+  const auto a = checkpoint_tensors(path("plain/checkpoint.pt"));
+  const auto b = checkpoint_tensors(path("group/checkpoint.pt"));
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, tensor] : a) EXPECT_TRUE(at::equal(tensor, b.at(name))) << name;
+}
+
+TEST_F(CliDistributed, OnCudaAnNcclGroupOfOneSearches) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device (needs a GPU)";
+  const std::vector<Result> group =
+      run_world(1, "search --device cuda --space small --target host-cpu --estimate-missing --data synthetic:512"
+                   " --epochs 2 --warmup-epochs 0 --batch-size 32 --mode hard --out " + path("nccl") + " --json",
+                "DNAS_DIST_GROUP_OF_ONE=1");
+  ASSERT_EQ(group[0].exit_code, 0) << group[0].err;
+  const json summary = json::parse(group[0].out);
+  EXPECT_EQ(summary["ranks"], 1);
+  EXPECT_EQ(summary["epochs"], 2);
+  const std::vector<json> log = read_jsonl(path("nccl/log.jsonl"));
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log.back()["ranks"], 1);  // the gradients went through NCCL: a cuda World's only backend
+  EXPECT_EQ(log.back()["rank_divergence"], 0.0);
 }
 
 TEST_F(CliDistributed, TrainingOverTwoRanksWritesOneRunThatEvalReproduces) {

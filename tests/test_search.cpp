@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ops/allclose.h>
+#include <ATen/ops/equal.h>
 #include <ATen/ops/randn.h>
 #include <torch/nn/functional/loss.h>
 
@@ -110,6 +111,31 @@ TEST(Supernet, ThetaGradientMatchesFiniteDifferences) {
       const double down = loss_at(false);
       theta.detach()[i] = original;
       EXPECT_NEAR(analytic[i].item<double>(), (up - down) / (2 * h), 1e-6);
+    }
+  }
+}
+
+TEST(Supernet, SamplesEveryLayerAsLayerByLayerSamplingWould) {
+  const SearchSpace space = parse_space_text(kTinySpace, "tiny.yaml");
+  torch::manual_seed(2);
+  Supernet net(space);
+  for (const torch::Tensor& theta : net->theta_parameters()) theta.detach().normal_();
+  for (SampleMode mode : {SampleMode::kSoft, SampleMode::kHard}) {
+    for (NoiseScope scope : {NoiseScope::kPerBatch, NoiseScope::kPerSample}) {
+      torch::manual_seed(9);
+      const ArchSample all = net->sample(0.7, mode, scope, 3);
+      torch::manual_seed(9);
+      const std::vector<torch::Tensor> thetas = net->theta_parameters();
+      ASSERT_EQ(all.size(), thetas.size());
+      for (size_t l = 0; l < thetas.size(); ++l) {
+        const LayerSample one = sample_layer(thetas[l], 0.7, mode, scope, 3);
+        EXPECT_EQ(all[l].index, one.index);
+        EXPECT_TRUE(at::equal(all[l].weights, one.weights));
+        if (mode == SampleMode::kHard) {
+          EXPECT_EQ(all[l].index, one.weights.detach().argmax().item<int64_t>());
+          EXPECT_DOUBLE_EQ(all[l].weights.detach()[all[l].index].item<double>(), 1.0);
+        }
+      }
     }
   }
 }
