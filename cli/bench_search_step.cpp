@@ -69,6 +69,7 @@ void run_search_step(const SearchStepFlags& f) {
   DNAS_CHECK(f.mode == "soft" || f.mode == "hard", "--mode: expected soft or hard, got '", f.mode, "'");
   DNAS_CHECK(f.batch >= 2 && f.steps >= 1 && f.warmup >= 0, "--batch >= 2, --steps >= 1 and --warmup >= 0 expected");
   check_device(f.device, "fp32", "--device");
+  if (!f.profile.empty()) check_output_path(f.profile);
   if (f.threads > 0) at::set_num_threads(static_cast<int>(f.threads));
   if (f.device == "cpu") CpuTensorMemory::install();
   const c10::Device device(f.device == "cuda" ? c10::kCUDA : c10::kCPU);

@@ -327,11 +327,22 @@ struct ImportFlags {
 void run_import(const ImportFlags& f) {
   const std::string format = infer_format(f.format, f.in, "--in");
   const std::string text = read_text_file(f.in);
+  std::error_code ec;
+  const bool existed = fs::exists(f.db, ec);
   ensure_parent_directory(f.db);
-  LutStore store(f.db, OpenMode::kCreate);
-  const ImportSummary s = format == "json" ? (is_phone_results(text) ? import_phone_results(store, text, f.in)
-                                                                     : import_lut_json(store, text, f.in))
-                                           : import_lut_csv(store, text, f.in);
+  ImportSummary s;
+  try {
+    LutStore store(f.db, OpenMode::kCreate);
+    s = format == "json" ? (is_phone_results(text) ? import_phone_results(store, text, f.in)
+                                                   : import_lut_json(store, text, f.in))
+                         : import_lut_csv(store, text, f.in);
+  } catch (...) {
+    // The import is one transaction, so an existing table is unchanged; a table this command
+    // created is removed with its SQLite side files, so a failed import leaves nothing behind.
+    if (!existed)
+      for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(f.db + suffix, ec);
+    throw;
+  }
   std::cout << "imported " << s.measurements << " measurements from " << s.runs << " runs into " << f.db << '\n';
 }
 

@@ -14,6 +14,7 @@
 #include "ops/error.h"
 #include "ops/registry.h"
 #include "search/export_common.h"
+#include "supernet/config_store.h"
 #include "supernet/network.h"
 
 namespace dnas {
@@ -280,15 +281,16 @@ void export_onnx(const NetworkImpl& network, const std::string& path, bool fold_
   } catch (const std::exception& error) {
     throw Error(path + ": the exported graph fails the ONNX checker: " + error.what());
   }
+  check_output_path(path);
   const std::string temp = path + ".tmp";
   {
     std::ofstream file(temp, std::ios::binary | std::ios::trunc);
-    DNAS_CHECK(file && model.SerializeToOstream(&file) && file.flush(), path, ": cannot write");
+    if (!(file && model.SerializeToOstream(&file) && file.flush())) {
+      std::remove(temp.c_str());
+      throw Error(path + ": cannot write");
+    }
   }
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    std::remove(temp.c_str());
-    throw Error(path + ": cannot write");
-  }
+  commit_temp_file(temp, path);
 }
 
 }  // namespace dnas

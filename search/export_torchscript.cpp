@@ -9,6 +9,7 @@
 #include "ops/error.h"
 #include "ops/registry.h"
 #include "search/export_common.h"
+#include "supernet/config_store.h"
 #include "supernet/network.h"
 
 namespace dnas {
@@ -173,6 +174,7 @@ void write_module(const Emitter& e, bool flatten, const std::string& path, bool 
     TORCH_INTERNAL_ASSERT(false, "export: generated TorchScript does not compile: ", message);
   }
   module.eval();
+  check_output_path(path);
   const std::string temp = path + ".tmp";
   try {
     if (lite) module._save_for_mobile(temp);
@@ -180,7 +182,7 @@ void write_module(const Emitter& e, bool flatten, const std::string& path, bool 
   } catch (const c10::Error& error) {
     throw Error(path + ": cannot write (" + std::string(error.what_without_backtrace()).substr(0, 120) + ")");
   }
-  DNAS_CHECK(std::rename(temp.c_str(), path.c_str()) == 0, path, ": cannot write");
+  commit_temp_file(temp, path);
 }
 
 }  // namespace

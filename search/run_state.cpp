@@ -52,9 +52,10 @@ void truncate_jsonl(const std::string& path, int64_t epoch) {
 }
 
 void save_archive_atomic(torch::serialize::OutputArchive& archive, const std::string& path) {
+  check_output_path(path);
   const std::string temp = path + ".tmp";
   archive.save_to(temp);
-  DNAS_CHECK(std::rename(temp.c_str(), path.c_str()) == 0, path, ": cannot write");
+  commit_temp_file(temp, path);
 }
 
 void save_checkpoint(const std::string& path, const CheckpointParts& parts, const at::Tensor& progress) {

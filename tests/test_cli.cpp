@@ -1,5 +1,8 @@
 // End-to-end tests of the `dnas` program: what a user types and what they see, including the
 // one-line errors and exit code 2 for bad input. DNAS_BINARY is set by CMake.
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/cli_harness.h"
@@ -76,6 +79,36 @@ TEST(Cli, BadInputGivesOneLineAndExitTwo) {
 
   expect_one_line_error(run("arch info"), "target is required");
   expect_one_line_error(run("arch info fbnet_c --bogus"), "--bogus");
+}
+
+// Atomic writes rename a finished temporary file over their target, which would turn a device or
+// FIFO into a regular file; inputs that are not regular files would block (a FIFO) or never end.
+TEST(Cli, SpecialFilesAreNeitherReadNorReplaced) {
+  const fs::path dir = fs::temp_directory_path() / ("dnas_cli_special_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path fifo = dir / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::vector<fs::path> specials = {fifo, dir};
+  const fs::path device = dir / "full";  // a copy of /dev/full's device node, where mknod is allowed
+  if (::mknod(device.c_str(), S_IFCHR | 0600, makedev(1, 7)) == 0) specials.push_back(device);
+  for (const fs::path& special : specials) {
+    SCOPED_TRACE(special.string());
+    const fs::file_type before = fs::status(special).type();
+    std::vector<std::string> commands = {"export --arch squeezenet1_1 --format json --out ",
+                                         "export --arch squeezenet1_1 --format torchscript --out "};
+#ifdef DNAS_WITH_ONNX
+    commands.push_back("export --arch squeezenet1_1 --format onnx --out ");
+#endif
+    for (const std::string& command : commands) {
+      const Result r = run(command + special.string());
+      EXPECT_EQ(r.exit_code, 2) << command << r.err;
+      EXPECT_NE(r.err.find("not a regular file; refusing to replace it"), std::string::npos) << r.err;
+      EXPECT_EQ(fs::status(special).type(), before) << command;
+    }
+    expect_one_line_error(run("arch info " + special.string()), special.string() + ": is a ");
+  }
+  fs::remove_all(dir);
 }
 
 TEST(Cli, HelpTeaches) {

@@ -96,7 +96,7 @@ TEST(ConfigStore, UnknownNamesAndMissingFiles) {
             0u);
   EXPECT_EQ(error_of([] { load_arch("/nonexistent/net.json"); }),
             "/nonexistent/net.json: cannot read file (No such file or directory)");
-  EXPECT_EQ(error_of([] { load_space("/tmp"); }), "/tmp: is a directory, expected a file");
+  EXPECT_EQ(error_of([] { load_space("/tmp"); }), "/tmp: is a directory, expected a regular file");
 }
 
 TEST(ConfigStore, DnasConfigDirAddsModels) {
