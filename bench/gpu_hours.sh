@@ -32,7 +32,7 @@ common=(--space fbnet --input "$input" --channels 3 --classes 100 --batch "$batc
         --threads "$threads" --json)
 echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(hostname), device $device, fbnet space, input 3x${input}x${input}, batch $batch," \
      "precision $precision (dnas), $steps timed steps, $rounds rounds"
-[[ -n $python || ${NO_PYTHON:-0} == 1 ]] || echo "# no Python with torch${device/cpu/} found: dnas only"
+[[ -n $python || ${NO_PYTHON:-0} == 1 ]] || echo "# no Python with torch$([[ $device == cuda ]] && echo " and CUDA") found: dnas only"
 for round in $(seq "$rounds"); do
   for mode in soft hard; do
     "$dnas" bench search-step "${common[@]}" --mode "$mode" --precision "$precision" >> "$work/dnas-$mode.jsonl"

@@ -226,7 +226,8 @@ void add_search_commands(CLI::App& app) {
   f->flags.add(cmd, "--target", &SearchConfig::target, "Target whose latency table drives the loss");
   f->flags.add(cmd, "--db", &SearchConfig::db, "Latency table (default: the target's; estimates if absent)");
   f->flags.add(cmd, "--data", &SearchConfig::data,
-       "mnist:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, synthetic[:N[:SIZE[:C[:CLASSES]]]]");
+       "mnist:DIR (IDX, plain or .gz), fashion-mnist, cifar10:DIR, cifar100:DIR, folder:DIR, "
+       "synthetic[:N[:SIZE[:C[:CLASSES]]]]");
   f->flags.add(cmd, "--device", &SearchConfig::device, "cpu or cuda");
   f->flags.add(cmd, "--out", &SearchConfig::out, "Run directory");
   f->flags.add(cmd, "--epochs", &SearchConfig::epochs, "Epochs");
@@ -237,8 +238,12 @@ void add_search_commands(CLI::App& app) {
   f->flags.add(cmd, "--schedule", &SearchConfig::schedule, "Temperature schedule: exp or linear");
   f->flags.add(cmd, "--tau0", &SearchConfig::tau0, "Initial temperature");
   f->flags.add(cmd, "--tau-decay", &SearchConfig::tau_decay, "Per-epoch factor of the exp schedule");
+  f->flags.add(cmd, "--tau-min", &SearchConfig::tau_min, "Final temperature of the linear schedule");
   f->flags.add(cmd, "--lr-w", &SearchConfig::lr_w, "SGD learning rate of the weights");
+  f->flags.add(cmd, "--momentum", &SearchConfig::momentum, "SGD momentum of the weights");
+  f->flags.add(cmd, "--weight-decay", &SearchConfig::weight_decay, "SGD weight decay of the weights");
   f->flags.add(cmd, "--lr-theta", &SearchConfig::lr_theta, "Adam learning rate of theta");
+  f->flags.add(cmd, "--theta-weight-decay", &SearchConfig::theta_weight_decay, "Adam weight decay of theta");
   f->flags.add(cmd, "--alpha", &SearchConfig::alpha, "alpha in CE * alpha * (log LAT)^beta");
   f->flags.add(cmd, "--beta", &SearchConfig::beta, "beta in CE * alpha * (log LAT)^beta");
   f->flags.add(cmd, "--latency-target-ms", &SearchConfig::latency_target_ms, "Latency budget (0: none)");

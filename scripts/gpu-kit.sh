@@ -14,6 +14,7 @@ packages=(
   libyaml-cpp-dev libyaml-cpp0.7             # search-space YAML
   libsqlite3-dev libsqlite3-0                # latency lookup tables
   libstb-dev libstb0                         # image-folder datasets
+  zlib1g-dev                                 # gzipped IDX (headers; the host has libz.so.1)
   libgtest-dev                               # the test suites
 )
 rm -rf "$kit"

@@ -16,6 +16,8 @@ packages=(
   libyaml-cpp-dev       # search-space YAML
   libsqlite3-dev        # latency lookup tables
   libstb-dev            # JPEG / PNG decoding for image-folder datasets
+  zlib1g-dev            # gzipped IDX datasets
+  dataset-fashion-mnist # Fashion-MNIST (gzipped IDX), the search-quality benchmark's data; tests read it
   libonnx-dev           # ONNX protobuf types and checker (dnas export --format onnx)
   libgoogle-glog-dev    # LibTorch's logger, silenced below fatal by `dnas`
   libgloo-dev           # headers c10d's ProcessGroupGloo needs (distributed search / training on CPU)

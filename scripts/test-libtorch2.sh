@@ -22,7 +22,7 @@ root=${DNAS_TRIXIE_ROOT:-/var/cache/dnas/trixie}
 build_dir=${DNAS_BUILD_DIR:-build-torch2}
 [[ $build_dir != /* ]] || { echo "test-libtorch2.sh: DNAS_BUILD_DIR must be relative to the tree" >&2; exit 2; }
 packages=build-essential,cmake,ninja-build,pkg-config,libtorch-dev,libcli11-dev,nlohmann-json3-dev,libyaml-cpp-dev
-packages+=,libsqlite3-dev,libstb-dev,libonnx-dev,libgoogle-glog-dev,libgloo-dev,libgtest-dev,python3,python3-torch
+packages+=,libsqlite3-dev,libstb-dev,zlib1g-dev,dataset-fashion-mnist,libonnx-dev,libgoogle-glog-dev,libgloo-dev,libgtest-dev,python3,python3-torch
 sudo=""
 [[ $(id -u) -ne 0 ]] && sudo="sudo"
 

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <stb/stb_image.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -21,11 +22,41 @@ uint32_t read_be32(const std::string& bytes, size_t offset) {
          (uint32_t(uint8_t(bytes[offset + 2])) << 8) | uint32_t(uint8_t(bytes[offset + 3]));
 }
 
-std::string require_file(const fs::path& dir, const std::string& name, const std::string& what) {
-  const fs::path path = dir / name;
+// The gzip stream in `compressed`, inflated; at most kMaxReadBytes (a gzip bomb is an error).
+std::string gunzip(const std::string& compressed, const std::string& path) {
+  z_stream z{};
+  DNAS_CHECK(inflateInit2(&z, 15 + 16) == Z_OK, path, ": cannot start zlib");  // 15 + 16: gzip framing
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+  z.avail_in = static_cast<uInt>(compressed.size());
+  std::string out;
+  char chunk[1 << 16];
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    z.next_out = reinterpret_cast<Bytef*>(chunk);
+    z.avail_out = sizeof chunk;
+    rc = inflate(&z, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      const std::string reason = z.msg != nullptr ? z.msg : rc == Z_BUF_ERROR ? "truncated" : "corrupt";
+      inflateEnd(&z);
+      throw Error(path + ": not a valid gzip file (" + reason + ")");
+    }
+    out.append(chunk, sizeof chunk - z.avail_out);
+    if (static_cast<int64_t>(out.size()) > kMaxReadBytes) {
+      inflateEnd(&z);
+      throw Error(detail::concat(path, ": inflates to more than the ", kMaxReadBytes, " bytes (1 GiB) dnas reads"));
+    }
+  }
+  inflateEnd(&z);
+  return out;
+}
+
+// DIR/NAME, or DIR/NAME.gz inflated; the second element is the path that was read.
+std::pair<std::string, std::string> require_file(const fs::path& dir, const std::string& name, const std::string& what) {
+  const fs::path path = dir / name, gzipped = dir / (name + ".gz");
   std::error_code ec;
-  DNAS_CHECK(fs::is_regular_file(path, ec), path.string(), ": missing (expected ", what, ")");
-  return read_text_file(path.string());
+  if (fs::exists(path, ec)) return {read_text_file(path.string()), path.string()};
+  if (fs::exists(gzipped, ec)) return {gunzip(read_text_file(gzipped.string()), gzipped.string()), gzipped.string()};
+  throw Error(path.string() + ": missing, and no " + gzipped.filename().string() + " either (expected " + what + ")");
 }
 
 void compute_stats(Dataset& d) {
@@ -49,9 +80,8 @@ void check_labels(const Dataset& d, const std::string& where) {
 Dataset load_mnist(const fs::path& dir, bool train) {
   const std::string prefix = train ? "train" : "t10k";
   const std::string image_name = prefix + "-images-idx3-ubyte", label_name = prefix + "-labels-idx1-ubyte";
-  const std::string images = require_file(dir, image_name, "MNIST IDX images");
-  const std::string labels = require_file(dir, label_name, "MNIST IDX labels");
-  const std::string image_path = (dir / image_name).string(), label_path = (dir / label_name).string();
+  const auto [images, image_path] = require_file(dir, image_name, "MNIST IDX images");
+  const auto [labels, label_path] = require_file(dir, label_name, "MNIST IDX labels");
   DNAS_CHECK(images.size() >= 16 && read_be32(images, 0) == 2051, image_path,
              ": not an IDX image file (expected magic 2051)");
   DNAS_CHECK(labels.size() >= 8 && read_be32(labels, 0) == 2049, label_path,
@@ -84,7 +114,7 @@ Dataset load_cifar(const fs::path& dir, bool train, int classes) {
   const int64_t label_bytes = classes == 10 ? 1 : 2, record = label_bytes + 3072;
   std::vector<at::Tensor> images, labels;
   for (const std::string& name : names) {
-    const std::string bytes = require_file(dir, name, classes == 10 ? "CIFAR-10 binary batches" : "CIFAR-100 binary");
+    const std::string bytes = require_file(dir, name, classes == 10 ? "CIFAR-10 binary batches" : "CIFAR-100 binary").first;
     DNAS_CHECK(!bytes.empty() && bytes.size() % record == 0, (dir / name).string(), ": size ", bytes.size(),
                " is not a multiple of the ", record, "-byte CIFAR-", classes, " record (truncated or wrong format?)");
     const int64_t n = static_cast<int64_t>(bytes.size()) / record;
@@ -203,10 +233,18 @@ Dataset load_dataset(const std::string& spec, bool train, int64_t image_size) {
     return d;
   }
   std::error_code ec;
+  if (spec == "fashion-mnist") {
+    DNAS_CHECK(fs::is_directory(kFashionMnistDir, ec), "--data fashion-mnist: ", kFashionMnistDir,
+               " is missing; install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist), or pass "
+               "mnist:DIR with its four IDX files");
+    kind = "mnist";
+    path = kFashionMnistDir;
+  }
   DNAS_CHECK(fs::is_directory(path, ec), "--data ", spec, ": ", path, " is not a directory");
   const fs::path dir(path);
   if (kind.empty()) {
-    if (fs::exists(dir / "train-images-idx3-ubyte", ec)) kind = "mnist";
+    if (fs::exists(dir / "train-images-idx3-ubyte", ec) || fs::exists(dir / "train-images-idx3-ubyte.gz", ec))
+      kind = "mnist";
     else if (fs::exists(dir / "data_batch_1.bin", ec)) kind = "cifar10";
     else if (fs::exists(dir / "train.bin", ec)) kind = "cifar100";
     else kind = "folder";
@@ -216,7 +254,7 @@ Dataset load_dataset(const std::string& spec, bool train, int64_t image_size) {
   else if (kind == "cifar10") d = load_cifar(dir, train, 10);
   else if (kind == "cifar100") d = load_cifar(dir, train, 100);
   else if (kind == "folder") d = load_folder(dir, image_size);
-  else throw Error("--data " + spec + ": unknown dataset kind '" + kind + "' (mnist, cifar10, cifar100, folder, synthetic)");
+  else throw Error("--data " + spec + ": unknown dataset kind '" + kind + "' (mnist, cifar10, cifar100, folder, synthetic; or fashion-mnist)");
   d.source = spec;
   compute_stats(d);
   return d;

@@ -1,7 +1,9 @@
 // Image-classification datasets held in memory as uint8 N x C x H x W plus int64 labels.
 //
 // --data specs (load_dataset):
-//   mnist:DIR       train-images-idx3-ubyte + train-labels-idx1-ubyte (IDX; test: t10k-*)
+//   mnist:DIR       train-images-idx3-ubyte + train-labels-idx1-ubyte (IDX; test: t10k-*), each
+//                   plain or gzipped (.gz, as Fashion-MNIST and the MNIST site ship them)
+//   fashion-mnist   Fashion-MNIST from Debian's dataset-fashion-mnist (kFashionMnistDir)
 //   cifar10:DIR     data_batch_{1..5}.bin (test: test_batch.bin), CIFAR-10 binary
 //   cifar100:DIR    train.bin (test: test.bin), CIFAR-100 binary, fine labels
 //   folder:DIR      DIR/<class>/*.{jpg,jpeg,png}, classes sorted by name, resized to image_size
@@ -32,6 +34,9 @@ struct Dataset {
   int64_t height() const { return images.size(2); }
   int64_t width() const { return images.size(3); }
 };
+
+// Where Debian's dataset-fashion-mnist package installs its gzipped IDX files.
+inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
 
 Dataset load_dataset(const std::string& spec, bool train = true, int64_t image_size = 32);
 // Class templates are fixed; `seed` draws the samples (the train and test splits use different seeds).

@@ -27,6 +27,9 @@ void SearchConfig::validate() const {
   DNAS_CHECK(latency_target_ms >= 0, "--latency-target-ms: expected >= 0, got ", latency_target_ms);
   DNAS_CHECK(w_fraction > 0 && w_fraction < 1, "--w-fraction: expected a fraction in (0, 1), got ", w_fraction);
   DNAS_CHECK(lr_w > 0 && lr_theta > 0, "learning rates must be positive");
+  DNAS_CHECK(momentum >= 0 && momentum < 1, "--momentum: expected a value in [0, 1), got ", momentum);
+  DNAS_CHECK(weight_decay >= 0 && theta_weight_decay >= 0, "--weight-decay and --theta-weight-decay: expected >= 0, got ",
+             weight_decay, " and ", theta_weight_decay);
   DNAS_CHECK(threads >= 0 && max_samples >= 0 && checkpoint_every >= 0, "counts must be >= 0");
   DNAS_CHECK(precision == "fp32" || precision == "bf16", "--precision: expected fp32 or bf16, got '", precision, "'");
   DNAS_CHECK(precision == "fp32" || device == "cuda", "--precision ", precision,

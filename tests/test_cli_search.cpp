@@ -31,8 +31,13 @@ int lines_in(const std::string& file) {
 }
 
 TEST_F(CliSearch, RunDirectorySampleAndReport) {
-  const Result r = run(search_args("run") + " --json");
+  const Result r = run(search_args("run") + " --json --tau-min 0.2 --momentum 0.8 --weight-decay 0 --theta-weight-decay 0.001");
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json config = json::parse(slurp(path("run/config.json")));  // every optimiser setting has a flag
+  EXPECT_EQ(config["tau_min"], 0.2);
+  EXPECT_EQ(config["momentum"], 0.8);
+  EXPECT_EQ(config["weight_decay"], 0.0);
+  EXPECT_EQ(config["theta_weight_decay"], 0.001);
   const json summary = json::parse(r.out);
   EXPECT_EQ(summary["choices"].size(), 8u);
   EXPECT_TRUE(summary["latency_estimated"].get<bool>());  // no host-cpu table at 16x16x1 in this test
@@ -107,6 +112,9 @@ TEST_F(CliSearch, BadInputGivesOneLineAndExitTwo) {
   expect_one_line_error(run("search --data synthetic:0 --out " + path("a")), "expected positive integers");
   expect_one_line_error(run("search --space tiny-nope --data synthetic --out " + path("a")), "unknown search space 'tiny-nope'");
   expect_one_line_error(run("search --mode medium --out " + path("a")), "--mode: expected soft or hard, got 'medium'");
+  expect_one_line_error(run("search --momentum 1.5 --out " + path("a")), "--momentum: expected a value in [0, 1), got 1.5");
+  expect_one_line_error(run("search --theta-weight-decay -1 --out " + path("a")), "expected >= 0, got 0.0001 and -1");
+  EXPECT_FALSE(fs::exists(path("a"))) << "a refused search must not leave a run directory";
   expect_one_line_error(run("search --resume --out " + path("none")), "--resume: " + path("none") + " holds no search");
 
   // A mislabelled MNIST directory: a label outside 0..9.

@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ops/allclose.h>
+#include <ATen/ops/bincount.h>
 #include <ATen/ops/equal.h>
+#include <ATen/ops/full.h>
 #include <ATen/ops/randn.h>
 #include <torch/nn/functional/loss.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -307,6 +310,49 @@ TEST(Report, IsSelfContainedWellFormedHtml) {
   EXPECT_NE(html.find("ESTIMATES"), std::string::npos);    // estimated latency is labelled
   EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org"));  // only namespaces, no fetches
   EXPECT_EQ(html.find("<script"), std::string::npos);
+}
+
+TEST(Dataset, GzippedIdxFilesReadLikePlainOnes) {
+  TempDir dir;
+  const Dataset synthetic = make_synthetic(20, 28, 1, 10, 1);
+  write_idx_images(dir.file("train-images-idx3-ubyte"), synthetic.images.squeeze(1));
+  write_idx_labels(dir.file("train-labels-idx1-ubyte"), synthetic.labels);
+  ASSERT_EQ(std::system(("gzip -n " + dir.file("train-images-idx3-ubyte") + " " + dir.file("train-labels-idx1-ubyte")).c_str()), 0);
+  ASSERT_FALSE(fs::exists(dir.file("train-images-idx3-ubyte")));
+  const Dataset loaded = load_dataset(dir.file(""), true);  // detected from the .gz names
+  EXPECT_EQ(loaded.name, "mnist");
+  EXPECT_TRUE(at::equal(loaded.images, synthetic.images));
+  EXPECT_TRUE(at::equal(loaded.labels, synthetic.labels));
+
+  fs::resize_file(dir.file("train-images-idx3-ubyte.gz"), fs::file_size(dir.file("train-images-idx3-ubyte.gz")) / 2);
+  EXPECT_EQ(dnas::testing::error_of([&] { load_dataset("mnist:" + dir.file(""), true); }),
+            dir.file("train-images-idx3-ubyte.gz") + ": not a valid gzip file (truncated)");
+  std::ofstream(dir.file("train-images-idx3-ubyte.gz"), std::ios::trunc) << "not gzip at all";
+  EXPECT_NE(dnas::testing::error_of([&] { load_dataset("mnist:" + dir.file(""), true); })
+                .find("train-images-idx3-ubyte.gz: not a valid gzip file ("),
+            std::string::npos);
+  fs::remove(dir.file("train-images-idx3-ubyte.gz"));
+  EXPECT_NE(dnas::testing::error_of([&] { load_dataset("mnist:" + dir.file(""), true); })
+                .find("train-images-idx3-ubyte: missing, and no train-images-idx3-ubyte.gz either"),
+            std::string::npos);
+}
+
+// Debian's dataset-fashion-mnist (scripts/setup.sh installs it): 60,000 + 10,000 gzipped images,
+// 6,000 + 1,000 of each class. Without the package, the error says which one to install.
+TEST(Dataset, FashionMnistFromItsDebianPackage) {
+  if (!fs::exists(kFashionMnistDir)) {
+    EXPECT_NE(dnas::testing::error_of([] { load_dataset("fashion-mnist", true); })
+                  .find("install Debian's dataset-fashion-mnist"),
+              std::string::npos);
+    return;
+  }
+  const Dataset train = load_dataset("fashion-mnist", true), test = load_dataset("fashion-mnist", false);
+  EXPECT_EQ(train.images.sizes(), (std::vector<int64_t>{60000, 1, 28, 28}));
+  EXPECT_EQ(test.images.sizes(), (std::vector<int64_t>{10000, 1, 28, 28}));
+  EXPECT_EQ(train.num_classes, 10);
+  EXPECT_TRUE(at::equal(at::bincount(train.labels), at::full({10}, 6000, at::kLong)));
+  EXPECT_TRUE(at::equal(at::bincount(test.labels), at::full({10}, 1000, at::kLong)));
+  EXPECT_EQ(train.source, "fashion-mnist");
 }
 
 TEST(Dataset, MnistIdxRoundTripAndMislabelledFiles) {
