@@ -14,7 +14,7 @@ reimplementations write it, and times its training steps on synthetic data:
   MixedOp  soft: weights = gumbel_softmax(theta, tau), every candidate runs, sum_i w_i * op_i(x).
            hard: straight-through one-hot sample; only the sampled candidate runs, scaled by its
            (unit) weight so theta still gets a gradient. One noise draw per batch, tau = 5.
-  w step   (search/trainer.cpp) sample without grad, loss = CE * alpha * (log LAT)^beta with LAT
+  w step   (search/search_loop.cpp) sample without grad, loss = CE * alpha * (log LAT)^beta with LAT
            the (detached) expected latency, backward, SGD(momentum 0.9, wd 1e-4) on the weights.
   theta    sample with grad, same loss with LAT = sum_l sum_i w_li * LUT_li + fixed (a random
   step     per-candidate table in us), backward, Adam(lr 0.01, wd 5e-4) on theta. As in the C++
@@ -319,7 +319,7 @@ def expected_latency_us(sample, lut, fixed_us):
 
 
 def latency_aware_loss(ce, lat_us):
-    """search/trainer.cpp: CE * alpha * (log LAT)^beta (the power applies to the log)."""
+    """search/search_loop.cpp: CE * alpha * (log LAT)^beta (the power applies to the log)."""
     return ce * ALPHA * lat_us.clamp_min(1.0 + 1e-6).log().pow(BETA)
 
 

@@ -9,7 +9,8 @@
 #include <set>
 
 #include "cli/format.h"
-#include "ops/error.h"
+#include "common/error.h"
+#include "common/file_io.h"
 #include "supernet/config_store.h"
 
 namespace dnas::cli {

@@ -16,7 +16,8 @@
 
 #include "latency_lut/latency_table.h"
 #include "latency_lut/profiler.h"
-#include "ops/error.h"
+#include "common/device.h"
+#include "common/error.h"
 #include "supernet/config_store.h"
 
 namespace dnas::cli {

@@ -17,7 +17,9 @@
 
 #include "cli/format.h"
 #include "latency_lut/timing.h"
-#include "ops/error.h"
+#include "common/device.h"
+#include "common/error.h"
+#include "common/file_io.h"
 #include "ops/tensor_memory.h"
 #include "search/search_config.h"
 #include "ops/blocks.h"

@@ -18,7 +18,8 @@
 
 #include "cli/format.h"
 #include "latency_lut/timing.h"
-#include "ops/error.h"
+#include "common/device.h"
+#include "common/error.h"
 #include "ops/shift.h"
 #include "ops/shift_geometry.h"
 

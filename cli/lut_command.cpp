@@ -15,8 +15,10 @@
 #include "latency_lut/profiler.h"
 #include "latency_lut/validation.h"
 #include "ops/blocks.h"
-#include "search/export_torchscript.h"
-#include "ops/error.h"
+#include "export/torchscript.h"
+#include "common/device.h"
+#include "common/error.h"
+#include "common/file_io.h"
 #include "supernet/config_store.h"
 
 namespace dnas::cli {

@@ -17,7 +17,8 @@
 #include "cli/search_command.h"
 #include "cli/train_command.h"
 #include "ops/allocator.h"
-#include "ops/error.h"
+#include "common/error.h"
+#include "common/version.h"
 
 namespace {
 
@@ -57,7 +58,7 @@ int main(int argc, char** argv) {
       "Start with `dnas arch info fbnet_c`, `dnas arch info fbnet` or `dnas lut list`."};
   app.name("dnas");
   app.require_subcommand(1);
-  app.set_version_flag("--version", "dnas 0.1.0");
+  app.set_version_flag("--version", std::string("dnas ") + dnas::dnas_version() + " (" + dnas::dnas_build_commit() + ")");
   dnas::cli::add_arch_command(app);
   dnas::cli::add_profile_command(app);
   dnas::cli::add_lut_command(app);

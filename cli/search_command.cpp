@@ -15,10 +15,11 @@
 #include "cli/layered_flags.h"
 #include "cli/progress.h"
 #include "latency_lut/latency_table.h"
-#include "ops/error.h"
-#include "search/report.h"
-#include "search/trainer.h"
-#include "supernet/config_reader.h"
+#include "common/error.h"
+#include "common/file_io.h"
+#include "report/report.h"
+#include "search/search_loop.h"
+#include "common/config_reader.h"
 #include "supernet/config_store.h"
 
 namespace dnas::cli {
@@ -94,7 +95,7 @@ void run_search_command(SearchFlags& f) {
     std::exit(130);
   }
   const std::string arch_path = (fs::path(config.out) / "arch.json").string();
-  const std::string report_path = (fs::path(config.out) / "report.html").string();
+  const std::string report_path = write_report(config.out);
   const double divergence = result.epochs.empty() ? 0 : result.epochs.back().rank_divergence;
   if (f.as_json) {
     std::cout << json{{"run", config.out}, {"arch", arch_path}, {"report", report_path}, {"choices", result.choices},

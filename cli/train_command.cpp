@@ -13,14 +13,16 @@
 #include "cli/progress.h"
 #include "ops/blocks.h"
 #include "latency_lut/timing.h"
-#include "ops/error.h"
+#include "common/device.h"
+#include "common/error.h"
+#include "common/file_io.h"
 #ifdef DNAS_WITH_ONNX
-#include "search/export_onnx.h"
+#include "export/onnx.h"
 #endif
-#include "search/export_torchscript.h"
-#include "search/retrain.h"
-#include "search/weights.h"
-#include "supernet/config_reader.h"
+#include "export/torchscript.h"
+#include "train/training.h"
+#include "train/weights.h"
+#include "common/config_reader.h"
 #include "supernet/config_store.h"
 #include "supernet/network.h"
 

@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "ops/error.h"
+#include "common/error.h"
 #include "ops/registry.h"
 
 namespace dnas {

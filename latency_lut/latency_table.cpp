@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "latency_lut/roofline.h"
-#include "ops/error.h"
+#include "common/error.h"
 #include "ops/registry.h"
 
 namespace dnas {

@@ -6,8 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ops/error.h"
-#include "supernet/config_reader.h"
+#include "common/error.h"
+#include "common/config_reader.h"
 
 namespace dnas {
 namespace {

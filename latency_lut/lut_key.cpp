@@ -4,7 +4,7 @@
 #include <map>
 #include <vector>
 
-#include "ops/error.h"
+#include "common/error.h"
 
 namespace dnas {
 

@@ -3,7 +3,7 @@
 #include <ctime>
 #include <filesystem>
 
-#include "ops/error.h"
+#include "common/error.h"
 
 namespace dnas {
 namespace {

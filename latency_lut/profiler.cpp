@@ -5,7 +5,7 @@
 
 #include <chrono>
 
-#include "latency_lut/build_info.h"
+#include "common/version.h"
 #include "ops/blocks.h"
 #include "supernet/network.h"
 

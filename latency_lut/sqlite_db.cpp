@@ -2,7 +2,7 @@
 
 #include <sqlite3.h>
 
-#include "ops/error.h"
+#include "common/error.h"
 
 namespace dnas {
 

@@ -1,7 +1,7 @@
 #include "latency_lut/target_spec.h"
 
-#include "ops/error.h"
-#include "supernet/config_reader.h"
+#include "common/error.h"
+#include "common/config_reader.h"
 #include "supernet/config_store.h"
 
 namespace dnas {

@@ -15,7 +15,7 @@
 #include <numeric>
 
 #include "ops/blocks.h"
-#include "ops/error.h"
+#include "common/error.h"
 
 namespace dnas {
 namespace {
@@ -47,16 +47,6 @@ std::string cpu_model_name() {
 }
 
 }  // namespace
-
-void check_device(const std::string& device, const std::string& dtype, const std::string& where) {
-  DNAS_CHECK(device == "cpu" || device == "cuda", where, ": expected device cpu or cuda, got '", device, "'");
-  if (device == "cuda")
-    DNAS_CHECK(torch::cuda::is_available(), where,
-               ": cuda requested, but no CUDA device is available (this LibTorch ",
-               at::detail::getCUDAHooks().hasCUDA() ? "sees no GPU" : "is built without CUDA", ")");
-  if (device == "cpu")
-    DNAS_CHECK(dtype != "fp16", where, ": fp16 is not supported on CPU; use fp32 or bf16");
-}
 
 TimingStats summarize_samples(std::vector<double> samples) {
   TimingStats stats;

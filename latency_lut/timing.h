@@ -10,6 +10,7 @@
 
 #include <torch/nn/module.h>
 
+#include "common/device.h"
 #include "latency_lut/lut_key.h"
 #include "latency_lut/lut_store.h"
 
@@ -21,10 +22,6 @@ struct TimingOptions {
   int64_t repeats = 50;
   LutSettings settings;
 };
-
-// Throws dnas::Error naming `where` for an unknown device, `cuda` without a usable GPU, or a
-// dtype the device cannot run (fp16 on CPU).
-void check_device(const std::string& device, const std::string& dtype, const std::string& where);
 
 TimingStats summarize_samples(std::vector<double> samples_us);
 

@@ -5,7 +5,7 @@
 #include <random>
 
 #include "latency_lut/profiler.h"
-#include "ops/error.h"
+#include "common/error.h"
 
 namespace dnas {
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "ops/error.h"
+#include "common/error.h"
 
 namespace dnas {
 namespace {

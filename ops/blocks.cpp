@@ -6,7 +6,7 @@
 #include <torch/nn/modules/dropout.h>
 #include <torch/nn/modules/pooling.h>
 
-#include "ops/error.h"
+#include "common/error.h"
 #include "ops/mac_tally.h"
 #include "ops/shift.h"
 

@@ -1,6 +1,6 @@
 #include "ops/op_def.h"
 
-#include "ops/error.h"
+#include "common/error.h"
 
 namespace dnas {
 
@@ -36,12 +36,6 @@ int64_t BlockOptions::padding_for(const OpDef& op) const {
 
 std::string FeatureShape::str() const {
   return detail::concat(channels, "x", height, "x", width);
-}
-
-bool channels_last_format(const std::string& memory_format) {
-  DNAS_CHECK(memory_format == "nhwc" || memory_format == "nchw", "--memory-format: expected nhwc or nchw, got '",
-             memory_format, "'");
-  return memory_format == "nhwc";
 }
 
 }  // namespace dnas

@@ -67,8 +67,4 @@ struct BlockArgs {
   BlockOptions options;
 };
 
-// Parses a --memory-format value: true for "nhwc" (channels-last), false for "nchw"; anything
-// else is a dnas::Error naming the flag and the value.
-bool channels_last_format(const std::string& memory_format);
-
 }  // namespace dnas

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "ops/error.h"
+#include "common/error.h"
 
 namespace dnas {
 namespace {

@@ -11,7 +11,7 @@
 #include <ATen/ops/empty.h>
 #include <torch/csrc/autograd/custom_function.h>
 
-#include "ops/error.h"
+#include "common/error.h"
 #include "ops/shift_geometry.h"
 
 #ifdef DNAS_WITH_CUDA_SHIFT

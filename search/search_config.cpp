@@ -2,9 +2,10 @@
 
 #include <cmath>
 
-#include "ops/error.h"
+#include "common/device.h"
+#include "common/error.h"
 #include "ops/op_def.h"
-#include "supernet/config_reader.h"
+#include "common/config_reader.h"
 
 namespace dnas {
 

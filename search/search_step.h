@@ -5,7 +5,7 @@
 //   theta step: sample with grad, forward with the weights frozen (no weight gradients are
 //               computed), the same loss with LAT differentiable in theta (+ the budget penalty),
 //               backward into theta only, average over ranks, Adam step.
-// Distributed, the averaging overlaps the backward pass (search/gradient_reducer.h).
+// Distributed, the averaging overlaps the backward pass (train/gradient_reducer.h).
 // Steps never synchronise with the device: loss, correct count and latency come back as device
 // tensors, and the caller decides when to read them (.item()) for logging.
 // The caller seeds the global RNG before each step (the Gumbel draw) and calls begin_phase()
@@ -18,8 +18,8 @@
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
 
-#include "search/distributed.h"
-#include "search/gradient_reducer.h"
+#include "train/distributed.h"
+#include "train/gradient_reducer.h"
 #include "supernet/supernet.h"
 
 namespace dnas {

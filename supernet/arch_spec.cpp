@@ -1,8 +1,8 @@
 #include "supernet/arch_spec.h"
 
-#include "ops/error.h"
+#include "common/error.h"
 #include "ops/registry.h"
-#include "supernet/config_reader.h"
+#include "common/config_reader.h"
 
 namespace dnas {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "ops/blocks.h"
-#include "ops/error.h"
+#include "common/error.h"
 #include "ops/registry.h"
 
 namespace dnas {

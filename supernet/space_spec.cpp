@@ -2,9 +2,9 @@
 
 #include <cmath>
 
-#include "ops/error.h"
+#include "common/error.h"
 #include "ops/registry.h"
-#include "supernet/config_reader.h"
+#include "common/config_reader.h"
 
 namespace dnas {
 namespace {

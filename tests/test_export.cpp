@@ -15,12 +15,12 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "search/export_torchscript.h"
+#include "export/torchscript.h"
 #include "supernet/config_store.h"
 #include "supernet/network.h"
 #include "tests/test_support.h"
 #ifdef DNAS_WITH_ONNX
-#include "search/export_onnx.h"
+#include "export/onnx.h"
 #include "tests/onnx_reference.h"
 #endif
 

@@ -14,7 +14,7 @@
 #include "latency_lut/profiler.h"
 #include "latency_lut/roofline.h"
 #include "latency_lut/validation.h"
-#include "ops/error.h"
+#include "common/error.h"
 #include "ops/registry.h"
 #include "supernet/config_store.h"
 #include "tests/test_support.h"

@@ -9,7 +9,7 @@
 
 #include "ops/blocks.h"
 #include "ops/cost.h"
-#include "ops/error.h"
+#include "common/error.h"
 #include "ops/mac_tally.h"
 #include "ops/registry.h"
 #include "tests/test_support.h"

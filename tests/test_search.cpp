@@ -19,10 +19,11 @@
 #include "latency_lut/lut_store.h"
 #include "latency_lut/profiler.h"
 #include "ops/blocks.h"
-#include "ops/error.h"
+#include "common/error.h"
 #include "ops/registry.h"
-#include "search/dataset.h"
-#include "search/trainer.h"
+#include "data/dataset.h"
+#include "report/report.h"
+#include "search/search_loop.h"
 #include "supernet/config_store.h"
 #include "supernet/supernet.h"
 #include "tests/test_support.h"
@@ -302,6 +303,7 @@ TEST(Report, IsSelfContainedWellFormedHtml) {
   SearchConfig c = tiny_config(dir, "run");
   c.epochs = 2;
   run_search(c, false, nullptr, {});
+  EXPECT_EQ(write_report(dir.file("run")), dir.file("run/report.html"));
   const std::string html = slurp(dir.file("run/report.html"));
   std::string problem;
   EXPECT_TRUE(well_formed(html, problem)) << problem;

@@ -9,7 +9,7 @@
 #include <functional>
 #include <set>
 
-#include "ops/error.h"
+#include "common/error.h"
 #include "supernet/config_store.h"
 #include "tests/test_support.h"
 

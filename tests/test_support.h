@@ -8,7 +8,7 @@
 #include <functional>
 #include <string>
 
-#include "ops/error.h"
+#include "common/error.h"
 #include "ops/op_def.h"
 
 namespace dnas::testing {

@@ -1,4 +1,4 @@
-#include "search/gradient_reducer.h"
+#include "train/gradient_reducer.h"
 
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/function.h>
@@ -11,8 +11,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "ops/error.h"
-#include "search/run_state.h"
+#include "common/error.h"
+#include "train/checkpoint.h"
 
 namespace dnas {
 

@@ -1,4 +1,4 @@
-#include "search/distributed.h"
+#include "train/distributed.h"
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
@@ -13,7 +13,7 @@
 #include <cstdlib>
 #include <limits>
 
-#include "ops/error.h"
+#include "common/error.h"
 #include "ops/torch_compat.h"
 
 namespace dnas {

@@ -1,4 +1,4 @@
-#include "search/export_common.h"
+#include "export/export_common.h"
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>

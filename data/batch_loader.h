@@ -20,7 +20,7 @@
 #include <ATen/core/Tensor.h>
 #include <c10/core/Device.h>
 
-#include "search/dataset.h"
+#include "data/dataset.h"
 
 namespace dnas {
 

@@ -14,8 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "search/dataset.h"
-#include "search/distributed.h"
+#include "data/dataset.h"
+#include "train/distributed.h"
 #include "supernet/arch_spec.h"
 
 namespace torch::nn {
@@ -78,7 +78,7 @@ struct TrainResult {
   std::vector<TrainEpoch> epochs;
 };
 
-// Distributed over `world` (see search/distributed.h): batch_size is per rank, each rank trains
+// Distributed over `world` (see train/distributed.h): batch_size is per rank, each rank trains
 // on its shard of every global batch with its own augmentation draws, gradients are averaged,
 // evaluation is split over the ranks, and rank 0 alone writes the run directory.
 // Without a World: a single process on config.device (cuda means cuda:0).

@@ -1,4 +1,4 @@
-#include "search/report.h"
+#include "report/report.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,8 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ops/error.h"
-#include "supernet/config_reader.h"
+#include "common/error.h"
+#include "common/file_io.h"
+#include "common/config_reader.h"
 #include "supernet/config_store.h"
 
 namespace dnas {

@@ -1,4 +1,4 @@
-#include "search/trainer.h"
+#include "search/search_loop.h"
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
@@ -16,14 +16,15 @@
 #include "latency_lut/latency_table.h"
 #include "latency_lut/lut_store.h"
 #include "latency_lut/timing.h"
-#include "ops/error.h"
+#include "common/device.h"
+#include "common/error.h"
+#include "common/file_io.h"
 #include "ops/blocks.h"
-#include "search/batch_loader.h"
-#include "search/dataset.h"
-#include "search/report.h"
-#include "search/run_state.h"
+#include "data/batch_loader.h"
+#include "data/dataset.h"
+#include "train/checkpoint.h"
 #include "search/search_step.h"
-#include "supernet/config_reader.h"
+#include "common/config_reader.h"
 #include "supernet/config_store.h"
 #include "supernet/supernet.h"
 
@@ -407,7 +408,6 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
                      {"seed", config.seed}, {"mode", config.mode}};
   if (config.latency_target_ms > 0) out_arch.origin["latency_target_ms"] = config.latency_target_ms;
   write_text_file_atomic(paths.arch(), arch_to_json(out_arch).dump(2) + "\n");
-  write_report(config.out);
   return result;
 }
 

@@ -1,4 +1,4 @@
-#include "search/export_onnx.h"
+#include "export/onnx.h"
 
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
@@ -11,9 +11,11 @@
 #include <vector>
 
 #include "ops/block_plan.h"
-#include "ops/error.h"
+#include "common/error.h"
+#include "common/file_io.h"
+#include "common/version.h"
 #include "ops/registry.h"
-#include "search/export_common.h"
+#include "export/export_common.h"
 #include "supernet/config_store.h"
 #include "supernet/network.h"
 
@@ -253,7 +255,7 @@ onnx::ModelProto onnx_model(const NetworkImpl& network, bool fold_bn) {
   onnx::ModelProto model;
   model.set_ir_version(onnx::IR_VERSION_2019_1_22);  // IR 4: initializers need not be graph inputs
   model.set_producer_name("dnas");
-  model.set_producer_version(DNAS_VERSION);
+  model.set_producer_version(dnas_version());
   onnx::OperatorSetIdProto* opset = model.add_opset_import();
   opset->set_domain("");
   opset->set_version(kOpset);
@@ -281,16 +283,10 @@ void export_onnx(const NetworkImpl& network, const std::string& path, bool fold_
   } catch (const std::exception& error) {
     throw Error(path + ": the exported graph fails the ONNX checker: " + error.what());
   }
-  check_output_path(path);
-  const std::string temp = path + ".tmp";
-  {
+  write_file_atomic(path, [&](const std::string& temp) {
     std::ofstream file(temp, std::ios::binary | std::ios::trunc);
-    if (!(file && model.SerializeToOstream(&file) && file.flush())) {
-      std::remove(temp.c_str());
-      throw Error(path + ": cannot write");
-    }
-  }
-  commit_temp_file(temp, path);
+    if (!(file && model.SerializeToOstream(&file) && file.flush())) throw Error(path + ": cannot write");
+  });
 }
 
 }  // namespace dnas

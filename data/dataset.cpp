@@ -1,4 +1,4 @@
-#include "search/dataset.h"
+#include "data/dataset.h"
 
 #include <ATen/ATen.h>
 #include <stb/stb_image.h>
@@ -9,7 +9,8 @@
 #include <fstream>
 #include <random>
 
-#include "ops/error.h"
+#include "common/error.h"
+#include "common/file_io.h"
 #include "supernet/config_store.h"
 
 namespace dnas {

@@ -1,4 +1,4 @@
-#include "search/weights.h"
+#include "train/weights.h"
 
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <sstream>
 
-#include "ops/error.h"
-#include "search/run_state.h"
+#include "common/error.h"
+#include "train/checkpoint.h"
 
 namespace dnas {
 namespace {

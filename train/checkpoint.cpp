@@ -1,4 +1,4 @@
-#include "search/run_state.h"
+#include "train/checkpoint.h"
 
 #include <torch/serialize/input-archive.h>
 
@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ops/error.h"
-#include "supernet/config_store.h"
+#include "common/error.h"
+#include "common/file_io.h"
 
 namespace dnas {
 namespace {
@@ -31,12 +31,7 @@ void clear_gradients(torch::optim::Optimizer& optimizer) {
     for (auto& p : group.params()) p.mutable_grad() = torch::Tensor();
 }
 
-void append_jsonl(const std::string& path, const nlohmann::json& line) {
-  std::ofstream out(path, std::ios::app);
-  out << line.dump() << '\n';
-  out.flush();
-  DNAS_CHECK(out.good(), path, ": cannot append");
-}
+void append_jsonl(const std::string& path, const nlohmann::json& line) { append_line(path, line.dump()); }
 
 void truncate_jsonl(const std::string& path, int64_t epoch) {
   std::error_code ec;
@@ -52,10 +47,14 @@ void truncate_jsonl(const std::string& path, int64_t epoch) {
 }
 
 void save_archive_atomic(torch::serialize::OutputArchive& archive, const std::string& path) {
-  check_output_path(path);
-  const std::string temp = path + ".tmp";
-  archive.save_to(temp);
-  commit_temp_file(temp, path);
+  write_file_atomic(path, [&](const std::string& temp) {
+    try {
+      archive.save_to(temp);
+    } catch (const c10::Error& error) {
+      const std::string message = error.what_without_backtrace();
+      throw Error(path + ": cannot write (" + message.substr(0, message.find('\n')) + ")");
+    }
+  });
 }
 
 void save_checkpoint(const std::string& path, const CheckpointParts& parts, const at::Tensor& progress) {

@@ -1,4 +1,4 @@
-#include "search/retrain.h"
+#include "train/training.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -13,12 +13,14 @@
 
 #include "latency_lut/timing.h"
 #include "ops/blocks.h"
-#include "ops/error.h"
-#include "search/batch_loader.h"
-#include "search/gradient_reducer.h"
-#include "search/run_state.h"
-#include "search/weights.h"
-#include "supernet/config_reader.h"
+#include "common/device.h"
+#include "common/error.h"
+#include "common/file_io.h"
+#include "data/batch_loader.h"
+#include "train/gradient_reducer.h"
+#include "train/checkpoint.h"
+#include "train/weights.h"
+#include "common/config_reader.h"
 #include "supernet/config_store.h"
 #include "supernet/network.h"
 

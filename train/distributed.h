@@ -69,7 +69,7 @@ class World {
   std::string describe() const;  // "rank 1/4 (torchrun, gloo)" or "single process"
 
   // Starts summing `tensor` over the ranks in place; the returned function waits for the result
-  // (GradientReducer in search/gradient_reducer.h overlaps these with the backward pass).
+  // (GradientReducer in train/gradient_reducer.h overlaps these with the backward pass).
   std::function<void()> sum_async(at::Tensor tensor) const;
   // Overwrites `tensors` on every rank with rank 0's values (e.g. BatchNorm running statistics,
   // which each rank gathers on its own shard, before an evaluation).

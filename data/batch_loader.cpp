@@ -1,4 +1,4 @@
-#include "search/batch_loader.h"
+#include "data/batch_loader.h"
 
 #include <ATen/ATen.h>
 
@@ -6,7 +6,7 @@
 #include <numeric>
 #include <random>
 
-#include "ops/error.h"
+#include "common/error.h"
 
 namespace dnas {
 

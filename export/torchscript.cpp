@@ -1,4 +1,4 @@
-#include "search/export_torchscript.h"
+#include "export/torchscript.h"
 
 #include <torch/script.h>
 
@@ -6,9 +6,10 @@
 #include <sstream>
 
 #include "ops/block_plan.h"
-#include "ops/error.h"
+#include "common/error.h"
+#include "common/file_io.h"
 #include "ops/registry.h"
-#include "search/export_common.h"
+#include "export/export_common.h"
 #include "supernet/config_store.h"
 #include "supernet/network.h"
 
@@ -171,18 +172,17 @@ void write_module(const Emitter& e, bool flatten, const std::string& path, bool 
     module.define(e.source(flatten));
   } catch (const c10::Error& error) {
     const std::string message = error.what_without_backtrace();
-    TORCH_INTERNAL_ASSERT(false, "export: generated TorchScript does not compile: ", message);
+    DNAS_ASSERT(false, "export: generated TorchScript does not compile: ", message);
   }
   module.eval();
-  check_output_path(path);
-  const std::string temp = path + ".tmp";
-  try {
-    if (lite) module._save_for_mobile(temp);
-    else module.save(temp);
-  } catch (const c10::Error& error) {
-    throw Error(path + ": cannot write (" + std::string(error.what_without_backtrace()).substr(0, 120) + ")");
-  }
-  commit_temp_file(temp, path);
+  write_file_atomic(path, [&](const std::string& temp) {
+    try {
+      if (lite) module._save_for_mobile(temp);
+      else module.save(temp);
+    } catch (const c10::Error& error) {
+      throw Error(path + ": cannot write (" + std::string(error.what_without_backtrace()).substr(0, 120) + ")");
+    }
+  });
 }
 
 }  // namespace

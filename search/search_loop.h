@@ -20,7 +20,7 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "search/distributed.h"
+#include "train/distributed.h"
 #include "search/search_config.h"
 #include "search/search_step.h"  // latency_aware_loss
 

@@ -12,7 +12,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ops/op_def.h"
 
 namespace dnas {
 

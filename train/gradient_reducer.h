@@ -18,7 +18,7 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "search/distributed.h"
+#include "train/distributed.h"
 
 namespace torch::optim {
 class Optimizer;

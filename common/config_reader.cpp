@@ -1,4 +1,4 @@
-#include "supernet/config_reader.h"
+#include "common/config_reader.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstdlib>
 
-#include "ops/error.h"
+#include "common/error.h"
 
 namespace dnas {
 namespace {
