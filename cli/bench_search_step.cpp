@@ -22,7 +22,7 @@
 #include "common/file_io.h"
 #include "ops/tensor_memory.h"
 #include "search/search_config.h"
-#include "ops/blocks.h"
+#include "ops/block_module.h"
 #include "search/search_step.h"
 #include "supernet/config_store.h"
 #include "supernet/network.h"

@@ -14,7 +14,7 @@
 #include "latency_lut/lut_io.h"
 #include "latency_lut/profiler.h"
 #include "latency_lut/validation.h"
-#include "ops/blocks.h"
+#include "ops/block_module.h"
 #include "export/torchscript.h"
 #include "common/device.h"
 #include "common/error.h"

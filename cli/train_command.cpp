@@ -11,7 +11,7 @@
 #include "cli/interrupt.h"
 #include "cli/layered_flags.h"
 #include "cli/progress.h"
-#include "ops/blocks.h"
+#include "ops/block_module.h"
 #include "latency_lut/timing.h"
 #include "common/device.h"
 #include "common/error.h"

@@ -16,7 +16,6 @@
 #include "common/version.h"
 #include "ops/registry.h"
 #include "export/export_common.h"
-#include "supernet/config_store.h"
 #include "supernet/network.h"
 
 namespace dnas {
@@ -25,74 +24,102 @@ namespace {
 constexpr int64_t kOpset = 13;
 
 // Appends nodes and initializers to a graph; value names are unique and readable
-// ("layers.3.dw", "layers.3.dw.bn", ...).
+// ("layers.3.dw.conv", "layers.3.dw.bn", "layers.3.act2", ...).
 class GraphBuilder {
  public:
   GraphBuilder(onnx::GraphProto* graph, const NamedTensors& tensors, bool fold_bn)
       : graph_(graph), tensors_(tensors), fold_bn_(fold_bn) {}
 
+  // One block reading value `x`; returns the name of its output value.
   std::string block(const ResolvedLayer& layer, const std::string& prefix, const std::string& x) {
-    const OpDef& op = OpRegistry::builtin().at(layer.spec.op, prefix);
-    const BlockArgs& args = layer.args;
-    switch (op.kind) {
-      case OpKind::kInvertedResidual: {
-        const InvertedResidualPlan plan = plan_inverted_residual(op, args);
-        std::string y = x;
-        if (plan.expand) {
-          y = conv(*plan.expand, prefix + ".pw", y);
-          if (plan.shuffle_groups > 1) y = channel_shuffle(y, plan.shuffle_groups, plan.expand->out_channels, args.input, prefix);
+    const BlockPlan plan = plan_block(OpRegistry::builtin().at(layer.spec.op, prefix), layer.args);
+    std::vector<std::string> names(plan.steps.size() + 1, x);
+    for (size_t i = 0; i < plan.steps.size(); ++i) {
+      const Step& s = plan.steps[i];
+      const std::string& in = names[static_cast<size_t>(s.inputs[0])];
+      const std::string name = prefix + "." + (s.module.empty() ? step_kind_name(s.kind) + std::to_string(i + 1) : s.module);
+      std::string& out = names[i + 1];
+      switch (s.kind) {
+        case StepKind::kConv: {
+          const ConvWeights cw = conv_weights(tensors_, plan, i, prefix, fold_bn_);
+          std::vector<std::string> inputs{in, initializer(tensor_name(prefix, s.module, "weight"), cw.weight)};
+          if (cw.bias.defined()) inputs.push_back(initializer(tensor_name(prefix, s.module, "bias"), cw.bias));
+          onnx::NodeProto* c = add_node("Conv", inputs, name);
+          set_ints(c, "kernel_shape", {s.kernel, s.kernel});
+          set_ints(c, "strides", {s.stride, s.stride});
+          set_ints(c, "pads", {s.padding, s.padding, s.padding, s.padding});
+          set_ints(c, "dilations", {1, 1});
+          set_int(c, "group", s.groups);
+          out = c->output(0);
+          break;
         }
-        y = conv(plan.depthwise, prefix + ".dw", y);
-        y = conv(plan.project, prefix + ".pwl", y);
-        return plan.residual ? node("Add", {y, x}, prefix + ".add") : y;
+        case StepKind::kBatchNorm: {
+          if (fold_bn_ && bn_folds_into_conv(plan, i)) {
+            out = in;  // folded into the conv before it
+            break;
+          }
+          const auto t = [&](const char* which) {
+            const std::string n = tensor_name(prefix, s.module, which);
+            return initializer(n, tensors_.at(n));
+          };
+          onnx::NodeProto* n =
+              add_node("BatchNormalization", {in, t("weight"), t("bias"), t("running_mean"), t("running_var")}, name);
+          set_float(n, "epsilon", static_cast<float>(kBatchNormEps));
+          out = n->output(0);
+          break;
+        }
+        case StepKind::kActivation:
+          out = activation(s.act, in, name);
+          break;
+        case StepKind::kShuffle:
+          out = channel_shuffle(in, s.groups, s.output, name);
+          break;
+        case StepKind::kShift:
+          out = shift(in, s, plan.shape(s.inputs[0]), name);
+          break;
+        case StepKind::kConcat: {
+          std::vector<std::string> parts;
+          for (int v : s.inputs) parts.push_back(names[static_cast<size_t>(v)]);
+          onnx::NodeProto* cat = add_node("Concat", parts, name);
+          set_int(cat, "axis", 1);
+          out = cat->output(0);
+          break;
+        }
+        case StepKind::kAdd:
+          out = node("Add", {in, names[static_cast<size_t>(s.inputs[1])]}, name);
+          break;
+        case StepKind::kMul:
+          out = node("Mul", {in, names[static_cast<size_t>(s.inputs[1])]}, name);
+          break;
+        case StepKind::kMaxPool: {
+          onnx::NodeProto* n = add_node("MaxPool", {in}, name);
+          set_ints(n, "kernel_shape", {s.kernel, s.kernel});
+          set_ints(n, "strides", {s.stride, s.stride});
+          set_ints(n, "pads", {s.padding, s.padding, s.padding, s.padding});
+          set_int(n, "ceil_mode", s.ceil_mode ? 1 : 0);
+          out = n->output(0);
+          break;
+        }
+        case StepKind::kGlobalAvgPool:
+          out = node("GlobalAveragePool", {in}, name);
+          break;
+        case StepKind::kLinear: {
+          onnx::NodeProto* flat = add_node("Flatten", {in}, name + ".flatten");
+          set_int(flat, "axis", 1);
+          const std::string w = tensor_name(prefix, s.module, "weight"), b = tensor_name(prefix, s.module, "bias");
+          onnx::NodeProto* gemm =
+              add_node("Gemm", {flat->output(0), initializer(w, tensors_.at(w)), initializer(b, tensors_.at(b))}, name);
+          set_int(gemm, "transB", 1);
+          // Back to N x C x 1 x 1 so that a block after the classifier sees the usual layout.
+          out = node("Reshape", {gemm->output(0), int64_constant(name + ".shape", {0, -1, 1, 1})}, name + ".nchw");
+          break;
+        }
+        case StepKind::kDropout:
+          out = in;  // the identity at inference
+          break;
       }
-      case OpKind::kSkip: {
-        const SkipPlan plan = plan_skip(op, args);
-        return plan.projection ? conv(*plan.projection, prefix + ".proj", x) : x;
-      }
-      case OpKind::kShift: {
-        const ShiftPlan plan = plan_shift(op, args);
-        std::string y = conv(plan.expand, prefix + ".pw", x);
-        y = shift(y, plan, args.input, prefix);
-        y = conv(plan.project, prefix + ".pwl", y);
-        return plan.residual ? node("Add", {y, x}, prefix + ".add") : y;
-      }
-      case OpKind::kFire: {
-        const FirePlan plan = plan_fire(op, args);
-        const std::string s = conv(plan.squeeze, prefix + ".squeeze", x);
-        const std::string a = conv(plan.expand1x1, prefix + ".expand1x1", s);
-        const std::string b = conv(plan.expand3x3, prefix + ".expand3x3", s);
-        onnx::NodeProto* cat = add_node("Concat", {a, b}, prefix + ".concat");
-        set_int(cat, "axis", 1);
-        return cat->output(0);
-      }
-      case OpKind::kConv:
-        return conv(plan_conv(op, args), prefix, x);
-      case OpKind::kMaxPool: {
-        const MaxPoolPlan pool = plan_maxpool(op, args);
-        onnx::NodeProto* n = add_node("MaxPool", {x}, prefix + ".maxpool");
-        set_ints(n, "kernel_shape", {pool.kernel, pool.kernel});
-        set_ints(n, "strides", {pool.stride, pool.stride});
-        set_ints(n, "pads", {pool.padding, pool.padding, pool.padding, pool.padding});
-        set_int(n, "ceil_mode", pool.ceil_mode ? 1 : 0);
-        return n->output(0);
-      }
-      case OpKind::kAvgPool:
-        return node("GlobalAveragePool", {x}, prefix + ".avgpool");
-      case OpKind::kLinear: {
-        onnx::NodeProto* flat = add_node("Flatten", {x}, prefix + ".flatten");
-        set_int(flat, "axis", 1);
-        const std::string w = initializer(prefix + ".linear.weight", tensors_.at(prefix + ".linear.weight"));
-        const std::string b = initializer(prefix + ".linear.bias", tensors_.at(prefix + ".linear.bias"));
-        onnx::NodeProto* gemm = add_node("Gemm", {flat->output(0), w, b}, prefix + ".linear");
-        set_int(gemm, "transB", 1);
-        // Back to N x C x 1 x 1 so that a block after the classifier sees the usual layout.
-        return node("Reshape", {gemm->output(0), int64_constant(prefix + ".shape", {0, -1, 1, 1})}, prefix + ".nchw");
-      }
-      case OpKind::kDropout:
-        return x;  // identity at inference
     }
-    throw Error(prefix + ": op '" + layer.spec.op + "' cannot be expressed in ONNX by this exporter");
+    return names.back();
   }
 
   std::string flatten(const std::string& x) {
@@ -103,73 +130,58 @@ class GraphBuilder {
   }
 
  private:
-  // conv -> [BatchNormalization, unless folded] -> [Relu | Clip(0, 6)].
-  std::string conv(const ConvPlan& plan, const std::string& prefix, const std::string& x) {
-    const ConvWeights cw = conv_weights(tensors_, plan, prefix, fold_bn_);
-    std::vector<std::string> inputs{x, initializer(prefix + ".conv.weight", cw.weight)};
-    if (cw.bias.defined()) inputs.push_back(initializer(prefix + ".conv.bias", cw.bias));
-    onnx::NodeProto* c = add_node("Conv", inputs, prefix);
-    set_ints(c, "kernel_shape", {plan.kernel, plan.kernel});
-    set_ints(c, "strides", {plan.stride, plan.stride});
-    set_ints(c, "pads", {plan.padding, plan.padding, plan.padding, plan.padding});
-    set_ints(c, "dilations", {1, 1});
-    set_int(c, "group", plan.groups);
-    std::string y = c->output(0);
-    if (plan.batch_norm && !cw.bn_folded) {
-      const std::string bn = prefix + ".bn";
-      onnx::NodeProto* n = add_node("BatchNormalization",
-                                    {y, initializer(bn + ".weight", tensors_.at(bn + ".weight")),
-                                     initializer(bn + ".bias", tensors_.at(bn + ".bias")),
-                                     initializer(bn + ".running_mean", tensors_.at(bn + ".running_mean")),
-                                     initializer(bn + ".running_var", tensors_.at(bn + ".running_var"))},
-                                    bn);
-      set_float(n, "epsilon", static_cast<float>(kBatchNormEps));
-      y = n->output(0);
+  // Relu; Clip(0, 6) for ReLU6; HardSigmoid(1/6, 1/2) is PyTorch's hardsigmoid, and x times it
+  // is hardswish (opset 13 has no HardSwish).
+  std::string activation(Activation act, const std::string& x, const std::string& name) {
+    switch (act) {
+      case Activation::kRelu: return node("Relu", {x}, name);
+      case Activation::kRelu6:
+        return node("Clip", {x, float_constant(name + ".min", 0.0f), float_constant(name + ".max", 6.0f)}, name);
+      case Activation::kHardSigmoid: return hard_sigmoid(x, name);
+      case Activation::kHardSwish: return node("Mul", {x, hard_sigmoid(x, name + ".gate")}, name);
+      case Activation::kNone: return x;
     }
-    if (plan.act == Activation::kRelu) y = node("Relu", {y}, prefix + ".relu");
-    if (plan.act == Activation::kRelu6) {
-      y = node("Clip", {y, float_constant(prefix + ".min", 0.0f), float_constant(prefix + ".max", 6.0f)},
-               prefix + ".relu6");
-    }
-    return y;
+    return x;
+  }
+  std::string hard_sigmoid(const std::string& x, const std::string& name) {
+    onnx::NodeProto* n = add_node("HardSigmoid", {x}, name);
+    set_float(n, "alpha", 1.0f / 6.0f);
+    set_float(n, "beta", 0.5f);
+    return n->output(0);
   }
 
   // N x C x H x W -> N x g x C/g x H x W -> swap 1, 2 -> N x C x H x W (ShuffleNet's shuffle).
-  std::string channel_shuffle(const std::string& x, int64_t groups, int64_t channels, const FeatureShape& input,
-                              const std::string& prefix) {
-    // The expand conv keeps the spatial size (1x1, stride 1).
-    const int64_t h = input.height, w = input.width;
+  std::string channel_shuffle(const std::string& x, int64_t groups, const FeatureShape& shape, const std::string& name) {
+    const int64_t channels = shape.channels, h = shape.height, w = shape.width;
     const std::string split =
-        node("Reshape", {x, int64_constant(prefix + ".shuffle.split_shape", {0, groups, channels / groups, h, w})},
-             prefix + ".shuffle.split");
-    onnx::NodeProto* t = add_node("Transpose", {split}, prefix + ".shuffle.transpose");
+        node("Reshape", {x, int64_constant(name + ".split_shape", {0, groups, channels / groups, h, w})}, name + ".split");
+    onnx::NodeProto* t = add_node("Transpose", {split}, name + ".transpose");
     set_ints(t, "perm", {0, 2, 1, 3, 4});
-    return node("Reshape", {t->output(0), int64_constant(prefix + ".shuffle.merge_shape", {0, channels, h, w})},
-                prefix + ".shuffle");
+    return node("Reshape", {t->output(0), int64_constant(name + ".merge_shape", {0, channels, h, w})}, name);
   }
 
   // Zero-pad by k/2, then one strided Slice per direction over its channel group, concatenated:
-  // the same data movement as ShiftImpl, row-major over the k x k window.
-  std::string shift(const std::string& x, const ShiftPlan& plan, const FeatureShape& input, const std::string& prefix) {
-    const int64_t k = plan.shift_kernel, s = plan.shift_stride, pad = k / 2, channels = plan.expand.out_channels;
-    const int64_t ho = (input.height - 1) / s + 1, wo = (input.width - 1) / s + 1;
-    const std::string padded = node(
-        "Pad", {x, int64_constant(prefix + ".shift.pads", {0, 0, pad, pad, 0, 0, pad, pad})}, prefix + ".shift.pad");
+  // the same data movement as ops/shift.h, row-major over the k x k window.
+  std::string shift(const std::string& x, const Step& s, const FeatureShape& input, const std::string& name) {
+    const int64_t k = s.kernel, stride = s.stride, pad = k / 2, channels = s.output.channels;
+    const int64_t ho = (input.height - 1) / stride + 1, wo = (input.width - 1) / stride + 1;
+    const std::string padded =
+        node("Pad", {x, int64_constant(name + ".pads", {0, 0, pad, pad, 0, 0, pad, pad})}, name + ".pad");
     std::vector<std::string> parts;
     int64_t first = 0;
     for (int64_t d = 0; d < k * k; ++d) {
       const int64_t count = channels / (k * k) + (d < channels % (k * k) ? 1 : 0);
       if (count == 0) continue;
       const int64_t dy = d / k, dx = d % k;
-      const std::string name = prefix + ".shift." + std::to_string(d);
+      const std::string part = name + "." + std::to_string(d);
       parts.push_back(node("Slice",
-                           {padded, int64_constant(name + ".starts", {first, dy, dx}),
-                            int64_constant(name + ".ends", {first + count, dy + (ho - 1) * s + 1, dx + (wo - 1) * s + 1}),
-                            int64_constant(name + ".axes", {1, 2, 3}), int64_constant(name + ".steps", {1, s, s})},
-                           name));
+                           {padded, int64_constant(part + ".starts", {first, dy, dx}),
+                            int64_constant(part + ".ends", {first + count, dy + (ho - 1) * stride + 1, dx + (wo - 1) * stride + 1}),
+                            int64_constant(part + ".axes", {1, 2, 3}), int64_constant(part + ".steps", {1, stride, stride})},
+                           part));
       first += count;
     }
-    onnx::NodeProto* cat = add_node("Concat", parts, prefix + ".shift");
+    onnx::NodeProto* cat = add_node("Concat", parts, name);
     set_int(cat, "axis", 1);
     return cat->output(0);
   }

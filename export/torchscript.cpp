@@ -5,16 +5,17 @@
 #include <cstdio>
 #include <sstream>
 
-#include "ops/block_plan.h"
 #include "common/error.h"
 #include "common/file_io.h"
-#include "ops/registry.h"
 #include "export/export_common.h"
-#include "supernet/config_store.h"
+#include "ops/block_plan.h"
+#include "ops/registry.h"
 #include "supernet/network.h"
 
 namespace dnas {
 namespace {
+
+std::string ints(int64_t a) { return "[" + std::to_string(a) + ", " + std::to_string(a) + "]"; }
 
 // Collects the tensors the generated code refers to and writes the code line by line.
 class Emitter {
@@ -30,111 +31,81 @@ class Emitter {
     attributes_.push_back({attr, value.contiguous(), is_buffer});
     return "self." + attr;
   }
-  std::string native_tensor(const std::string& name, bool is_buffer = false) {
+  std::string native(const std::string& prefix, const std::string& module, const char* which, bool is_buffer = false) {
+    const std::string name = tensor_name(prefix, module, which);
     return tensor(name, tensors_.at(name), is_buffer);
   }
 
   void line(const std::string& text) { code_ << "    " << text << "\n"; }
 
-  // conv [-> bn] [-> act] reading `in`, writing `out`; `prefix` names the ConvNormAct module.
-  void conv(const ConvPlan& plan, const std::string& prefix, const std::string& in, const std::string& out) {
-    const ConvWeights cw = conv_weights(tensors_, plan, prefix, fold_bn_);
-    const std::string w = tensor(prefix + ".conv.weight", cw.weight);
-    const std::string b = cw.bias.defined() ? tensor(prefix + ".conv.bias", cw.bias) : "None";
-    char text[512];
-    std::snprintf(text, sizeof text, "%s = torch.conv2d(%s, %s, %s, [%lld, %lld], [%lld, %lld], [1, 1], %lld)", out.c_str(),
-                  in.c_str(), w.c_str(), b.c_str(), (long long)plan.stride, (long long)plan.stride,
-                  (long long)plan.padding, (long long)plan.padding, (long long)plan.groups);
-    line(text);
-    if (plan.batch_norm && !cw.bn_folded) {
-      line(out + " = torch.batch_norm(" + out + ", " + native_tensor(prefix + ".bn.weight") + ", " +
-           native_tensor(prefix + ".bn.bias") + ", " + native_tensor(prefix + ".bn.running_mean", true) + ", " +
-           native_tensor(prefix + ".bn.running_var", true) + ", False, 0.1, 1e-05, False)");
-    }
-    if (plan.act == Activation::kRelu) line(out + " = torch.relu(" + out + ")");
-    if (plan.act == Activation::kRelu6) line(out + " = torch.hardtanh(" + out + ", 0.0, 6.0)");
-  }
-
+  // One block: reads `x`, leaves its output in `x`. Value i of the plan is the variable v<i>.
   void block(const ResolvedLayer& layer, const std::string& prefix) {
-    const OpDef& op = OpRegistry::builtin().at(layer.spec.op, prefix);
-    const BlockArgs& args = layer.args;
-    switch (op.kind) {
-      case OpKind::kInvertedResidual: {
-        const InvertedResidualPlan plan = plan_inverted_residual(op, args);
-        std::string y = "x";
-        if (plan.expand) {
-          conv(*plan.expand, prefix + ".pw", "x", "y");
-          y = "y";
-          if (plan.shuffle_groups > 1) {
-            const std::string g = std::to_string(plan.shuffle_groups);
-            line("s = y.size()");
-            line("y = y.view([s[0], " + g + ", s[1] // " + g + ", s[2], s[3]]).transpose(1, 2).contiguous().view(s)");
+    const BlockPlan plan = plan_block(OpRegistry::builtin().at(layer.spec.op, prefix), layer.args);
+    std::vector<std::string> names(plan.steps.size() + 1, "x");
+    for (size_t i = 0; i < plan.steps.size(); ++i) {
+      const Step& s = plan.steps[i];
+      const std::string in = names[static_cast<size_t>(s.inputs[0])];
+      const std::string out = "v" + std::to_string(i + 1);
+      names[i + 1] = out;
+      switch (s.kind) {
+        case StepKind::kConv: {
+          const ConvWeights cw = conv_weights(tensors_, plan, i, prefix, fold_bn_);
+          const std::string w = tensor(tensor_name(prefix, s.module, "weight"), cw.weight);
+          const std::string b = cw.bias.defined() ? tensor(tensor_name(prefix, s.module, "bias"), cw.bias) : "None";
+          line(out + " = torch.conv2d(" + in + ", " + w + ", " + b + ", " + ints(s.stride) + ", " + ints(s.padding) +
+               ", [1, 1], " + std::to_string(s.groups) + ")");
+          break;
+        }
+        case StepKind::kBatchNorm:
+          if (fold_bn_ && bn_folds_into_conv(plan, i)) {
+            names[i + 1] = in;  // folded into the conv before it
+            break;
           }
+          line(out + " = torch.batch_norm(" + in + ", " + native(prefix, s.module, "weight") + ", " +
+               native(prefix, s.module, "bias") + ", " + native(prefix, s.module, "running_mean", true) + ", " +
+               native(prefix, s.module, "running_var", true) + ", False, 0.1, 1e-05, False)");
+          break;
+        case StepKind::kActivation:
+          line(out + " = " + activation(s.act, in));
+          break;
+        case StepKind::kShuffle: {
+          const std::string g = std::to_string(s.groups);
+          line("s = " + in + ".size()");
+          line(out + " = " + in + ".view([s[0], " + g + ", s[1] // " + g + ", s[2], s[3]]).transpose(1, 2).contiguous().view(s)");
+          break;
         }
-        conv(plan.depthwise, prefix + ".dw", y, "y");
-        conv(plan.project, prefix + ".pwl", "y", "y");
-        line(plan.residual ? "x = y + x" : "x = y");
-        break;
-      }
-      case OpKind::kSkip: {
-        const SkipPlan plan = plan_skip(op, args);
-        if (plan.projection) conv(*plan.projection, prefix + ".proj", "x", "x");
-        break;
-      }
-      case OpKind::kShift: {
-        const ShiftPlan plan = plan_shift(op, args);
-        conv(plan.expand, prefix + ".pw", "x", "y");
-        const int64_t k = plan.shift_kernel, s = plan.shift_stride, pad = k / 2, channels = plan.expand.out_channels;
-        line("ho = (y.size(2) - 1) // " + std::to_string(s) + " * " + std::to_string(s) + " + 1");
-        line("wo = (y.size(3) - 1) // " + std::to_string(s) + " * " + std::to_string(s) + " + 1");
-        line("p = torch.constant_pad_nd(y, [" + std::to_string(pad) + ", " + std::to_string(pad) + ", " +
-             std::to_string(pad) + ", " + std::to_string(pad) + "], 0.0)");
-        std::string parts;
-        int64_t first = 0;
-        for (int64_t d = 0; d < k * k; ++d) {
-          const int64_t count = channels / (k * k) + (d < channels % (k * k) ? 1 : 0);
-          if (count == 0) continue;
-          const std::string dy = std::to_string(d / k), dx = std::to_string(d % k);
-          parts += (parts.empty() ? "" : ", ") + std::string("p[:, ") + std::to_string(first) + ":" +
-                   std::to_string(first + count) + ", " + dy + ":" + dy + " + ho:" + std::to_string(s) + ", " + dx + ":" +
-                   dx + " + wo:" + std::to_string(s) + "]";
-          first += count;
+        case StepKind::kShift:
+          shift(s, in, out);
+          break;
+        case StepKind::kConcat: {
+          std::string parts;
+          for (int v : s.inputs) parts += (parts.empty() ? "" : ", ") + names[static_cast<size_t>(v)];
+          line(out + " = torch.cat([" + parts + "], 1)");
+          break;
         }
-        line("y = torch.cat([" + parts + "], 1)");
-        conv(plan.project, prefix + ".pwl", "y", "y");
-        line(plan.residual ? "x = y + x" : "x = y");
-        break;
+        case StepKind::kAdd:
+          line(out + " = " + in + " + " + names[static_cast<size_t>(s.inputs[1])]);
+          break;
+        case StepKind::kMul:
+          line(out + " = " + in + " * " + names[static_cast<size_t>(s.inputs[1])]);
+          break;
+        case StepKind::kMaxPool:
+          line(out + " = torch.max_pool2d(" + in + ", " + ints(s.kernel) + ", " + ints(s.stride) + ", " + ints(s.padding) +
+               ", [1, 1], " + (s.ceil_mode ? "True" : "False") + ")");
+          break;
+        case StepKind::kGlobalAvgPool:
+          line(out + " = torch.adaptive_avg_pool2d(" + in + ", [1, 1])");
+          break;
+        case StepKind::kLinear:
+          line(out + " = torch.linear(torch.flatten(" + in + ", 1), " + native(prefix, s.module, "weight") + ", " +
+               native(prefix, s.module, "bias") + ").view([" + in + ".size(0), -1, 1, 1])");
+          break;
+        case StepKind::kDropout:
+          names[i + 1] = in;  // the identity at inference
+          break;
       }
-      case OpKind::kFire: {
-        const FirePlan plan = plan_fire(op, args);
-        conv(plan.squeeze, prefix + ".squeeze", "x", "y");
-        conv(plan.expand1x1, prefix + ".expand1x1", "y", "a");
-        conv(plan.expand3x3, prefix + ".expand3x3", "y", "b");
-        line("x = torch.cat([a, b], 1)");
-        break;
-      }
-      case OpKind::kConv:
-        conv(plan_conv(op, args), prefix, "x", "x");
-        break;
-      case OpKind::kMaxPool: {
-        const MaxPoolPlan pool = plan_maxpool(op, args);
-        char text[256];
-        std::snprintf(text, sizeof text, "x = torch.max_pool2d(x, [%lld, %lld], [%lld, %lld], [%lld, %lld], [1, 1], %s)",
-                      (long long)pool.kernel, (long long)pool.kernel, (long long)pool.stride, (long long)pool.stride,
-                      (long long)pool.padding, (long long)pool.padding, pool.ceil_mode ? "True" : "False");
-        line(text);
-        break;
-      }
-      case OpKind::kAvgPool:
-        line("x = torch.adaptive_avg_pool2d(x, [1, 1])");
-        break;
-      case OpKind::kLinear:
-        line("x = torch.linear(torch.flatten(x, 1), " + native_tensor(prefix + ".linear.weight") + ", " +
-             native_tensor(prefix + ".linear.bias") + ").view([x.size(0), -1, 1, 1])");
-        break;
-      case OpKind::kDropout:
-        break;  // identity at inference
     }
+    if (names.back() != "x") line("x = " + names.back());
   }
 
   std::string source(bool flatten) const {
@@ -149,6 +120,40 @@ class Emitter {
   const std::vector<Attribute>& attributes() const { return attributes_; }
 
  private:
+  static std::string activation(Activation act, const std::string& x) {
+    switch (act) {
+      case Activation::kRelu: return "torch.relu(" + x + ")";
+      case Activation::kRelu6: return "torch.hardtanh(" + x + ", 0.0, 6.0)";
+      case Activation::kHardSwish: return "torch.hardswish(" + x + ")";
+      case Activation::kHardSigmoid: return "torch.hardsigmoid(" + x + ")";
+      case Activation::kNone: return x;
+    }
+    return x;
+  }
+
+  // Zero-pad by k/2, then one strided slice per direction over its channel group, concatenated:
+  // the same data movement as ops/shift.h, row-major over the k x k window.
+  void shift(const Step& s, const std::string& in, const std::string& out) {
+    const int64_t k = s.kernel, stride = s.stride, pad = k / 2, channels = s.output.channels;
+    const std::string st = std::to_string(stride);
+    line("ho = (" + in + ".size(2) - 1) // " + st + " * " + st + " + 1");
+    line("wo = (" + in + ".size(3) - 1) // " + st + " * " + st + " + 1");
+    const std::string p = std::to_string(pad);
+    line("p = torch.constant_pad_nd(" + in + ", [" + p + ", " + p + ", " + p + ", " + p + "], 0.0)");
+    std::string parts;
+    int64_t first = 0;
+    for (int64_t d = 0; d < k * k; ++d) {
+      const int64_t count = channels / (k * k) + (d < channels % (k * k) ? 1 : 0);
+      if (count == 0) continue;
+      const std::string dy = std::to_string(d / k), dx = std::to_string(d % k);
+      parts += (parts.empty() ? "" : ", ") + std::string("p[:, ") + std::to_string(first) + ":" +
+               std::to_string(first + count) + ", " + dy + ":" + dy + " + ho:" + st + ", " + dx + ":" + dx + " + wo:" + st +
+               "]";
+      first += count;
+    }
+    line(out + " = torch.cat([" + parts + "], 1)");
+  }
+
   NamedTensors tensors_;
   bool fold_bn_;
   std::vector<Attribute> attributes_;

@@ -1,10 +1,10 @@
 #include "latency_lut/lut_key.h"
 
 #include <cstdio>
-#include <map>
 #include <vector>
 
 #include "common/error.h"
+#include "ops/block_plan.h"
 
 namespace dnas {
 
@@ -63,31 +63,10 @@ LutKey parse_lut_key(const std::string& text, const std::string& where) {
   return key;
 }
 
-std::string option_variant(const OpDef& op, const BlockOptions& o) {
-  const BlockOptions defaults;
-  std::map<std::string, std::string> fields;
-  const bool uses_act = op.kind == OpKind::kInvertedResidual || op.kind == OpKind::kSkip ||
-                        op.kind == OpKind::kShift || op.kind == OpKind::kConv;
-  if (uses_act && o.act != defaults.act) fields["act"] = activation_name(o.act);
-  if (op.kind == OpKind::kInvertedResidual && op.expansion == 1 && !o.ir_e1_pointwise) fields["pw"] = "0";
-  if (op.kind == OpKind::kConv) {
-    if (!o.batch_norm) fields["bn"] = "0";
-    if (o.conv_bias() != !o.batch_norm) fields["bias"] = o.conv_bias() ? "1" : "0";
-    if (o.padding_for(op) != op.kernel / 2) fields["pad"] = std::to_string(o.padding_for(op));
-  }
-  if (op.kind == OpKind::kMaxPool) {
-    if (o.padding_for(op) != 0) fields["pad"] = std::to_string(o.padding_for(op));
-    if (o.ceil_mode) fields["ceil"] = "1";
-  }
-  std::string variant;
-  for (const auto& [name, value] : fields) variant += (variant.empty() ? "" : ",") + name + "=" + value;
-  return variant;
-}
-
 LutKey make_lut_key(const OpDef& op, const BlockArgs& args, const LutSettings& settings) {
   LutKey key;
   key.op = op.key;
-  key.variant = option_variant(op, args.options);
+  key.variant = block_variant(op, args);
   key.batch = settings.batch;
   key.in_channels = args.input.channels;
   key.in_height = args.input.height;

@@ -6,9 +6,9 @@
 //   ir_k5_e6|in=1x32x56x56|out=32|s=2|fp32|nchw
 //   ir_k3_e1{act=relu6,pw=0}|in=1x16x112x112|out=16|s=1|fp32|nchw
 //
-// The variant lists, sorted by name, only the options the op kind uses whose value differs from
-// the default: act (ir, skip, shift, conv), pw (ir with e=1), bn, bias, pad (conv), pad, ceil
-// (maxpool). dtype is fp32 | fp16 | bf16; memory format is nchw | nhwc.
+// The variant lists, sorted by name, the options that change what the block computes
+// (ops/block_plan.h, block_variant): act, bias, bn, ceil, pad, pw. dtype is fp32 | fp16 | bf16;
+// memory format is nchw | nhwc.
 #pragma once
 
 #include <cstdint>
@@ -44,7 +44,6 @@ struct LutKey {
 // The inverse of LutKey::str(); throws dnas::Error naming `where` for a malformed key.
 LutKey parse_lut_key(const std::string& text, const std::string& where);
 
-std::string option_variant(const OpDef& op, const BlockOptions& options);
 LutKey make_lut_key(const OpDef& op, const BlockArgs& args, const LutSettings& settings);
 
 }  // namespace dnas

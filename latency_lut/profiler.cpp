@@ -6,7 +6,7 @@
 #include <chrono>
 
 #include "common/version.h"
-#include "ops/blocks.h"
+#include "ops/block_module.h"
 #include "supernet/network.h"
 
 namespace dnas {

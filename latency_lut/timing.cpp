@@ -14,7 +14,7 @@
 #include <fstream>
 #include <numeric>
 
-#include "ops/blocks.h"
+#include "ops/block_module.h"
 #include "common/error.h"
 
 namespace dnas {

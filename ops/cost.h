@@ -1,14 +1,17 @@
-// Analytic cost of one block at one input shape, per sample (batch 1):
+// Analytic cost of one block at one input shape, per sample (batch 1), summed over its plan's
+// steps (block_plan.h):
 //   params               trainable parameters (conv/linear weights and biases, BN gamma/beta);
 //   macs                 multiply-accumulates of conv and linear layers (BN, activations, pooling,
-//                        shuffles, shifts and residual adds count zero) -- torchvision's "FLOPs";
-//   activation_elements  the input plus every feature map the block materialises (conv+BN+act is
-//                        one map; a shuffle, shift, concat or residual add each write one more).
-// Computed from the block plans (block_plan.h); throws dnas::Error on arguments that cannot work.
+//                        shuffles, shifts, adds and multiplies count zero) -- torchvision's "FLOPs";
+//   activation_elements  the input plus every feature map the block materialises (BN and
+//                        activations work in place, so conv+BN+act is one map; every other step
+//                        writes one).
+// Throws dnas::Error on arguments that cannot work.
 #pragma once
 
 #include <cstdint>
 
+#include "ops/block_plan.h"
 #include "ops/op_def.h"
 
 namespace dnas {
@@ -24,6 +27,7 @@ struct BlockCost {
   }
 };
 
+BlockCost plan_cost(const BlockPlan& plan);
 BlockCost block_cost(const OpDef& op, const BlockArgs& args);
 
 }  // namespace dnas

@@ -1,7 +1,8 @@
-// The op registry: every block and primitive dnas knows, keyed by its canonical op key. Config
-// parsers, the network builder, the latency-table enumerator and the tests all use this one table.
-// It is filled by an explicit register_builtin_ops() call (no static self-registration, which a
-// static library's linker would drop); OpRegistry::builtin() returns the filled, immutable table.
+// The op registry: every block and primitive dnas knows, keyed by its canonical op key, each entry
+// naming its family's lowering to primitive steps (families.h). Config parsers, the network
+// builder, the latency-table enumerator and the tests all use this one table. It is filled by an
+// explicit register_builtin_ops() call (no static self-registration, which a static library's
+// linker would drop); OpRegistry::builtin() returns the filled, immutable table.
 #pragma once
 
 #include <map>

@@ -19,7 +19,7 @@
 #include "common/device.h"
 #include "common/error.h"
 #include "common/file_io.h"
-#include "ops/blocks.h"
+#include "ops/block_module.h"
 #include "data/batch_loader.h"
 #include "data/dataset.h"
 #include "train/checkpoint.h"

@@ -4,7 +4,7 @@
 #include <ATen/autocast_mode.h>
 #include <torch/nn/functional/loss.h>
 
-#include "ops/blocks.h"
+#include "ops/block_module.h"
 #include "ops/torch_compat.h"
 
 namespace dnas {

@@ -107,7 +107,7 @@ LayerSpec read_layer_spec(ConfigReader& r) {
     } else if (r.has("out")) {
       layer.out = r.integer("out");
       if (layer.out <= 0) r.fail("out", detail::concat("expected a positive channel count, got ", layer.out));
-    } else if (op.kind == OpKind::kLinear) {
+    } else if (op.out_is_classes) {
       layer.out_is_num_classes = true;
     } else {
       r.fail("out", "missing required key (expected the output channel count of " + layer.op + ")");

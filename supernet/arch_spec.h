@@ -13,7 +13,7 @@
 //   }
 //
 // Layer keys: op (canonical op key), out (channels, or "num_classes"; fc defaults to it),
-// stride (default 1), and the options act (relu|relu6|none), bn, bias, padding, ceil_mode,
+// stride (default 1), and the options act (relu|relu6|hswish|hsigmoid|none), bn, bias, padding, ceil_mode,
 // p (dropout probability), ir_e1_pw (an e=1 inverted residual keeps its first 1x1 conv).
 // Unknown keys anywhere are errors.
 #pragma once

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "ops/blocks.h"
+#include "ops/block_module.h"
 #include "common/error.h"
 #include "ops/registry.h"
 

@@ -5,7 +5,7 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 
-#include "ops/blocks.h"
+#include "ops/block_module.h"
 #include "ops/registry.h"
 
 namespace dnas {

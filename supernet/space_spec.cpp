@@ -1,5 +1,6 @@
 #include "supernet/space_spec.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.h"
@@ -25,6 +26,21 @@ std::string multiply_decimal(const std::string& number, int64_t factor) {
   return out;
 }
 
+// "ir_*, skip, shift_* or fire_*": the families with searchable blocks, from the registry.
+std::string searchable_families() {
+  std::vector<std::string> families;
+  for (const std::string& key : OpRegistry::builtin().keys()) {
+    const OpDef& op = OpRegistry::builtin().at(key, "registry");
+    const std::string family = op.key == op.family ? op.family : op.family + "_*";
+    if (op.searchable() && std::find(families.begin(), families.end(), family) == families.end())
+      families.push_back(family);
+  }
+  std::string out;
+  for (size_t i = 0; i < families.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == families.size() ? " or " : ", ") + families[i];
+  return out;
+}
+
 std::vector<std::string> read_candidates(ConfigReader& r, const char* key) {
   std::vector<std::string> candidates = r.string_list(key);
   if (candidates.empty()) r.fail(key, "expected at least one candidate op key");
@@ -32,8 +48,8 @@ std::vector<std::string> read_candidates(ConfigReader& r, const char* key) {
   for (size_t i = 0; i < candidates.size(); ++i) {
     const std::string where = r.where(detail::concat(key, "[", i, "]"));
     const OpDef& op = registry.at(candidates[i], where);
-    DNAS_CHECK(op.searchable(), where, ": '", candidates[i],
-               "' is a primitive, not a searchable block (use ir_*, skip, shift_* or fire_*)");
+    DNAS_CHECK(op.searchable(), where, ": '", candidates[i], "' is a primitive, not a searchable block (use ",
+               searchable_families(), ")");
     for (size_t j = 0; j < i; ++j)
       DNAS_CHECK(candidates[j] != candidates[i], where, ": candidate '", candidates[i], "' is listed twice");
   }

@@ -4,7 +4,7 @@
 
 #include <ATen/ops/stack.h>
 
-#include "ops/blocks.h"
+#include "ops/block_module.h"
 #include "ops/registry.h"
 #include "supernet/network.h"
 

@@ -94,6 +94,9 @@ at::Tensor evaluate(const onnx::NodeProto& node, const std::vector<at::Tensor>& 
   if (op == "Relu") return at::clamp_min(in[0], 0.0);
   if (op == "Clip") return at::clamp(in[0], in[1].item<float>(), in[2].item<float>());
   if (op == "Add") return in[0] + in[1];
+  if (op == "Mul") return in[0] * in[1];  // numpy broadcasting, as ONNX's Mul
+  // max(0, min(1, alpha * x + beta)), ONNX's defaults alpha 0.2, beta 0.5.
+  if (op == "HardSigmoid") return at::clamp(attr.f("alpha", 0.2f) * in[0] + attr.f("beta", 0.5f), 0.0, 1.0);
   if (op == "Concat") return at::cat(in, attr.i("axis", 0));
   if (op == "Transpose") return in[0].permute(attr.ints("perm", {})).contiguous();
   if (op == "Reshape") {

@@ -78,7 +78,8 @@ void expect_torchscript_matches(const ArchSpec& arch, int64_t input_size) {
 const char* const kZoo[] = {"squeezenet1_0", "squeezenet1_1", "mobilenet_v2", "fbnet_a", "fbnet_b", "fbnet_c"};
 
 // Derived archs (what a search writes) that use every block family: IR with and without the
-// expansion 1x1, grouped 1x1 with channel shuffle, shift, Fire and skip with and without projection.
+// expansion 1x1, grouped 1x1 with channel shuffle, squeeze-excitation IR with hard-swish, shift,
+// Fire and skip with and without projection.
 std::vector<ArchSpec> every_block_family() {
   const SearchSpace mixed = load_space("mixed");
   ArchSpec arch = mixed.derive({"ir_k3_e6", "shift_k3_e3", "fire_sr0.25", "skip", "ir_k5_e3", "shift_k5_e3",
@@ -87,7 +88,11 @@ std::vector<ArchSpec> every_block_family() {
   const SearchSpace small = load_space("small");
   ArchSpec grouped = small.derive(std::vector<std::string>(small.searchable_layers().size(), "ir_k5_e1_g2"));
   grouped.name = "grouped";
-  return {arch, grouped};
+  const SearchSpace se = load_space("se");
+  ArchSpec excite = se.derive({"ir_k3_e3_se", "ir_k5_e6_se", "ir_k3_e6", "ir_k5_e3_se", "ir_k3_e6_se", "skip",
+                               "ir_k5_e6_se", "ir_k5_e3"});
+  excite.name = "squeeze_excite_hswish";
+  return {arch, grouped, excite};
 }
 
 TEST(ExportTorchScript, EveryZooModelMatchesTheNativeModule) {

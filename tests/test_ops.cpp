@@ -7,7 +7,15 @@
 #include <ATen/ops/randn.h>
 #include <torch/nn/modules/container/any.h>
 
-#include "ops/blocks.h"
+#include <ATen/ops/adaptive_avg_pool2d.h>
+#include <ATen/ops/conv2d.h>
+#include <ATen/ops/hardsigmoid.h>
+#include <ATen/ops/hardswish.h>
+
+#include <sstream>
+
+#include "ops/block_module.h"
+#include "ops/block_plan.h"
 #include "ops/cost.h"
 #include "common/error.h"
 #include "ops/mac_tally.h"
@@ -30,10 +38,11 @@ TEST(Registry, HoldsEveryCanonicalKeyOnce) {
       "ir_k3_e1", "ir_k3_e1_g2", "ir_k3_e3", "ir_k3_e6", "ir_k5_e1", "ir_k5_e1_g2", "ir_k5_e3",
       "ir_k5_e6", "skip", "shift_k3_e1", "shift_k3_e3", "shift_k3_e6", "shift_k5_e1", "shift_k5_e3",
       "shift_k5_e6", "fire_sr0.125", "fire_sr0.25", "fire_sr0.5", "conv_k1", "conv_k3", "conv_k5",
-      "conv_k7", "maxpool_k3", "avgpool", "fc", "dropout"};
+      "conv_k7", "maxpool_k3", "avgpool", "fc", "dropout", "ir_k3_e3_se", "ir_k3_e6_se", "ir_k5_e3_se",
+      "ir_k5_e6_se"};
   EXPECT_EQ(OpRegistry::builtin().keys(), expected);
   const OpDef& ir = OpRegistry::builtin().at("ir_k5_e1_g2", "test");
-  EXPECT_EQ(ir.kind, OpKind::kInvertedResidual);
+  EXPECT_EQ(ir.family, "ir");
   EXPECT_EQ(ir.kernel, 5);
   EXPECT_EQ(ir.expansion, 1);
   EXPECT_EQ(ir.groups, 2);
@@ -69,10 +78,9 @@ TEST(OpSweep, AnalyticCostEqualsModule) {
       for (int64_t out : {8, 12, 24}) {
         for (int64_t stride : {1, 2}) {
           for (int64_t size : {7, 16}) {
-            BlockArgs args = args_for(in, out, stride, op.kind == OpKind::kLinear ? 1 : size);
-            if (op.kind == OpKind::kLinear && stride == 2) continue;
-            SCOPED_TRACE(key + " in=" + std::to_string(in) + " out=" + std::to_string(out) +
-                         " s=" + std::to_string(stride) + " hw=" + std::to_string(args.input.height));
+            BlockArgs args = args_for(in, out, stride, op.family == "fc" ? 1 : size);
+            if (op.family == "fc" && stride == 2) continue;
+            SCOPED_TRACE(describe_block(op, args));
             BlockCost cost;
             try {
               cost = block_cost(op, args);
@@ -112,12 +120,12 @@ TEST(OpSweep, AnalyticCostEqualsModule) {
 TEST(OpSweep, EveryOpAtStrideOneAndTwo) {
   for (const std::string& key : OpRegistry::builtin().keys()) {
     const OpDef& op = OpRegistry::builtin().at(key, "test");
-    if (op.kind == OpKind::kLinear || op.kind == OpKind::kAvgPool || op.kind == OpKind::kDropout) continue;
+    if (op.family == "fc" || op.family == "avgpool" || op.family == "dropout") continue;
     for (int64_t stride : {1, 2}) {
       const BlockCost cost = block_cost(op, args_for(16, 32, stride, 28));
-      const int64_t expected = op.kind == OpKind::kMaxPool ? (28 - 3) / stride + 1 : 28 / stride;
+      const int64_t expected = op.family == "maxpool" ? (28 - 3) / stride + 1 : 28 / stride;
       EXPECT_EQ(cost.output.height, expected) << key << " s=" << stride;
-      EXPECT_EQ(cost.output.channels, op.kind == OpKind::kMaxPool ? 16 : 32) << key;
+      EXPECT_EQ(cost.output.channels, op.family == "maxpool" ? 16 : 32) << key;
     }
   }
 }
@@ -127,9 +135,9 @@ TEST(OpSweep, EveryOpAtStrideOneAndTwo) {
 TEST(OpSweep, ChannelsLastGivesTheSameOutputsAndGradients) {
   for (const std::string& key : OpRegistry::builtin().keys()) {
     const OpDef& op = OpRegistry::builtin().at(key, "test");
-    if (op.kind == OpKind::kLinear || op.kind == OpKind::kDropout) continue;
+    if (op.family == "fc" || op.family == "dropout") continue;
     SCOPED_TRACE(key);
-    const BlockArgs args = args_for(16, op.kind == OpKind::kMaxPool || op.kind == OpKind::kAvgPool ? 16 : 32, 2, 12);
+    const BlockArgs args = args_for(16, op.family == "maxpool" || op.family == "avgpool" ? 16 : 32, 2, 12);
     torch::manual_seed(0);
     torch::nn::AnyModule plain = make_block(op, args);
     torch::manual_seed(0);
@@ -262,6 +270,114 @@ TEST(Cost, RejectsArgumentsThatCannotWork) {
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "ir_k5_e6: expected stride 1 or 2, got 4");
   }
+}
+
+// The lowering is the one description of a block: its steps, in order, with the module path of
+// every weight (the checkpoint keys) and the shapes between them.
+TEST(BlockPlan, GroupedInvertedResidualLowersToItsSteps) {
+  const BlockPlan plan = plan_block(OpRegistry::builtin().at("ir_k5_e1_g2", "test"), args_for(16, 16, 1, 8));
+  EXPECT_EQ(plan.str(),
+            "ir_k5_e1_g2 on 16x8x8:\n"
+            "  %1 = conv 16->16 k1 s1 p0 g2 bias=0 (%0) [pw.conv] -> 16x8x8\n"
+            "  %2 = bn (%1) [pw.bn] -> 16x8x8\n"
+            "  %3 = act relu (%2) -> 16x8x8\n"
+            "  %4 = shuffle g2 (%3) -> 16x8x8\n"
+            "  %5 = conv 16->16 k5 s1 p2 g16 bias=0 (%4) [dw.conv] -> 16x8x8\n"
+            "  %6 = bn (%5) [dw.bn] -> 16x8x8\n"
+            "  %7 = act relu (%6) -> 16x8x8\n"
+            "  %8 = conv 16->16 k1 s1 p0 g2 bias=0 (%7) [pwl.conv] -> 16x8x8\n"
+            "  %9 = bn (%8) [pwl.bn] -> 16x8x8\n"
+            "  %10 = add (%9,%0) -> 16x8x8");
+  // An identity skip is no step at all.
+  EXPECT_TRUE(plan_block(OpRegistry::builtin().at("skip", "test"), args_for(16, 16, 1, 8)).steps.empty());
+}
+
+TEST(BlockPlan, MakeDivisibleRoundsAsMobileNet) {
+  EXPECT_EQ(make_divisible(24), 24);
+  EXPECT_EQ(make_divisible(12), 16);
+  EXPECT_EQ(make_divisible(4), 8);
+  EXPECT_EQ(make_divisible(20), 24);
+  EXPECT_EQ(make_divisible(60), 64);
+  EXPECT_EQ(make_divisible(36), 40);
+}
+
+// MobileNetV3's squeeze-excitation IR: params and MACs by hand, the checkpoint keys, and the
+// forward pass against the same computation written with ATen ops directly.
+TEST(SqueezeExcitation, CostKeysAndForwardMatchTheDefinition) {
+  const OpDef& op = OpRegistry::builtin().at("ir_k3_e6_se", "test");
+  BlockArgs args = args_for(16, 16, 1, 8);
+  args.options.act = Activation::kHardSwish;
+  const int64_t mid = 96, squeezed = 24;  // make_divisible(96 / 4)
+  const BlockCost cost = block_cost(op, args);
+  EXPECT_EQ(cost.params, (16 * mid + 2 * mid) + (9 * mid + 2 * mid) + (mid * squeezed + squeezed) +
+                             (squeezed * mid + mid) + (mid * 16 + 2 * 16));
+  EXPECT_EQ(cost.macs, 16 * mid * 64 + 9 * mid * 64 + mid * squeezed + squeezed * mid + mid * 16 * 64);
+
+  torch::manual_seed(3);
+  auto block = make_block(op, args);
+  block.ptr()->eval();
+  auto p = block.ptr()->named_parameters();
+  auto b = block.ptr()->named_buffers();
+  for (const char* key : {"pw.conv.weight", "dw.conv.weight", "se.fc1.weight", "se.fc1.bias", "se.fc2.weight",
+                          "se.fc2.bias", "pwl.conv.weight", "pwl.bn.weight"})
+    EXPECT_TRUE(p.contains(key)) << key;
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& item : b)
+      if (item.value().is_floating_point()) item.value().uniform_(0.5, 1.5);  // running statistics
+  }
+  const auto bn = [&](const torch::Tensor& x, const std::string& unit) {
+    const auto c = [](const torch::Tensor& t) { return t.view({1, -1, 1, 1}); };
+    return (x - c(b[unit + ".running_mean"])) / (c(b[unit + ".running_var"]) + 1e-5).sqrt() * c(p[unit + ".weight"]) +
+           c(p[unit + ".bias"]);
+  };
+  const torch::Tensor x = torch::randn({2, 16, 8, 8});
+  torch::NoGradGuard no_grad;
+  const torch::Tensor expanded = at::hardswish(bn(at::conv2d(x, p["pw.conv.weight"]), "pw.bn"));
+  const torch::Tensor depthwise =
+      at::hardswish(bn(at::conv2d(expanded, p["dw.conv.weight"], {}, 1, 1, 1, mid), "dw.bn"));
+  const torch::Tensor gate = at::hardsigmoid(at::conv2d(
+      at::conv2d(at::adaptive_avg_pool2d(depthwise, {1, 1}), p["se.fc1.weight"], p["se.fc1.bias"]).relu(),
+      p["se.fc2.weight"], p["se.fc2.bias"]));
+  const torch::Tensor expected = bn(at::conv2d(depthwise * gate, p["pwl.conv.weight"]), "pwl.bn") + x;
+  EXPECT_TRUE(at::allclose(block.forward(x), expected, 1e-5, 1e-5));
+}
+
+// The latency-table variant names exactly the options that change the steps.
+TEST(BlockVariant, NamesOnlyOptionsThatChangeWhatTheBlockComputes) {
+  const OpRegistry& r = OpRegistry::builtin();
+  BlockArgs relu6 = args_for(16, 16, 1, 8);
+  relu6.options.act = Activation::kRelu6;
+  EXPECT_EQ(block_variant(r.at("ir_k3_e3", "t"), relu6), "act=relu6");
+  EXPECT_EQ(block_variant(r.at("skip", "t"), relu6), "");  // an identity has no activation
+  BlockArgs projected = relu6;
+  projected.out_channels = 24;
+  EXPECT_EQ(block_variant(r.at("skip", "t"), projected), "act=relu6");
+  EXPECT_EQ(block_variant(r.at("fire_sr0.25", "t"), relu6), "");  // Fire always uses ReLU
+  BlockArgs dropped = args_for(16, 16, 1, 8);
+  dropped.options.ir_e1_pointwise = false;
+  EXPECT_EQ(block_variant(r.at("ir_k3_e1", "t"), dropped), "pw=0");
+  EXPECT_EQ(block_variant(r.at("ir_k3_e3", "t"), dropped), "");  // only e = 1 has the choice
+  BlockArgs conv = args_for(3, 8, 1, 8);
+  conv.options.batch_norm = false;
+  EXPECT_EQ(block_variant(r.at("conv_k3", "t"), conv), "bn=0");   // bias follows bn by default
+  conv.options.bias = false;
+  EXPECT_EQ(block_variant(r.at("conv_k3", "t"), conv), "bias=0,bn=0");
+  BlockArgs dropout = args_for(16, 0, 1, 8);
+  dropout.options.dropout_p = 0.2;
+  EXPECT_EQ(block_variant(r.at("dropout", "t"), dropout), "");
+}
+
+// Every block prints its canonical description, the string error messages and profiler lines use.
+TEST(Block, PrettyPrintsItsCanonicalDescription) {
+  const OpDef& op = OpRegistry::builtin().at("ir_k5_e6", "test");
+  BlockArgs args = args_for(32, 32, 2, 56);
+  args.options.act = Activation::kRelu6;
+  EXPECT_EQ(describe_block(op, args), "ir_k5_e6{act=relu6}|in=32x56x56|out=32|s=2");
+  std::ostringstream printed;
+  printed << *make_block(op, args).ptr();
+  EXPECT_EQ(printed.str().rfind("Block(ir_k5_e6{act=relu6}|in=32x56x56|out=32|s=2)", 0), 0u) << printed.str();
+  EXPECT_NE(printed.str().find("(pw)"), std::string::npos) << printed.str();
 }
 
 }  // namespace

@@ -18,7 +18,7 @@
 
 #include "latency_lut/lut_store.h"
 #include "latency_lut/profiler.h"
-#include "ops/blocks.h"
+#include "ops/block_module.h"
 #include "common/error.h"
 #include "ops/registry.h"
 #include "data/dataset.h"

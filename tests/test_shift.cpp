@@ -14,7 +14,7 @@
 #include <ATen/ops/zeros.h>
 #include <torch/csrc/autograd/autograd.h>
 
-#include "ops/blocks.h"
+#include "ops/block_module.h"
 #include "ops/shift.h"
 #include "ops/shift_geometry.h"
 #include "tests/test_support.h"
@@ -24,13 +24,20 @@ namespace {
 
 using dnas::testing::error_of;
 
+// The shift as a block of one step, the way every shift block runs it.
+Block Shift(int64_t channels, int64_t kernel, int64_t stride) {
+  PlanBuilder plan("shift", {channels, 8, 8});
+  plan.shift(0, kernel, stride);
+  return Block(plan.finish(), "shift");
+}
+
 at::Tensor in_layout(const at::Tensor& x, bool channels_last) {
   return channels_last ? x.contiguous(at::MemoryFormat::ChannelsLast) : x.contiguous();
 }
 
 TEST(Shift, MovesEachChannelGroupByItsOffsetWithZeroPadding) {
   const int64_t channels = 18, kernel = 3, size = 5;  // 2 channels per direction
-  Shift shift(channels, kernel, 1);
+  Block shift = Shift(channels, kernel, 1);
   const at::Tensor x = at::arange(channels * size * size, at::kFloat).view({1, channels, size, size}) + 1;
   const at::Tensor y = shift->forward(x);
   ASSERT_EQ(y.sizes(), x.sizes());
@@ -48,7 +55,7 @@ TEST(Shift, MovesEachChannelGroupByItsOffsetWithZeroPadding) {
 }
 
 TEST(Shift, UnevenChannelsGoToTheFirstDirectionsAndStrideSubsamples) {
-  Shift shift(11, 3, 2);  // 9 directions: the first 2 get 2 channels, the rest 1
+  Block shift = Shift(11, 3, 2);  // 9 directions: the first 2 get 2 channels, the rest 1
   const at::Tensor x = at::randn({2, 11, 7, 7});
   const at::Tensor y = shift->forward(x);
   EXPECT_EQ(y.sizes(), (std::vector<int64_t>{2, 11, 4, 4}));

@@ -12,7 +12,7 @@
 #include <filesystem>
 
 #include "latency_lut/timing.h"
-#include "ops/blocks.h"
+#include "ops/block_module.h"
 #include "common/device.h"
 #include "common/error.h"
 #include "common/file_io.h"
