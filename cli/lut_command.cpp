@@ -11,7 +11,9 @@
 
 #include "cli/format.h"
 #include "cli/progress.h"
+#include "cli/config_flags.h"
 #include "latency_lut/lut_io.h"
+#include "latency_lut/profile_config.h"
 #include "latency_lut/profiler.h"
 #include "latency_lut/validation.h"
 #include "ops/block_module.h"
@@ -62,21 +64,11 @@ struct TimingFlags {
 
   // Validates the flags, applies --threads, and returns the timing options for `target`.
   TimingOptions resolve(const TargetSpec& target) const {
-    TimingOptions t;
-    t.device = device.empty() ? target.profile_device : device;
-    t.warmup = warmup;
-    t.repeats = repeats;
-    t.settings = settings();
-    check_lut_settings(t.settings, "--batch/--dtype/--memory-format");
-    DNAS_CHECK(warmup >= 0, "--warmup: expected >= 0, got ", warmup);
-    DNAS_CHECK(repeats >= 1, "--repeats: expected >= 1, got ", repeats);
-    DNAS_CHECK(threads >= 0, "--threads: expected >= 0, got ", threads);
-    if (threads > 0) at::set_num_threads(static_cast<int>(threads));
-    check_device(t.device, t.settings.dtype,
-                 device.empty() ? "target " + target.name + " (profile_device " + target.profile_device +
-                                      "; profile it on the device itself, e.g. scripts/profile-remote.sh)"
-                                : "--device");
-    return t;
+    ProfileConfig c;
+    c.device = device, c.batch = batch, c.dtype = dtype, c.memory_format = memory_format;
+    c.threads = threads, c.warmup = warmup, c.repeats = repeats;
+    profile_config_fields().validate(c);
+    return c.timing(target);
   }
 };
 
@@ -94,42 +86,39 @@ void ensure_parent_directory(const std::string& path) {
 // ---- profile-latency -------------------------------------------------------------------------
 
 struct ProfileFlags {
-  std::string space, arch, target, db;
-  std::optional<int64_t> input_size, input_channels, num_classes;
+  explicit ProfileFlags(CLI::App* cmd) : flags(cmd, profile_config_fields()) {}
+  ConfigFlags<ProfileConfig> flags;
   bool dry_run = false, as_json = false;
-  TimingFlags timing;
 };
 
 // The space with the input / class overrides a dataset implies (what `dnas search` profiles).
-SearchSpace space_for(const std::string& name, std::optional<int64_t> channels, std::optional<int64_t> classes) {
+SearchSpace space_for(const std::string& name, int64_t channels, int64_t classes) {
   SearchSpace space = load_space(name);
-  if (channels) {
-    DNAS_CHECK(*channels > 0, "--input-channels: expected > 0, got ", *channels);
-    space.input_channels = *channels;
-  }
-  if (classes) {
-    DNAS_CHECK(*classes > 0, "--num-classes: expected > 0, got ", *classes);
-    space.num_classes = *classes;
-  }
+  if (channels > 0) space.input_channels = channels;
+  if (classes > 0) space.num_classes = classes;
   return space;
 }
 
+std::optional<int64_t> size_override(int64_t size) { return size > 0 ? std::optional<int64_t>(size) : std::nullopt; }
+
 void run_profile_command(const ProfileFlags& f) {
-  DNAS_CHECK(f.space.empty() != f.arch.empty(), "profile-latency: give exactly one of --space and --arch");
-  const TargetSpec target = load_target(f.target);
-  const TimingOptions timing = f.timing.resolve(target);
-  const std::string db_path = default_db(target, f.db);
+  ProfileConfig config;
+  f.flags.apply(config);
+  config.validate();
+  const TargetSpec target = load_target(config.target);
+  const TimingOptions timing = config.timing(target);
+  const std::string db_path = default_db(target, config.db);
   std::vector<BlockToTime> blocks;
   SearchSpace space;
-  if (!f.space.empty()) {
-    space = space_for(f.space, f.input_channels, f.num_classes);
-    blocks = enumerate_space_blocks(resolve_space(space, f.input_size, space.name), timing.settings);
+  if (!config.space.empty()) {
+    space = space_for(config.space, config.input_channels, config.num_classes);
+    blocks = enumerate_space_blocks(resolve_space(space, size_override(config.input), space.name), timing.settings);
   } else {
-    ArchSpec arch = load_arch(f.arch);
-    if (f.input_channels) arch.input_channels = *f.input_channels;
-    if (f.num_classes) arch.num_classes = *f.num_classes;
-    space.name = arch.name.empty() ? f.arch : arch.name;
-    blocks = enumerate_arch_blocks(resolve_arch(arch, f.input_size, f.arch), timing.settings);
+    ArchSpec arch = load_arch(config.arch);
+    if (config.input_channels > 0) arch.input_channels = config.input_channels;
+    if (config.num_classes > 0) arch.num_classes = config.num_classes;
+    space.name = arch.name.empty() ? config.arch : arch.name;
+    blocks = enumerate_arch_blocks(resolve_arch(arch, size_override(config.input), config.arch), timing.settings);
   }
 
   ProfileOptions options;
@@ -156,7 +145,8 @@ void run_profile_command(const ProfileFlags& f) {
       for (const BlockToTime& b : plan.pending)
         rows.push_back({{"key", b.key.str()}, {"first_seen", b.first_seen}, {"macs", b.cost.macs}});
       std::cout << json{{"space", space.name}, {"target", target.name}, {"db", db_path}, {"blocks", blocks.size()},
-                        {"already_measured", plan.already_measured}, {"to_measure", rows}}
+                        {"already_measured", plan.already_measured}, {"to_measure", rows},
+                        {"config", profile_config_fields().to_json(config)}}
                        .dump(2)
                 << '\n';
       return;
@@ -358,12 +348,14 @@ struct ExportOpsFlags {
 
 void run_export_ops(const ExportOpsFlags& f) {
   DNAS_CHECK(f.space.empty() != f.arch.empty(), "lut export-ops: give exactly one of --space and --arch");
+  DNAS_CHECK(f.input_channels.value_or(1) > 0, "--input-channels: expected > 0, got ", f.input_channels.value_or(0));
+  DNAS_CHECK(f.num_classes.value_or(1) > 0, "--num-classes: expected > 0, got ", f.num_classes.value_or(0));
   const LutSettings settings{f.batch, "fp32", "nchw"};
   check_lut_settings(settings, "--batch");
   std::vector<BlockToTime> blocks;
   std::string source;
   if (!f.space.empty()) {
-    const SearchSpace space = space_for(f.space, f.input_channels, f.num_classes);
+    const SearchSpace space = space_for(f.space, f.input_channels.value_or(0), f.num_classes.value_or(0));
     blocks = enumerate_space_blocks(resolve_space(space, f.input_size, space.name), settings);
     source = space.name;
   } else {
@@ -468,7 +460,6 @@ void run_validate(ValidateFlags f) {
 }  // namespace
 
 void add_profile_command(CLI::App& app) {
-  auto f = std::make_shared<ProfileFlags>();
   CLI::App* cmd = app.add_subcommand(
       "profile-latency",
       "Measure every block a search space can produce on this machine into an SQLite latency table\n"
@@ -479,15 +470,7 @@ void add_profile_command(CLI::App& app) {
       "  dnas profile-latency --space small --target host-cpu --db luts/host-cpu.db\n"
       "  dnas profile-latency --space fbnet --target host-cpu --dry-run\n"
       "  dnas profile-latency --arch fbnet_c --target host-cpu      # a zoo model's own blocks");
-  cmd->add_option("--space", f->space, "Search space name (fbnet, small, mixed) or .yaml path");
-  cmd->add_option("--arch", f->arch, "Or: the blocks of one architecture (zoo name or .json), e.g. fbnet_c");
-  cmd->add_option("--target", f->target, "Target name (host-cpu, cuda, tx1, tx2, xavier, s8) or .yaml path")
-      ->required();
-  cmd->add_option("--db", f->db, "Latency table file (default: the target's `lut`, e.g. luts/host-cpu.db)");
-  cmd->add_option("--input", f->input_size, "Input size (default: the space's)");
-  cmd->add_option("--input-channels", f->input_channels, "Input channels (default: the space's; MNIST: 1)");
-  cmd->add_option("--num-classes", f->num_classes, "Classes (default: the space's)");
-  f->timing.add_to(cmd);
+  auto f = std::make_shared<ProfileFlags>(cmd);
   cmd->add_flag("--dry-run", f->dry_run, "List the blocks that would be timed, and time nothing");
   cmd->add_flag("--json", f->as_json, "Print a JSON summary instead of text and progress");
   cmd->callback([f] { run_profile_command(*f); });

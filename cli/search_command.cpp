@@ -12,7 +12,7 @@
 
 #include "cli/format.h"
 #include "cli/interrupt.h"
-#include "cli/layered_flags.h"
+#include "cli/config_flags.h"
 #include "cli/progress.h"
 #include "latency_lut/latency_table.h"
 #include "common/error.h"
@@ -29,7 +29,8 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 struct SearchFlags {
-  LayeredFlags<SearchConfig> flags;
+  explicit SearchFlags(CLI::App* cmd) : flags(cmd, search_config_fields()) {}
+  ConfigFlags<SearchConfig> flags;
   std::string config_file;
   bool resume = false, as_json = false;
 };
@@ -47,6 +48,7 @@ void run_search_command(SearchFlags& f) {
     config = config_from_json(parse_json_text(read_text_file(saved), saved), saved);
   }
   f.flags.apply(config);
+  config.validate();  // before joining other ranks, so a bad flag fails at once
 
   // Launched by torchrun / srun / mpirun: join the other ranks; rank 0 alone reports.
   const World world = World::join(read_launch_info(), config.device);
@@ -208,7 +210,6 @@ void run_sample(const SampleFlags& f) {
 }  // namespace
 
 void add_search_commands(CLI::App& app) {
-  auto f = std::make_shared<SearchFlags>();
   CLI::App* cmd = app.add_subcommand(
       "search",
       "Search an architecture: train a Gumbel-softmax supernet against a target's latency table\n"
@@ -223,43 +224,7 @@ void add_search_commands(CLI::App& app) {
       "  torchrun --no-python --nproc-per-node 8 dnas search --device cuda ...\n"
       "  srun --ntasks-per-node 8 dnas search --device cuda ...  (MASTER_ADDR for several nodes)\n"
       "  DNAS_DIST_TIMEOUT=<s> bounds the rendezvous and each collective (default 300)");
-  f->flags.add(cmd, "--space", &SearchConfig::space, "Search space name or .yaml");
-  f->flags.add(cmd, "--target", &SearchConfig::target, "Target whose latency table drives the loss");
-  f->flags.add(cmd, "--db", &SearchConfig::db, "Latency table (default: the target's; estimates if absent)");
-  f->flags.add(cmd, "--data", &SearchConfig::data,
-       "mnist:DIR (IDX, plain or .gz), fashion-mnist, cifar10:DIR, cifar100:DIR, folder:DIR, "
-       "synthetic[:N[:SIZE[:C[:CLASSES]]]]");
-  f->flags.add(cmd, "--device", &SearchConfig::device, "cpu or cuda");
-  f->flags.add(cmd, "--out", &SearchConfig::out, "Run directory");
-  f->flags.add(cmd, "--epochs", &SearchConfig::epochs, "Epochs");
-  f->flags.add(cmd, "--batch-size", &SearchConfig::batch_size, "Batch size (per rank when distributed)");
-  f->flags.add(cmd, "--warmup-epochs", &SearchConfig::warmup_epochs, "Epochs with theta frozen (-1: epochs/9)");
-  f->flags.add(cmd, "--mode", &SearchConfig::mode, "soft (every candidate runs) or hard (one path, straight-through)");
-  f->flags.add(cmd, "--noise", &SearchConfig::noise, "Gumbel noise per batch or per sample (soft mode)");
-  f->flags.add(cmd, "--schedule", &SearchConfig::schedule, "Temperature schedule: exp or linear");
-  f->flags.add(cmd, "--tau0", &SearchConfig::tau0, "Initial temperature");
-  f->flags.add(cmd, "--tau-decay", &SearchConfig::tau_decay, "Per-epoch factor of the exp schedule");
-  f->flags.add(cmd, "--tau-min", &SearchConfig::tau_min, "Final temperature of the linear schedule");
-  f->flags.add(cmd, "--lr-w", &SearchConfig::lr_w, "SGD learning rate of the weights");
-  f->flags.add(cmd, "--momentum", &SearchConfig::momentum, "SGD momentum of the weights");
-  f->flags.add(cmd, "--weight-decay", &SearchConfig::weight_decay, "SGD weight decay of the weights");
-  f->flags.add(cmd, "--lr-theta", &SearchConfig::lr_theta, "Adam learning rate of theta");
-  f->flags.add(cmd, "--theta-weight-decay", &SearchConfig::theta_weight_decay, "Adam weight decay of theta");
-  f->flags.add(cmd, "--alpha", &SearchConfig::alpha, "alpha in CE * alpha * (log LAT)^beta");
-  f->flags.add(cmd, "--beta", &SearchConfig::beta, "beta in CE * alpha * (log LAT)^beta");
-  f->flags.add(cmd, "--latency-target-ms", &SearchConfig::latency_target_ms, "Latency budget (0: none)");
-  f->flags.add(cmd, "--latency-penalty", &SearchConfig::latency_penalty, "Weight of the budget penalty");
-  f->flags.add(cmd, "--w-fraction", &SearchConfig::w_fraction, "Fraction of the training set for w");
-  f->flags.add(cmd, "--seed", &SearchConfig::seed, "Seed of every random draw");
-  f->flags.add(cmd, "--threads", &SearchConfig::threads, "Intra-op threads (0: default)");
-  f->flags.add(cmd, "--precision", &SearchConfig::precision, "fp32, or bf16 (CUDA autocast; weights stay fp32)");
-  f->flags.add(cmd, "--memory-format", &SearchConfig::memory_format,
-               "nhwc (channels-last, default: LibTorch's fast depthwise kernels) or nchw");
-  f->flags.add(cmd, "--max-samples", &SearchConfig::max_samples, "Use only the first N training images (0: all)");
-  f->flags.add(cmd, "--image-size", &SearchConfig::image_size, "Image size for folder datasets");
-  f->flags.add(cmd, "--checkpoint-every", &SearchConfig::checkpoint_every, "Steps between mid-epoch checkpoints");
-  f->flags.add_switch(cmd, "--estimate-missing", &SearchConfig::estimate_missing, true,
-                      "Fill missing table rows with labelled estimates");
+  auto f = std::make_shared<SearchFlags>(cmd);
   cmd->add_option("--config", f->config_file, "A config.json to start from (flags override it)");
   cmd->add_flag("--resume", f->resume, "Continue the search in --out from its last checkpoint");
   cmd->add_flag("--json", f->as_json, "Print a JSON summary instead of progress and text");

@@ -9,7 +9,7 @@
 
 #include "cli/format.h"
 #include "cli/interrupt.h"
-#include "cli/layered_flags.h"
+#include "cli/config_flags.h"
 #include "cli/progress.h"
 #include "ops/block_module.h"
 #include "latency_lut/timing.h"
@@ -33,16 +33,19 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 struct TrainFlags {
-  LayeredFlags<TrainConfig> flags;
-  std::string recipe_name;
+  explicit TrainFlags(CLI::App* cmd) : flags(cmd, train_config_fields()) {}
+  ConfigFlags<TrainConfig> flags;
+  std::string recipe_name, config_file;
   bool resume = false, as_json = false;
 };
 
 void run_train_command(TrainFlags& f) {
   TrainConfig config;
+  if (!f.config_file.empty())
+    config = train_config_from_json(parse_json_text(read_text_file(f.config_file), f.config_file), f.config_file);
   if (!f.recipe_name.empty()) {
     const ConfigText recipe = require_config(ConfigKind::kRecipe, f.recipe_name);
-    config = train_config_from_json(parse_json_text(recipe.text, recipe.origin), recipe.origin);
+    config = train_config_from_json(parse_json_text(recipe.text, recipe.origin), recipe.origin, config);
     config.recipe = recipe.origin;
   }
   if (f.resume) {
@@ -58,6 +61,7 @@ void run_train_command(TrainFlags& f) {
     config = from_run;
   }
   f.flags.apply(config);
+  config.validate();  // before joining other ranks, so a bad flag fails at once
 
   // Launched by torchrun / srun / mpirun: join the other ranks; rank 0 alone reports.
   const World world = World::join(read_launch_info(), config.device);
@@ -196,7 +200,6 @@ void run_export(const ExportFlags& f) {
 }  // namespace
 
 void add_train_commands(CLI::App& app) {
-  auto f = std::make_shared<TrainFlags>();
   CLI::App* cmd = app.add_subcommand(
       "train",
       "Train an architecture (a search result or a zoo model) from scratch\n"
@@ -208,30 +211,11 @@ void add_train_commands(CLI::App& app) {
       "Distributed (data parallel over c10d; --batch-size is per rank), e.g. one node with 8 GPUs:\n"
       "  torchrun --no-python --nproc-per-node 8 dnas train --device cuda --recipe fbnet_imagenet \\\n"
       "    --batch-size 32 ...   (8 x 32 = the recipe's 256)");
-  f->flags.add(cmd, "--arch", &TrainConfig::arch, "Arch .json or zoo model name");
-  f->flags.add(cmd, "--data", &TrainConfig::data, "mnist:DIR, cifar10:DIR, cifar100:DIR, folder:DIR, synthetic[...]");
-  f->flags.add(cmd, "--device", &TrainConfig::device, "cpu or cuda");
-  f->flags.add(cmd, "--out", &TrainConfig::out, "Run directory");
-  f->flags.add(cmd, "--epochs", &TrainConfig::epochs, "Epochs");
-  f->flags.add(cmd, "--batch-size", &TrainConfig::batch_size, "Batch size (per rank when distributed)");
-  f->flags.add(cmd, "--lr", &TrainConfig::lr, "Peak learning rate");
-  f->flags.add(cmd, "--momentum", &TrainConfig::momentum, "SGD momentum");
-  f->flags.add(cmd, "--weight-decay", &TrainConfig::weight_decay, "Weight decay");
-  f->flags.add(cmd, "--warmup-epochs", &TrainConfig::warmup_epochs, "Linear warm-up epochs");
-  f->flags.add(cmd, "--schedule", &TrainConfig::schedule, "cosine or linear decay");
-  f->flags.add(cmd, "--label-smoothing", &TrainConfig::label_smoothing, "Label smoothing");
-  f->flags.add(cmd, "--seed", &TrainConfig::seed, "Seed of every random draw");
-  f->flags.add(cmd, "--threads", &TrainConfig::threads, "Intra-op threads (0: default)");
-  f->flags.add(cmd, "--memory-format", &TrainConfig::memory_format,
-               "nhwc (channels-last, default: LibTorch's fast depthwise kernels) or nchw");
-  f->flags.add(cmd, "--max-samples", &TrainConfig::max_samples, "Use only the first N training images (0: all)");
-  f->flags.add(cmd, "--image-size", &TrainConfig::image_size, "Image size for folder datasets");
-  f->flags.add(cmd, "--checkpoint-every", &TrainConfig::checkpoint_every, "Steps between mid-epoch checkpoints");
-  f->flags.add_switch(cmd, "--nesterov", &TrainConfig::nesterov, true, "Nesterov momentum");
-  f->flags.add_switch(cmd, "--no-augment", &TrainConfig::augment, false, "Turn data augmentation off");
+  auto f = std::make_shared<TrainFlags>(cmd);
   cmd->add_option("--recipe", f->recipe_name,
                   "A recipe (configs/recipes: squeezenet_imagenet, fbnet_imagenet, mnist_small, cifar_small)\n"
                   "or .json; flags override it");
+  cmd->add_option("--config", f->config_file, "A config.json to start from (a recipe and flags override it)");
   cmd->add_flag("--resume", f->resume, "Continue the run in --out from its last checkpoint");
   cmd->add_flag("--json", f->as_json, "Print a JSON summary instead of progress and text");
   cmd->callback([f] { run_train_command(*f); });

@@ -10,17 +10,9 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "common/json.h"
 
 namespace dnas {
-
-using Json = nlohmann::json;
-
-// Parses text as JSON / YAML into Json; throws dnas::Error "<origin>: ..." on syntax errors or
-// an empty document.
-Json parse_json_text(const std::string& text, const std::string& origin);
-Json parse_yaml_text(const std::string& text, const std::string& origin);
 
 class ConfigReader {
  public:

@@ -31,8 +31,6 @@ BatchLoader::BatchLoader(const Dataset& data, std::vector<int64_t> split, int64_
              shard.ranks);
   std::mt19937_64 rng(order_seed);
   std::shuffle(order_.begin(), order_.end(), rng);
-  mean_ = at::tensor(data.mean, at::kFloat).view({1, -1, 1, 1});
-  std_ = at::tensor(data.std, at::kFloat).view({1, -1, 1, 1});
   worker_ = std::thread([this] { produce(); });
 }
 
@@ -51,7 +49,7 @@ void BatchLoader::produce() {
       const auto first = order_.begin() + (b * shard_.ranks + shard_.rank) * batch_size_;
       const at::Tensor index = at::tensor(std::vector<int64_t>(first, first + batch_size_), at::kLong);
       Batch batch;
-      batch.images = data_.images.index_select(0, index).to(at::kFloat).div_(255.0).sub_(mean_).div_(std_);
+      batch.images = data_.normalized(index);
       batch.labels = data_.labels.index_select(0, index);
       if (device_.is_cuda()) {
         batch.images = batch.images.pin_memory().to(device_, /*non_blocking=*/true);

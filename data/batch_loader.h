@@ -57,7 +57,6 @@ class BatchLoader {
   int64_t batches_, next_batch_;
   c10::Device device_;
   size_t prefetch_;
-  at::Tensor mean_, std_;
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Batch> queue_;

@@ -286,4 +286,18 @@ void write_idx_labels(const std::string& path, const at::Tensor& labels) {
   write_text_file_atomic(path, bytes);
 }
 
+Dataset Dataset::first(int64_t n) const {
+  if (n >= size()) return *this;
+  Dataset out = *this;
+  out.images = images.slice(0, 0, n);
+  out.labels = labels.slice(0, 0, n);
+  return out;
+}
+
+at::Tensor Dataset::normalized(const at::Tensor& index) const {
+  const at::Tensor m = at::tensor(mean, at::kFloat).view({1, -1, 1, 1});
+  const at::Tensor s = at::tensor(std, at::kFloat).view({1, -1, 1, 1});
+  return images.index_select(0, index).to(at::kFloat).div_(255.0).sub_(m).div_(s);
+}
+
 }  // namespace dnas

@@ -30,6 +30,11 @@ struct Dataset {
   std::vector<double> mean, std;  // per channel, pixel values scaled to [0, 1]
 
   int64_t size() const { return images.size(0); }
+  // The first n samples (all of them when n >= size()).
+  Dataset first(int64_t n) const;
+  // The images at `index` (int64), as float scaled to [0, 1] and normalised per channel: what
+  // every step and evaluation feeds the network.
+  at::Tensor normalized(const at::Tensor& index) const;
   int64_t channels() const { return images.size(1); }
   int64_t height() const { return images.size(2); }
   int64_t width() const { return images.size(3); }

@@ -1,12 +1,14 @@
 // Everything that defines a search, resolved: written to <run>/config.json, read back by
-// --resume (which refuses a changed config) and accepted by --config. Unknown keys are errors.
+// --resume (which refuses a changed config, naming the keys) and accepted by --config. Every field
+// is defined once, in search_config_fields(), which also gives `dnas search` its flags.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "common/config_fields.h"
+#include "common/json.h"
 
 namespace dnas {
 
@@ -42,12 +44,16 @@ struct SearchConfig {
   int64_t checkpoint_every = 0;    // steps between mid-epoch checkpoints; 0 = end of epoch only
 
   int64_t resolved_warmup() const;
-  void validate() const;  // throws dnas::Error naming the option
+  // Every field's range (search_config_fields()), then the rules between fields; throws
+  // dnas::Error naming the flag.
+  void validate() const;
 };
 
-nlohmann::json config_to_json(const SearchConfig& config);
-SearchConfig config_from_json(const nlohmann::json& document, const std::string& origin);
-// Keys whose values differ, ignoring `out`.
-std::vector<std::string> config_differences(const SearchConfig& a, const SearchConfig& b);
+const ConfigFields<SearchConfig>& search_config_fields();
+
+inline Json config_to_json(const SearchConfig& config) { return search_config_fields().to_json(config); }
+inline SearchConfig config_from_json(const Json& document, const std::string& origin) {
+  return search_config_fields().from_json(document, origin);
+}
 
 }  // namespace dnas

@@ -5,10 +5,10 @@
 // where LAT is the expected latency in microseconds from the latency table; the power applies
 // to the log (a common reimplementation bug computes beta * log LAT instead).
 //
-// The run directory holds config.json, log.jsonl (one line per epoch), theta.jsonl (theta after
-// every epoch), checkpoint.pt (written atomically at every epoch end, every `checkpoint_every`
-// steps and on interrupt), and at the end arch.json (argmax of theta, with its predicted
-// latency) and report.html. Every random draw derives from (seed, epoch, phase, step), so a
+// The run directory (train/run_dir.h) holds config.json, log.jsonl (one line per epoch),
+// theta.jsonl (theta after every epoch), checkpoint.pt (written atomically at every epoch end,
+// every `checkpoint_every` steps and on interrupt), and at the end arch.json (argmax of theta,
+// with its predicted latency; search/derivation.h). The CLI adds report.html (report/report.h). Every random draw derives from (seed, epoch, phase, step), so a
 // search resumed from any checkpoint ends with exactly the theta of an uninterrupted run.
 #pragma once
 
@@ -20,9 +20,9 @@
 
 #include <ATen/core/Tensor.h>
 
-#include "train/distributed.h"
 #include "search/search_config.h"
 #include "search/search_step.h"  // latency_aware_loss
+#include "train/distributed.h"
 
 namespace dnas {
 

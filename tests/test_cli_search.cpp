@@ -113,7 +113,8 @@ TEST_F(CliSearch, BadInputGivesOneLineAndExitTwo) {
   expect_one_line_error(run("search --space tiny-nope --data synthetic --out " + path("a")), "unknown search space 'tiny-nope'");
   expect_one_line_error(run("search --mode medium --out " + path("a")), "--mode: expected soft or hard, got 'medium'");
   expect_one_line_error(run("search --momentum 1.5 --out " + path("a")), "--momentum: expected a value in [0, 1), got 1.5");
-  expect_one_line_error(run("search --theta-weight-decay -1 --out " + path("a")), "expected >= 0, got 0.0001 and -1");
+  expect_one_line_error(run("search --theta-weight-decay -1 --out " + path("a")),
+                        "--theta-weight-decay: expected a value in [0, 1], got -1");
   EXPECT_FALSE(fs::exists(path("a"))) << "a refused search must not leave a run directory";
   expect_one_line_error(run("search --resume --out " + path("none")), "--resume: " + path("none") + " holds no search");
 

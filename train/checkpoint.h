@@ -1,6 +1,6 @@
-// The pieces that make a training run resumable bit-exactly, shared by the search and retraining:
-// per-step seeds derived from (seed, epoch, phase, step), gradients unset rather than zeroed,
-// append-only JSONL logs trimmed back to a checkpoint's epoch, and atomically written archives.
+// Checkpoints: the modules, optimizers and progress counters of a run in one LibTorch archive,
+// written atomically (common/file_io.h), and the packing of a run's progress counters into the
+// tensor the archive holds. The run directory (run_dir.h) says where they live.
 #pragma once
 
 #include <cstdint>
@@ -10,23 +10,11 @@
 #include <vector>
 
 #include <ATen/ops/tensor.h>
-#include <nlohmann/json.hpp>
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/output-archive.h>
 
 namespace dnas {
-
-// A well-mixed 64-bit seed for one step of one phase of one epoch (step -1: the epoch's order).
-uint64_t derive_seed(int64_t seed, int64_t epoch, int64_t phase, int64_t step);
-
-// Unsets every gradient: LibTorch optimisers skip parameters without one, so parameters that did
-// not take part in a step (unsampled candidates) are not moved by stale momentum or weight decay.
-void clear_gradients(torch::optim::Optimizer& optimizer);
-
-void append_jsonl(const std::string& path, const nlohmann::json& line);
-// Keeps only the lines whose "epoch" is below `epoch` (those a resumed run will not redo).
-void truncate_jsonl(const std::string& path, int64_t epoch);
 
 // Saves to a temporary file and renames it over `path`.
 void save_archive_atomic(torch::serialize::OutputArchive& archive, const std::string& path);

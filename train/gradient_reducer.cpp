@@ -12,7 +12,6 @@
 #include <unordered_set>
 
 #include "common/error.h"
-#include "train/checkpoint.h"
 
 namespace dnas {
 
@@ -160,6 +159,17 @@ void GradientReducer::finish() {
   }
   s.buckets.clear();
 }
+
+namespace {
+
+// Unsets every gradient: LibTorch optimisers skip parameters without one, so parameters that did
+// not take part in a step (unsampled candidates) are not moved by stale momentum or weight decay.
+void clear_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups())
+    for (auto& p : group.params()) p.mutable_grad() = torch::Tensor();
+}
+
+}  // namespace
 
 void descend(const at::Tensor& loss, GradientReducer& reducer, torch::optim::Optimizer& optimizer) {
   clear_gradients(optimizer);

@@ -1,0 +1,42 @@
+// Everything that defines a `dnas profile-latency` run, resolved: what to time (a space or one
+// arch, with input overrides), where to store it, and how to time it. Defined once, in
+// profile_config_fields(), which gives the command its flags and `--dry-run --json` its record of
+// the resolved settings.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/config_fields.h"
+#include "latency_lut/target_spec.h"
+#include "latency_lut/timing.h"
+
+namespace dnas {
+
+struct ProfileConfig {
+  std::string space;           // a space's blocks ...
+  std::string arch;            // ... or one arch's
+  std::string target;
+  std::string db;              // "" = the target's table
+  int64_t input = 0;           // 0 = the space's / arch's input size
+  int64_t input_channels = 0;  // 0 = the space's / arch's
+  int64_t num_classes = 0;     // 0 = the space's / arch's
+  std::string device;          // "" = the target's profile_device
+  int64_t batch = 1;
+  std::string dtype = "fp32";
+  std::string memory_format = "nchw";
+  int64_t threads = 0;         // 0 = LibTorch's default
+  int64_t warmup = 10;
+  int64_t repeats = 50;
+
+  // Every field's range, then exactly one of --space and --arch.
+  void validate() const;
+  LutSettings settings() const { return {batch, dtype, memory_format}; }
+  // The timing options on `target` (its profile device unless --device says otherwise); applies
+  // --threads. Throws dnas::Error for a device this machine cannot time on.
+  TimingOptions timing(const TargetSpec& target) const;
+};
+
+const ConfigFields<ProfileConfig>& profile_config_fields();
+
+}  // namespace dnas

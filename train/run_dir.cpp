@@ -1,0 +1,87 @@
+#include "train/run_dir.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+#include "common/file_io.h"
+
+namespace dnas {
+
+namespace fs = std::filesystem;
+
+RunDir::RunDir(std::string dir, std::string what, std::vector<std::string> logs, const World& world)
+    : dir_(std::move(dir)), what_(std::move(what)), logs_(std::move(logs)), world_(world) {}
+
+std::string RunDir::path(const std::string& file) const { return (fs::path(dir_) / file).string(); }
+
+bool RunDir::has_checkpoint() const {
+  std::error_code ec;
+  return fs::exists(checkpoint_path(), ec);
+}
+
+void RunDir::check_resumable() const {
+  std::error_code ec;
+  DNAS_CHECK(fs::exists(config_path(), ec) && has_checkpoint(), dir_, ": no ", what_,
+             " to resume here (expected config.json and checkpoint.pt)");
+}
+
+void RunDir::check_new() const {
+  std::error_code ec;
+  DNAS_CHECK(!fs::exists(config_path(), ec), dir_, ": already holds a ", what_,
+             " (config.json); use --resume to continue it, or another --out");
+}
+
+std::string RunDir::read_saved_config() const { return read_text_file(config_path()); }
+
+void RunDir::refuse_changes(const std::vector<std::string>& changes) const {
+  if (changes.empty()) return;
+  std::string list;
+  for (const std::string& c : changes) list += (list.empty() ? "" : "; ") + c;
+  throw Error("--resume: the configuration differs from " + config_path() + " (" + list + "); resume continues the same " +
+              what_ + ", so start a new --out to change it");
+}
+
+void RunDir::create(const Json& config) const {
+  if (!world_.is_main()) return;
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  DNAS_CHECK(!ec, dir_, ": cannot create the run directory (", ec.message(), ")");
+  write_text_file_atomic(config_path(), config.dump(2) + "\n");
+  for (const std::string& log : logs_) write_text_file_atomic(path(log), "");
+}
+
+void RunDir::append(const std::string& log, const Json& line) const {
+  if (world_.is_main()) append_line(path(log), line.dump());
+}
+
+void RunDir::truncate_logs(int64_t epoch) const {
+  if (!world_.is_main()) return;
+  for (const std::string& log : logs_) {
+    const std::string file = path(log);
+    std::error_code ec;
+    if (!fs::exists(file, ec)) continue;
+    std::ifstream in(file);
+    std::string line, kept;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      const Json j = Json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j.value("epoch", int64_t{-1}) < epoch) kept += line + "\n";
+    }
+    write_text_file_atomic(file, kept);
+  }
+}
+
+void RunDir::write(const std::string& file, const std::string& text) const {
+  if (world_.is_main()) write_text_file_atomic(path(file), text);
+}
+
+void RunDir::save_checkpoint(const CheckpointParts& parts, const at::Tensor& progress) const {
+  if (world_.is_main()) dnas::save_checkpoint(checkpoint_path(), parts, progress);
+}
+
+at::Tensor RunDir::load_checkpoint(const CheckpointParts& parts) const {
+  return dnas::load_checkpoint(checkpoint_path(), parts);
+}
+
+}  // namespace dnas

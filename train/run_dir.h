@@ -1,0 +1,74 @@
+// The run directory every search and training run writes, in one place: the resolved config
+// (config.json), append-only JSONL logs, and checkpoint.pt (written atomically: temp file, fsync,
+// rename). A new run refuses a directory that already holds one; --resume needs config.json and a
+// checkpoint and refuses a config that no longer matches the saved one, naming the changed keys.
+// Distributed, rank 0 alone checks and writes; the other ranks read the same checkpoint, so the
+// directory must be on a file system they all see.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Tensor.h>
+
+#include "common/config_fields.h"
+#include "common/json.h"
+#include "train/checkpoint.h"
+#include "train/distributed.h"
+
+namespace dnas {
+
+class RunDir {
+ public:
+  // `what` names the run in messages ("search", "training run"); `logs` are the JSONL files it
+  // keeps ("log.jsonl", "theta.jsonl").
+  RunDir(std::string dir, std::string what, std::vector<std::string> logs, const World& world);
+
+  std::string path(const std::string& file) const;
+  std::string config_path() const { return path("config.json"); }
+  std::string checkpoint_path() const { return path("checkpoint.pt"); }
+
+  // Rank 0 checks that the directory can hold this run: a new one must not exist yet; a resume
+  // compares `config` with the saved one field by field. Writes nothing.
+  template <typename Config>
+  void check(bool resume, const ConfigFields<Config>& fields, const Config& config) const {
+    world_.on_main([&] {
+      if (resume) {
+        check_resumable();
+        const std::string saved_path = config_path();
+        const Config saved = fields.from_json(parse_json_text(read_saved_config(), saved_path), saved_path);
+        refuse_changes(fields.differences(saved, config));
+      } else {
+        check_new();
+      }
+    });
+  }
+  // Rank 0, for a new run, once its inputs have loaded: creates the directory with config.json
+  // and empty logs, so a run refused for bad input leaves nothing behind.
+  void create(const Json& config) const;
+
+  // Rank 0: one line appended to `log`.
+  void append(const std::string& log, const Json& line) const;
+  // Rank 0: drops the log lines of epochs >= `epoch` (those a resumed run redoes).
+  void truncate_logs(int64_t epoch) const;
+  // Rank 0: writes any other file of the run atomically.
+  void write(const std::string& file, const std::string& text) const;
+
+  // Rank 0 writes; every rank loads (into the parts, in place) and gets the progress tensor back.
+  void save_checkpoint(const CheckpointParts& parts, const at::Tensor& progress) const;
+  at::Tensor load_checkpoint(const CheckpointParts& parts) const;
+  bool has_checkpoint() const;
+
+ private:
+  void check_resumable() const;
+  void check_new() const;
+  std::string read_saved_config() const;
+  void refuse_changes(const std::vector<std::string>& changes) const;
+
+  std::string dir_, what_;
+  std::vector<std::string> logs_;
+  const World& world_;
+};
+
+}  // namespace dnas
