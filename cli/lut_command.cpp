@@ -165,7 +165,7 @@ void run_profile_command(const ProfileFlags& f) {
 
   ProgressBar bar("profiling " + target.name, plan.pending.size(), !f.as_json);
   const ProfileSummary summary = run_profile(*store, target, plan, options, [&](const ProfileEvent& e) {
-    bar.update(e.index + 1, e.block->key.op + " " + format_us(e.stats.median_us));
+    bar.update(e.index + 1, e.block->key.str() + " " + format_us(e.stats.median_us));
   });
   bar.finish();
   if (f.as_json) {

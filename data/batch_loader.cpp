@@ -27,7 +27,7 @@ BatchLoader::BatchLoader(const Dataset& data, std::vector<int64_t> split, int64_
       batches_(static_cast<int64_t>(order_.size()) / (batch_size * shard.ranks)), next_batch_(first_batch),
       device_(device), prefetch_(prefetch) {
   DNAS_CHECK(batch_size >= 2, "--batch-size: expected at least 2 (BatchNorm), got ", batch_size);
-  DNAS_CHECK(shard.ranks >= 1 && shard.rank >= 0 && shard.rank < shard.ranks, "data loader: shard ", shard.rank, " of ",
+  DNAS_ASSERT(shard.ranks >= 1 && shard.rank >= 0 && shard.rank < shard.ranks, "data loader: shard ", shard.rank, " of ",
              shard.ranks);
   std::mt19937_64 rng(order_seed);
   std::shuffle(order_.begin(), order_.end(), rng);
