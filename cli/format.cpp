@@ -59,7 +59,7 @@ void Table::add_row(std::vector<std::string> cells) {
 
 void Table::add_separator() { rows_.emplace_back(); }
 
-void Table::print(std::ostream& out) const {
+void Table::print(std::ostream& out, const std::string& indent) const {
   std::vector<size_t> width(headers_.size());
   for (size_t c = 0; c < headers_.size(); ++c) width[c] = headers_[c].size();
   for (const auto& row : rows_)
@@ -71,15 +71,15 @@ void Table::print(std::ostream& out) const {
       line += (c ? "  " : "") + (right_[c] ? pad + row[c] : row[c] + pad);
     }
     line.erase(line.find_last_not_of(' ') + 1);
-    out << line << '\n';
+    out << indent << line << '\n';
   };
   size_t total = 0;
   for (size_t w : width) total += w;
   total += 2 * (width.size() - 1);
   print_row(headers_);
-  out << std::string(total, '-') << '\n';
+  out << indent << std::string(total, '-') << '\n';
   for (const auto& row : rows_) {
-    if (row.empty()) out << std::string(total, '-') << '\n';
+    if (row.empty()) out << indent << std::string(total, '-') << '\n';
     else print_row(row);
   }
 }

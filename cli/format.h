@@ -21,7 +21,8 @@ class Table {
   explicit Table(std::vector<std::string> headers, std::vector<bool> right_aligned = {});
   void add_row(std::vector<std::string> cells);
   void add_separator();
-  void print(std::ostream& out) const;
+  // Every line starts with `indent`.
+  void print(std::ostream& out, const std::string& indent = "") const;
 
  private:
   std::vector<std::string> headers_;

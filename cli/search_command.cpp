@@ -84,7 +84,10 @@ void run_search_command(SearchFlags& f) {
     bar.reset();
     std::cerr << "epoch " << r.epoch + 1 << ": w loss " << fixed(r.w_loss, 3) << " acc " << percent(r.w_accuracy)
               << " | theta split acc " << percent(r.theta_accuracy) << (r.theta_trained ? "" : " (warm-up, theta frozen)")
-              << " | E[LAT] " << fixed(r.expected_latency_ms, 3) << " ms | tau " << fixed(r.temperature, 2)
+              << " | E[LAT] " << fixed(r.expected_latency_ms, 3) << " ms"
+              << (config.has_target() ? " | argmax " + fixed(r.argmax_latency_ms, 3) + " ms" : std::string())
+              << (config.has_target() && config.target_loss == "dual" ? " | lambda " + fixed(r.lambda, 2) : std::string())
+              << " | tau " << fixed(r.temperature, 2)
               << " | H(theta) " << fixed(r.theta_entropy, 2) << " | " << format_duration(r.seconds) << '\n';
   };
   const SearchResult result = run_search(config, f.resume, interrupt.requested(), callbacks, world);
@@ -99,31 +102,48 @@ void run_search_command(SearchFlags& f) {
   const std::string arch_path = (fs::path(config.out) / "arch.json").string();
   const std::string report_path = write_report(config.out);
   const double divergence = result.epochs.empty() ? 0 : result.epochs.back().rank_divergence;
+  const double target_error =
+      config.has_target() ? result.predicted_latency_ms / config.latency_target_ms - 1.0 : 0.0;
   if (f.as_json) {
+    json candidates = json::array();
+    for (const Candidate& c : result.candidates) candidates.push_back(candidate_to_json(c));
     std::cout << json{{"run", config.out}, {"arch", arch_path}, {"report", report_path}, {"choices", result.choices},
                       {"predicted_latency_ms", result.predicted_latency_ms},
-                      {"latency_estimated", result.latency_estimated}, {"argmax_accuracy", result.argmax_accuracy},
-                      {"theta_accuracy", result.theta_accuracy}, {"epochs", result.epochs.size()},
+                      {"latency_estimated", result.latency_estimated}, {"derived_accuracy", result.derived_accuracy},
+                      {"sampled_accuracy", result.theta_accuracy}, {"epochs", result.epochs.size()},
                       {"ranks", world.size()}, {"rank_divergence", divergence},
-                      {"latency_target_ms", config.latency_target_ms > 0 ? json(config.latency_target_ms) : json(nullptr)},
-                      {"latency_target_met", config.latency_target_ms > 0
-                                                 ? json(result.predicted_latency_ms <= config.latency_target_ms)
-                                                 : json(nullptr)}}
+                      {"latency_target_ms", config.has_target() ? json(config.latency_target_ms) : json(nullptr)},
+                      {"latency_target_met", config.has_target() ? json(result.target_met) : json(nullptr)},
+                      {"latency_target_error", config.has_target() ? json(target_error) : json(nullptr)},
+                      {"candidates", candidates}}
                      .dump(2)
               << '\n';
     return;
   }
-  std::cout << "\nsearch finished: " << config.space << " on " << config.target << ", " << config.epochs
-            << " epochs\n  chosen blocks:";
+  std::cout << "\nsearch finished: " << config.space << " on " << config.target << ", " << config.epochs << " epochs"
+            << (config.method == "random" ? " (random search)" : "") << "\n";
+  Table table({"", "candidate", "latency", "accuracy", "blocks"}, {false, false, true, true, false});
+  for (const Candidate& c : result.candidates) {
+    std::string blocks;
+    for (const std::string& op : c.ops) blocks += (blocks.empty() ? "" : " ") + op;
+    table.add_row({c.selected ? "*" : "", c.name, fixed(c.latency_us / 1000.0, 3) + (c.within_target ? " ms" : " ms (over)"),
+                   percent(c.accuracy), blocks});
+  }
+  std::cout << "  candidates, scored on the theta split"
+            << (config.recalibration_batches > 0 ? " with recalibrated BatchNorm statistics" : "") << ":\n";
+  table.print(std::cout, "    ");
+  std::cout << "  chosen blocks:";
   for (size_t i = 0; i < result.choices.size(); ++i) std::cout << (i % 6 == 0 ? "\n    " : " ") << result.choices[i];
   std::cout << "\n  predicted latency: " << fixed(result.predicted_latency_ms, 3) << " ms"
             << (result.latency_estimated ? " (ESTIMATED: no measured table for " + config.target + ")" : " (measured table)")
-            << (config.latency_target_ms > 0
-                    ? "\n  latency target: " + fixed(config.latency_target_ms, 3) + " ms, " +
-                          (result.predicted_latency_ms <= config.latency_target_ms ? "met" : "NOT met") + " (achieved " +
-                          fixed(result.predicted_latency_ms, 3) + " ms)"
+            << (config.has_target()
+                    ? "\n  latency target: " + fixed(config.latency_target_ms, 3) + " ms, achieved " +
+                          fixed(result.predicted_latency_ms, 3) + " ms (" + (target_error >= 0 ? "+" : "") +
+                          fixed(100 * target_error, 1) + "%): " + (result.target_met ? "met" : "NOT met") +
+                          (config.latency_tolerance > 0 ? " within +" + fixed(100 * config.latency_tolerance, 0) + "%"
+                                                        : std::string())
                     : std::string())
-            << "\n  accuracy on the theta split: " << percent(result.argmax_accuracy) << " (derived arch), "
+            << "\n  accuracy on the theta split: " << percent(result.derived_accuracy) << " (derived arch), "
             << percent(result.theta_accuracy) << " (sampled archs, last epoch)"
             << (world.distributed() ? "\n  ranks: " + std::to_string(world.size()) +
                                           ", largest weight/theta difference between ranks " + fixed(divergence, 9)

@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <sstream>
@@ -111,18 +112,26 @@ class ConfigFields {
       : format_(std::move(format)), also_read_(std::move(also_read)), ignored_(std::move(ignored)) {}
 
   ConfigFields& integer(std::string key, int64_t Config::*m, std::string help, Range range = Range::any()) {
-    return add({std::move(key), m, std::move(help), range});
+    return add(field(std::move(key), m, std::move(help), range));
   }
   ConfigFields& number(std::string key, double Config::*m, std::string help, Range range = Range::any()) {
-    return add({std::move(key), m, std::move(help), range});
+    return add(field(std::move(key), m, std::move(help), range));
   }
   ConfigFields& text(std::string key, std::string Config::*m, std::string help, std::vector<std::string> choices = {}) {
-    Field f{std::move(key), m, std::move(help)};
+    Field f = field(std::move(key), m, std::move(help), Range::any());
     f.choices = std::move(choices);
     return add(std::move(f));
   }
   ConfigFields& boolean(std::string key, bool Config::*m, std::string help) {
-    return add({std::move(key), m, std::move(help)});
+    return add(field(std::move(key), m, std::move(help), Range::any()));
+  }
+  // Reads an older `format` too: `defaults` sets, before the keys are read, what that format's
+  // missing keys meant; `fixup` adjusts the result after.
+  ConfigFields& migrate(std::string format, std::function<void(Config&)> defaults,
+                        std::function<void(Config&)> fixup = {}) {
+    also_read_.push_back(format);
+    migrations_.push_back({std::move(format), std::move(defaults), std::move(fixup)});
+    return *this;
   }
   // Modifiers of the field added last.
   ConfigFields& not_compared_on_resume() { return fields_.back().compared_on_resume = false, *this; }
@@ -149,12 +158,17 @@ class ConfigFields {
       for (const std::string& other : also_read_) quoted.push_back("\"" + other + "\"");
       r.fail("format", "expected " + either_of(quoted) + ", got \"" + format + "\"");
     }
+    const Migration* migration = nullptr;
+    for (const Migration& m : migrations_)
+      if (m.format == format) migration = &m;
+    if (migration && migration->defaults) migration->defaults(base);
     for (const std::string& key : ignored_) {
       if (r.has(key)) r.raw(key);
       else r.allow(key);
     }
     for (const Field& f : fields_) std::visit([&](auto m) { r.read_optional(f.key, base.*m); }, f.member);
     r.finish();
+    if (migration && migration->fixup) migration->fixup(base);
     return base;
   }
 
@@ -188,14 +202,27 @@ class ConfigFields {
   }
 
  private:
+  static Field field(std::string key, typename Field::Member member, std::string help, Range range) {
+    Field f;
+    f.key = std::move(key);
+    f.member = member;
+    f.help = std::move(help);
+    f.range = range;
+    return f;
+  }
   ConfigFields& add(Field f) {
     for (const Field& existing : fields_) DNAS_ASSERT(existing.key != f.key, "config field '", f.key, "' defined twice");
     fields_.push_back(std::move(f));
     return *this;
   }
 
+  struct Migration {
+    std::string format;
+    std::function<void(Config&)> defaults, fixup;
+  };
   std::string format_;
   std::vector<std::string> also_read_, ignored_;
+  std::vector<Migration> migrations_;
   std::vector<Field> fields_;
 };
 

@@ -1,16 +1,74 @@
 #include "search/derivation.h"
 
 #include <ATen/ATen.h>
+#include <torch/nn/modules/batchnorm.h>
 
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "common/error.h"
 #include "data/batch_loader.h"
 #include "ops/block_module.h"
+#include "search/latency_target.h"
+#include "train/step_loop.h"
 
 namespace dnas {
+namespace {
+
+// The BatchNorms a path runs through: the stem's, the chosen candidate's of every layer, the head's.
+std::vector<torch::nn::BatchNorm2dImpl*> path_batch_norms(Supernet& net, const ArchSample& sample) {
+  std::vector<std::shared_ptr<torch::nn::Module>> roots{net->stem.ptr(), net->head.ptr()};
+  for (size_t l = 0; l < sample.size(); ++l) {
+    const auto& layer = net->layers[l]->as<MixedOpImpl>();
+    roots.push_back(layer->candidates[static_cast<size_t>(sample[l].index)]);
+  }
+  std::vector<torch::nn::BatchNorm2dImpl*> out;
+  for (const auto& root : roots)
+    for (const auto& m : root->modules())
+      if (auto* bn = m->as<torch::nn::BatchNorm2dImpl>()) out.push_back(bn);
+  return out;
+}
+
+}  // namespace
+
+Json candidate_to_json(const Candidate& c) {
+  return {{"name", c.name}, {"choices", c.ops}, {"predicted_latency_ms", c.latency_us / 1000.0},
+          {"accuracy_theta_split", c.accuracy}, {"within_target", c.within_target}, {"selected", c.selected}};
+}
+
+ArchSample choice_sample(const Supernet& net, const std::vector<int64_t>& choice) {
+  const std::vector<at::Tensor> thetas = net->theta_parameters();
+  ArchSample sample;
+  for (size_t l = 0; l < choice.size(); ++l) sample.push_back(one_hot_sample(thetas[l].size(0), choice[l], thetas[l].device()));
+  return sample;
+}
+
+void recalibrate_batch_norm(Supernet& net, const ArchSample& sample, const Dataset& data,
+                            const std::vector<int64_t>& split, int64_t batch_size, int64_t batches, uint64_t order_seed,
+                            bool channels_last) {
+  torch::NoGradGuard no_grad;
+  const std::vector<torch::nn::BatchNorm2dImpl*> norms = path_batch_norms(net, sample);
+  std::vector<c10::optional<double>> momentum;
+  for (auto* bn : norms) {
+    momentum.push_back(bn->options.momentum());
+    bn->reset_running_stats();
+    bn->options.momentum(c10::nullopt);  // a cumulative average over the batches below
+  }
+  net->train();
+  const c10::Device device = net->parameters().front().device();
+  BatchLoader loader(data, split, batch_size, order_seed, 0, device);
+  Batch batch;
+  for (int64_t b = 0; b < batches && loader.next(batch); ++b)
+    net->forward(channels_last ? to_channels_last(batch.images) : batch.images, sample);
+  for (size_t i = 0; i < norms.size(); ++i) norms[i]->options.momentum(momentum[i]);
+}
 
 double supernet_accuracy(Supernet& net, const ArchSample& sample, const Dataset& data, const std::vector<int64_t>& split,
-                         int64_t batch_size, uint64_t order_seed, bool channels_last) {
+                         int64_t batch_size, uint64_t order_seed, bool channels_last, bool running_stats) {
   torch::NoGradGuard no_grad;
-  net->train();
+  if (running_stats) net->eval();
+  else net->train();
   const c10::Device device = net->parameters().front().device();
   BatchLoader loader(data, split, batch_size, order_seed, 0, device);
   Batch batch;
@@ -21,7 +79,135 @@ double supernet_accuracy(Supernet& net, const ArchSample& sample, const Dataset&
     correct += net->forward(images, sample).argmax(1).eq(batch.labels).sum();
     seen += static_cast<double>(batch.labels.size(0));
   }
+  net->train();
   return seen > 0 ? static_cast<double>(correct.item<int64_t>()) / seen : 0;
+}
+
+namespace {
+
+std::vector<std::vector<double>> log_probabilities(const Supernet& net) {
+  std::vector<std::vector<double>> out;
+  for (const std::vector<double>& p : net->probabilities()) {
+    std::vector<double> row;
+    for (double q : p) row.push_back(std::log(std::max(q, 1e-300)));
+    out.push_back(row);
+  }
+  return out;
+}
+
+std::vector<int64_t> argmax_choice(const Supernet& net) {
+  std::vector<int64_t> choice;
+  for (const std::vector<double>& p : net->probabilities())
+    choice.push_back(static_cast<int64_t>(std::max_element(p.begin(), p.end()) - p.begin()));
+  return choice;
+}
+
+// The archs to score: the argmax and samples of softmax(theta), or uniform random archs within
+// the target (--method random). Duplicates are dropped.
+std::vector<Candidate> draw_candidates(const SearchConfig& config, const Supernet& net, const DerivationInputs& in) {
+  const std::vector<std::vector<double>> probabilities = net->probabilities();
+  const double limit_us = config.latency_target_ms * 1000.0 * (1.0 + config.latency_tolerance);
+  std::mt19937_64 rng(derive_seed(config.seed, -2, 0, 0));
+  std::vector<Candidate> out;
+  auto add = [&](std::string name, std::vector<int64_t> choice) {
+    for (const Candidate& c : out)
+      if (c.choice == choice) return;
+    Candidate c;
+    c.name = std::move(name);
+    c.choice = std::move(choice);
+    c.latency_us = arch_latency_us(in.latency_us, in.fixed_us, c.choice);
+    c.within_target = !config.has_target() || c.latency_us <= limit_us;
+    out.push_back(std::move(c));
+  };
+  if (config.method == "random") {
+    // Best of N random archs within the target: uniform draws, rejected when over it.
+    const int64_t max_draws = 1000 * config.samples;
+    for (int64_t draws = 0, n = 0; n < config.samples && draws < max_draws; ++draws) {
+      std::vector<int64_t> choice;
+      for (const std::vector<double>& layer : in.latency_us)
+        choice.push_back(std::uniform_int_distribution<int64_t>(0, static_cast<int64_t>(layer.size()) - 1)(rng));
+      if (config.has_target() && arch_latency_us(in.latency_us, in.fixed_us, choice) > limit_us) continue;
+      const size_t before = out.size();
+      add("random " + std::to_string(n), choice);
+      if (out.size() > before) ++n;
+    }
+    DNAS_CHECK(!out.empty(), "--method random: none of ", max_draws, " random archs is within --latency-target-ms ",
+               config.latency_target_ms, " (x ", 1.0 + config.latency_tolerance, ")");
+    return out;
+  }
+  add("argmax", argmax_choice(net));
+  for (int64_t n = 0; n < config.samples; ++n) {
+    std::vector<int64_t> choice;
+    for (const std::vector<double>& p : probabilities)
+      choice.push_back(static_cast<int64_t>(std::discrete_distribution<size_t>(p.begin(), p.end())(rng)));
+    add("sample " + std::to_string(n), choice);
+  }
+  return out;
+}
+
+void score(const SearchConfig& config, Supernet& net, const DerivationInputs& in, bool channels_last, Candidate& c,
+           size_t index) {
+  const ArchSample sample = choice_sample(net, c.choice);
+  const bool recalibrate = config.recalibration_batches > 0;
+  if (recalibrate)
+    recalibrate_batch_norm(net, sample, in.data, in.w_split, config.batch_size, config.recalibration_batches,
+                           derive_seed(config.seed, -2, 1, static_cast<int64_t>(index)), channels_last);
+  c.accuracy = supernet_accuracy(net, sample, in.data, in.theta_split, config.batch_size,
+                                 derive_seed(config.seed, -1, 1, -1), channels_last, recalibrate);
+}
+
+// The most accurate candidate within the target (fewer microseconds break ties); when none is
+// within it, the one nearest to it.
+size_t select(const std::vector<Candidate>& candidates) {
+  size_t best = 0;
+  bool found = false;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const Candidate& c = candidates[i];
+    if (!c.within_target) continue;
+    const Candidate& b = candidates[best];
+    if (!found || c.accuracy > b.accuracy || (c.accuracy == b.accuracy && c.latency_us < b.latency_us)) best = i;
+    found = true;
+  }
+  if (found) return best;
+  for (size_t i = 1; i < candidates.size(); ++i)
+    if (candidates[i].latency_us < candidates[best].latency_us) best = i;
+  return best;
+}
+
+}  // namespace
+
+std::vector<Candidate> derive_architecture(const SearchConfig& config, Supernet& net, const DerivationInputs& in,
+                                           bool channels_last, const std::function<void(const Candidate&)>& on_candidate) {
+  std::vector<Candidate> candidates = draw_candidates(config, net, in);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    score(config, net, in, channels_last, candidates[i], i);
+    if (on_candidate) on_candidate(candidates[i]);
+  }
+  size_t chosen = select(candidates);
+  if (config.latency_constraint == "hard") {
+    const Projection p = project_onto_target(candidates[chosen].choice, in.latency_us, in.fixed_us,
+                                             log_probabilities(net), config.latency_target_ms * 1000.0);
+    if (p.choice != candidates[chosen].choice) {
+      Candidate projected;
+      projected.name = "projected (" + candidates[chosen].name + ")";
+      projected.choice = p.choice;
+      projected.latency_us = p.latency_us;
+      projected.within_target = p.fits;
+      score(config, net, in, channels_last, projected, candidates.size());
+      if (on_candidate) on_candidate(projected);
+      candidates.push_back(projected);
+      chosen = candidates.size() - 1;
+    }
+  }
+  candidates[chosen].selected = true;
+  const std::vector<std::vector<std::string>> keys = [&] {
+    std::vector<std::vector<std::string>> k;
+    for (size_t l = 0; l < net->num_layers(); ++l) k.push_back(net->layers[l]->as<MixedOpImpl>()->candidate_keys());
+    return k;
+  }();
+  for (Candidate& c : candidates)
+    for (size_t l = 0; l < c.choice.size(); ++l) c.ops.push_back(keys[l][static_cast<size_t>(c.choice[l])]);
+  return candidates;
 }
 
 }  // namespace dnas

@@ -1,22 +1,69 @@
-// After the search: the derived architecture (the argmax of theta per layer), scored through the
-// supernet on the theta split, and written as <run>/arch.json with its provenance (space, target,
-// theta, the probabilities, the table latency of every layer).
+// After the search: which architecture it hands back.
+//
+// The candidates are the argmax of theta and `samples` archs drawn from softmax(theta) (FBNet
+// draws 6 and retrains them all), or for --method random `samples` uniform random archs within
+// the target. Each is scored through the supernet on the theta split after its BatchNorm
+// statistics are re-estimated on training images (SPOS: the running statistics of a supernet
+// were gathered on a mixture of paths, which one path does not reproduce). The result is the most
+// accurate candidate within the target (LAT <= T (1 + tolerance)), or without a target the most
+// accurate one; with --latency-constraint hard it is then projected onto LAT <= T
+// (latency_target.h), and the projection is scored too. Every candidate is kept, with its table
+// latency and accuracy, for the run's candidates.json, the CLI and the report.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "common/json.h"
 #include "data/dataset.h"
-#include "latency_lut/latency_table.h"
+#include "search/search_config.h"
 #include "supernet/supernet.h"
 
 namespace dnas {
 
-// Top-1 accuracy of the fixed architecture `sample` run through the supernet on `split` of
-// `data`. BatchNorm uses batch statistics: the running statistics were gathered on the mixture of
-// every candidate, which a single path does not reproduce.
+struct Candidate {
+  std::string name;               // "argmax", "sample 2", "random 5", "projected"
+  std::vector<int64_t> choice;    // candidate index per searchable layer
+  std::vector<std::string> ops;
+  double latency_us = 0;          // the table's
+  double accuracy = 0;            // on the theta split
+  bool within_target = true;
+  bool selected = false;
+};
+
+Json candidate_to_json(const Candidate& c);
+
+// Re-estimates the running statistics of the BatchNorms on `sample`'s path (the stem, the chosen
+// candidates, the head) as their plain average over `batches` batches of `split` in train mode,
+// without gradients. Nothing else changes: no weight, no other BatchNorm.
+void recalibrate_batch_norm(Supernet& net, const ArchSample& sample, const Dataset& data,
+                            const std::vector<int64_t>& split, int64_t batch_size, int64_t batches, uint64_t order_seed,
+                            bool channels_last);
+
+// Top-1 accuracy of the fixed architecture `sample` through the supernet on `split`: in eval mode
+// with the running statistics when `running_stats` (after recalibrate_batch_norm), else with
+// each batch's own statistics.
 double supernet_accuracy(Supernet& net, const ArchSample& sample, const Dataset& data, const std::vector<int64_t>& split,
-                         int64_t batch_size, uint64_t order_seed, bool channels_last);
+                         int64_t batch_size, uint64_t order_seed, bool channels_last, bool running_stats);
+
+// The one-hot ArchSample of a choice, on the supernet's device.
+ArchSample choice_sample(const Supernet& net, const std::vector<int64_t>& choice);
+
+// What the derivation reads besides the supernet.
+struct DerivationInputs {
+  const Dataset& data;
+  const std::vector<int64_t>& w_split;      // BatchNorm recalibration
+  const std::vector<int64_t>& theta_split;  // scoring
+  const std::vector<std::vector<double>>& latency_us;  // [layer][candidate], the table's
+  double fixed_us;
+};
+
+// The candidates, scored, with the result `selected` (see the top of this file). Calls
+// `on_candidate` after scoring each, for progress.
+std::vector<Candidate> derive_architecture(const SearchConfig& config, Supernet& net, const DerivationInputs& in,
+                                           bool channels_last,
+                                           const std::function<void(const Candidate&)>& on_candidate = {});
 
 }  // namespace dnas

@@ -10,7 +10,22 @@ namespace dnas {
 const ConfigFields<SearchConfig>& search_config_fields() {
   using C = SearchConfig;
   static const ConfigFields<C> fields =
-      ConfigFields<C>("dnas-search/1")
+      ConfigFields<C>("dnas-search/2")
+          // How dnas searched before format 2: the paper's per-epoch alternation, FBNet's loss
+          // with a hinge penalty over a budget, warm-up round(epochs / 9) (at least 1), and the
+          // argmax as the result, scored with batch statistics.
+          .migrate("dnas-search/1",
+                   [](C& c) {
+                     c.theta_every = 0;
+                     c.target_loss = "hinge";
+                     c.samples = 0;
+                     c.recalibration_batches = 0;
+                   },
+                   [](C& c) {
+                     if (c.warmup_epochs < 0)
+                       c.warmup_epochs =
+                           c.epochs <= 1 ? 0 : std::max<int64_t>(1, std::llround(static_cast<double>(c.epochs) / 9.0));
+                   })
           .text("space", &C::space, "Search space name or .yaml")
           .text("target", &C::target, "Target whose latency table drives the loss")
           .text("db", &C::db, "Latency table (default: the target's; estimates if absent)")
@@ -19,27 +34,61 @@ const ConfigFields<SearchConfig>& search_config_fields() {
                 "synthetic[:N[:SIZE[:C[:CLASSES]]]]")
           .text("device", &C::device, "Where to train", {"cpu", "cuda"})
           .text("out", &C::out, "Run directory").not_compared_on_resume()
+          .text("method", &C::method,
+                "dnas: train theta; random: the baseline (the supernet trained one uniform random path per step, "
+                "theta never trained, the best of --samples random archs within the target)",
+                {"dnas", "random"})
           .integer("epochs", &C::epochs, "Epochs", Range::between(1, kMaxEpochs))
           .integer("batch_size", &C::batch_size, "Batch size (per rank when distributed; BatchNorm needs 2)",
                    Range::between(2, kMaxBatch))
-          .integer("warmup_epochs", &C::warmup_epochs, "Epochs with theta frozen (-1: epochs/9)",
+          .integer("warmup_epochs", &C::warmup_epochs, "Epochs with theta frozen (-1: --warmup-fraction of the run)",
                    Range::between(-1, kMaxEpochs))
+          .number("warmup_fraction", &C::warmup_fraction, "Fraction of the run with theta frozen (weights warm up)",
+                  Range::between_open_max(0, 1))
+          .integer("theta_every", &C::theta_every,
+                   "A theta step after every N w steps (0: the paper's alternation, a w epoch then a theta epoch)",
+                   Range::between(0, 1000))
           .text("mode", &C::mode, "soft: every candidate runs; hard: one sampled path, straight-through",
                 {"soft", "hard"})
+          .text("w_sampling", &C::w_sampling,
+                "Hard mode's w-step paths: gumbel (GDAS), uniform (SPOS), bi (one of each, TF-NAS)",
+                {"gumbel", "uniform", "bi"})
           .text("noise", &C::noise, "Gumbel noise per batch or per sample (soft mode)", {"batch", "sample"})
-          .text("schedule", &C::schedule, "Temperature schedule", {"exp", "linear"})
+          .text("schedule", &C::schedule,
+                "Temperature: anneal (tau0 to tau-min over the run, per step), exp (the paper: x tau-decay per "
+                "epoch), linear (tau0 to tau-min, per epoch)",
+                {"anneal", "exp", "linear"})
           .number("tau0", &C::tau0, "Initial temperature", Range::above_to(0, 1000))
           .number("tau_decay", &C::tau_decay, "Per-epoch factor of the exp schedule", Range::above_to(0, 1))
-          .number("tau_min", &C::tau_min, "Final temperature of the linear schedule", Range::above_to(0, 1000))
+          .number("tau_min", &C::tau_min, "Final temperature of the anneal and linear schedules", Range::above_to(0, 1000))
           .number("lr_w", &C::lr_w, "SGD learning rate of the weights", Range::above(0))
           .number("momentum", &C::momentum, "SGD momentum of the weights", Range::between_open_max(0, 1))
           .number("weight_decay", &C::weight_decay, "SGD weight decay of the weights", Range::between(0, 1))
           .number("lr_theta", &C::lr_theta, "Adam learning rate of theta", Range::above(0))
           .number("theta_weight_decay", &C::theta_weight_decay, "Adam weight decay of theta", Range::between(0, 1))
-          .number("alpha", &C::alpha, "alpha in CE * alpha * (log LAT)^beta", Range::above_to(0, 1000))
-          .number("beta", &C::beta, "beta in CE * alpha * (log LAT)^beta", Range::above_to(0, 100))
-          .number("latency_target_ms", &C::latency_target_ms, "Latency budget in ms (0: none)", Range::between(0, 1e9))
-          .number("latency_penalty", &C::latency_penalty, "Weight of the budget penalty", Range::between(0, 1e6))
+          .number("alpha", &C::alpha, "alpha in CE * alpha * (log LAT)^beta (no target)", Range::above_to(0, 1000))
+          .number("beta", &C::beta, "beta in CE * alpha * (log LAT)^beta (no target)", Range::above_to(0, 100))
+          .number("latency_target_ms", &C::latency_target_ms, "Latency target in ms (0: none; see --target-loss)",
+                  Range::between(0, 1e9))
+          .text("target_loss", &C::target_loss,
+                "With a target: dual (CE + lambda (LAT/T - 1), lambda learned by dual ascent), absolute "
+                "(CE + penalty |LAT/T - 1|, TuNAS), hinge (FBNet's loss + penalty relu(LAT/T - 1): a budget)",
+                {"dual", "absolute", "hinge"})
+          .number("latency_penalty", &C::latency_penalty, "Weight of the absolute / hinge penalty",
+                  Range::between(0, 1e6))
+          .number("dual_lr", &C::dual_lr, "Step of the dual multiplier per theta step", Range::above_to(0, 100))
+          .number("dual_max", &C::dual_max, "Bound on the dual multiplier's magnitude", Range::above_to(0, 1e6))
+          .text("latency_constraint", &C::latency_constraint,
+                "hard: project the result onto LAT <= target with the table (greedy shrink, then expand)",
+                {"soft", "hard"})
+          .number("latency_tolerance", &C::latency_tolerance,
+                  "A result is within the target when LAT <= target x (1 + this)", Range::between(0, 1))
+          .integer("samples", &C::samples,
+                   "Archs drawn from softmax(theta) besides the argmax; the best within the target wins (0: argmax)",
+                   Range::between(0, 10000))
+          .integer("recalibration_batches", &C::recalibration_batches,
+                   "Training batches that re-estimate an arch's BatchNorm statistics before it is scored (0: none)",
+                   Range::between(0, 100000))
           .number("w_fraction", &C::w_fraction, "Fraction of the training set for w (the rest trains theta)",
                   Range::open(0, 1))
           .integer("seed", &C::seed, "Seed of every random draw", Range::at_least(0))
@@ -55,18 +104,21 @@ const ConfigFields<SearchConfig>& search_config_fields() {
   return fields;
 }
 
-int64_t SearchConfig::resolved_warmup() const {
-  if (warmup_epochs >= 0) return warmup_epochs;
-  return epochs <= 1 ? 0 : std::max<int64_t>(1, std::llround(static_cast<double>(epochs) / 9.0));
+double SearchConfig::resolved_warmup() const {
+  if (method == "random") return static_cast<double>(epochs);  // theta is never trained
+  if (warmup_epochs >= 0) return static_cast<double>(warmup_epochs);
+  return warmup_fraction * static_cast<double>(epochs);
 }
 
 void SearchConfig::validate() const {
   search_config_fields().validate(*this);
-  DNAS_CHECK(resolved_warmup() < epochs, "--warmup-epochs: ", resolved_warmup(), " leaves no epoch to train theta in ",
-             epochs, " epochs");
+  DNAS_CHECK(method == "random" || warmup_epochs < epochs, "--warmup-epochs: ", warmup_epochs,
+             " leaves no epoch to train theta in ", epochs, " epochs");
   DNAS_CHECK(!(noise == "sample" && mode == "hard"), "--noise sample: per-sample noise needs --mode soft");
   DNAS_CHECK(precision == "fp32" || device == "cuda", "--precision ", precision,
              ": mixed precision is for --device cuda (CPU searches run fp32)");
+  DNAS_CHECK(latency_constraint == "soft" || has_target(), "--latency-constraint hard: needs --latency-target-ms");
+  DNAS_CHECK(method == "dnas" || samples >= 1, "--method random: needs --samples >= 1 (the random archs to score)");
 }
 
 }  // namespace dnas

@@ -1,6 +1,8 @@
-// Everything that defines a search, resolved: written to <run>/config.json, read back by
-// --resume (which refuses a changed config, naming the keys) and accepted by --config. Every field
-// is defined once, in search_config_fields(), which also gives `dnas search` its flags.
+// Everything that defines a search, resolved: written to <run>/config.json ("dnas-search/2"), read
+// back by --resume (which refuses a changed config, naming the keys) and accepted by --config.
+// Every field is defined once, in search_config_fields(), which also gives `dnas search` its flags.
+// A "dnas-search/1" config (written before latency targets, schedules and derivation were
+// reworked) reads with the settings that reproduce how that version searched.
 #pragma once
 
 #include <cstdint>
@@ -19,20 +21,31 @@ struct SearchConfig {
   std::string data = "synthetic";
   std::string device = "cpu";
   std::string out = "runs/search";
+  std::string method = "dnas";    // dnas | random (uniform single-path supernet, best of `samples` random archs)
   int64_t epochs = 10;
   int64_t batch_size = 64;
-  int64_t warmup_epochs = -1;     // theta frozen; -1 = round(epochs / 9), the paper's 10 of 90
+  int64_t warmup_epochs = -1;     // theta frozen; -1 = warmup_fraction of the run
+  double warmup_fraction = 0.2;
+  int64_t theta_every = 1;        // a theta step after every N w steps; 0 = the paper's per-epoch alternation
   std::string mode = "soft";      // soft | hard
+  std::string w_sampling = "gumbel";  // hard mode's w-step paths: gumbel | uniform | bi (one of each)
   std::string noise = "batch";    // batch | sample (per-sample Gumbel noise, soft mode)
-  std::string schedule = "exp";   // temperature: exp | linear
+  std::string schedule = "anneal";  // temperature: anneal (tau0 -> tau_min over the run) | exp (paper) | linear
   double tau0 = 5.0;
-  double tau_decay = 0.95599748183;  // exp(-0.045) per epoch
-  double tau_min = 0.1;           // linear schedule's final temperature
+  double tau_decay = 0.95599748183;  // exp: exp(-0.045) per epoch
+  double tau_min = 0.1;           // anneal / linear: the final temperature
   double lr_w = 0.1, momentum = 0.9, weight_decay = 1e-4;  // SGD, cosine decay
   double lr_theta = 0.01, theta_weight_decay = 5e-4;       // Adam
-  double alpha = 0.2, beta = 0.6;  // loss = CE * alpha * (log LAT_us)^beta
-  double latency_target_ms = 0;    // 0 = no budget
-  double latency_penalty = 1.0;    // weight of relu(LAT / target - 1)
+  double alpha = 0.2, beta = 0.6;  // loss = CE * alpha * (log LAT_us)^beta (no target)
+  double latency_target_ms = 0;    // 0 = no target
+  std::string target_loss = "dual";  // with a target: dual | absolute | hinge
+  double latency_penalty = 1.0;    // absolute / hinge: the weight of the penalty
+  double dual_lr = 0.05;           // dual: the multiplier's step per theta step
+  double dual_max = 20.0;          // dual: |lambda| bound
+  std::string latency_constraint = "soft";  // hard: project the result onto LAT <= target
+  double latency_tolerance = 0.05;  // a result is within the target when LAT <= target * (1 + this)
+  int64_t samples = 6;             // archs drawn from softmax(theta) besides the argmax, to choose from
+  int64_t recalibration_batches = 10;  // training batches that re-estimate BN statistics per arch (0: none)
   double w_fraction = 0.8;         // of the training set; the rest trains theta
   int64_t seed = 0;
   int64_t threads = 0;             // 0 = LibTorch's default
@@ -43,7 +56,9 @@ struct SearchConfig {
   bool estimate_missing = false;
   int64_t checkpoint_every = 0;    // steps between mid-epoch checkpoints; 0 = end of epoch only
 
-  int64_t resolved_warmup() const;
+  bool has_target() const { return latency_target_ms > 0; }
+  // Epochs (a real number: warm-up ends mid-epoch) with theta frozen.
+  double resolved_warmup() const;
   // Every field's range (search_config_fields()), then the rules between fields; throws
   // dnas::Error naming the flag.
   void validate() const;
@@ -52,6 +67,7 @@ struct SearchConfig {
 const ConfigFields<SearchConfig>& search_config_fields();
 
 inline Json config_to_json(const SearchConfig& config) { return search_config_fields().to_json(config); }
+// Reads a config.json of either format (see the top of this file).
 inline SearchConfig config_from_json(const Json& document, const std::string& origin) {
   return search_config_fields().from_json(document, origin);
 }

@@ -24,16 +24,48 @@ void SearchStepper::begin_phase(bool w_phase) {
   for (auto& p : weights_) p.requires_grad_(w_phase);
 }
 
+at::Tensor SearchStepper::expected_latency_us() const {
+  at::Tensor total;
+  for (size_t l = 0; l < thetas_.size(); ++l) {
+    const at::Tensor layer = (thetas_[l].softmax(0) * latency_us_[l]).sum();
+    total = total.defined() ? total + layer : layer;
+  }
+  return total + fixed_us_;
+}
+
+at::Tensor SearchStepper::argmax_latency_us() const {
+  at::NoGradGuard no_grad;
+  at::Tensor total;
+  for (size_t l = 0; l < thetas_.size(); ++l) {
+    const at::Tensor layer = latency_us_[l].index_select(0, thetas_[l].argmax().view({1})).sum();
+    total = total.defined() ? total + layer : layer;
+  }
+  return total + fixed_us_;
+}
+
 StepOutput SearchStepper::score(const at::Tensor& logits, const at::Tensor& labels, const ArchSample& sample,
-                                bool latency_grad) {
+                                bool theta_phase, const at::Tensor& lambda) {
   StepOutput out;
-  out.latency_us = net_->expected_latency_us(sample, latency_us_, fixed_us_);
-  if (!latency_grad) out.latency_us = out.latency_us.detach();
-  out.loss = latency_aware_loss(torch::nn::functional::cross_entropy(logits, labels), out.latency_us, settings_.alpha,
-                                settings_.beta);
-  if (latency_grad && settings_.latency_target_us > 0)
-    out.loss = out.loss + settings_.latency_penalty * (out.latency_us / settings_.latency_target_us - 1.0).relu();
+  const at::Tensor ce = torch::nn::functional::cross_entropy(logits, labels);
   out.correct = logits.detach().argmax(1).eq(labels).sum();
+  const TargetLoss form = settings_.target_loss;
+  if (form == TargetLoss::kNone || form == TargetLoss::kHinge) {
+    out.latency_us = net_->expected_latency_us(sample, latency_us_, fixed_us_);
+    if (!theta_phase) out.latency_us = out.latency_us.detach();
+    out.loss = latency_aware_loss(ce, out.latency_us, settings_.alpha, settings_.beta);
+    if (theta_phase && form == TargetLoss::kHinge)
+      out.loss = out.loss + settings_.latency_penalty * (out.latency_us / settings_.latency_target_us - 1.0).relu();
+    return out;
+  }
+  // A target: CE plus a penalty on the latency expected under softmax(theta).
+  if (!theta_phase) {
+    out.loss = ce;
+    out.latency_us = expected_latency_us().detach();
+    return out;
+  }
+  out.latency_us = expected_latency_us();
+  const at::Tensor excess = out.latency_us / settings_.latency_target_us - 1.0;
+  out.loss = form == TargetLoss::kDual ? ce + lambda.detach() * excess : ce + settings_.latency_penalty * excess.abs();
   return out;
 }
 
@@ -77,23 +109,45 @@ at::Tensor SearchStepper::layout(const at::Tensor& images) const {
   return settings_.channels_last ? to_channels_last(images) : images;
 }
 
+ArchSample SearchStepper::uniform_path() const {
+  const std::vector<at::Tensor> thetas = net_->theta_parameters();
+  std::vector<int64_t> sizes;
+  for (const at::Tensor& t : thetas) sizes.push_back(t.size(0));
+  const at::Tensor draws = at::rand({static_cast<int64_t>(sizes.size())}, at::kDouble);
+  const double* u = draws.data_ptr<double>();
+  ArchSample sample;
+  for (size_t l = 0; l < sizes.size(); ++l) {
+    const int64_t index = std::min(sizes[l] - 1, static_cast<int64_t>(u[l] * static_cast<double>(sizes[l])));
+    sample.push_back(one_hot_sample(sizes[l], index, thetas[l].device()));
+  }
+  return sample;
+}
+
 StepOutput SearchStepper::w_step(const at::Tensor& images, const at::Tensor& labels, double tau,
                                  torch::optim::SGD& optimizer) {
+  const bool hard = settings_.mode == SampleMode::kHard;
+  const PathSampling paths = hard ? settings_.w_paths : PathSampling::kGumbel;
   ArchSample sample;
   {
     at::NoGradGuard no_grad;  // theta is fixed while w trains
-    sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
+    sample = paths == PathSampling::kUniform ? uniform_path()
+                                             : net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
   }
-  StepOutput out = score(forward(images, sample), labels, sample, /*latency_grad=*/false);
-  descend(out.loss, weight_reducer_, optimizer);
-  out.loss = out.loss.detach();
+  StepOutput out = score(forward(images, sample), labels, sample, /*theta_phase=*/false, {});
+  at::Tensor loss = out.loss;
+  if (paths == PathSampling::kBi) {  // TF-NAS: one uniform path beside the Gumbel one, one update
+    const ArchSample uniform = uniform_path();
+    loss = 0.5 * (loss + score(forward(images, uniform), labels, uniform, false, {}).loss);
+  }
+  descend(loss, weight_reducer_, optimizer);
+  out.loss = loss.detach();
   return out;
 }
 
 StepOutput SearchStepper::theta_step(const at::Tensor& images, const at::Tensor& labels, double tau,
-                                     torch::optim::Adam& optimizer) {
+                                     torch::optim::Adam& optimizer, const at::Tensor& lambda) {
   const ArchSample sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
-  StepOutput out = score(forward(images, sample), labels, sample, /*latency_grad=*/true);
+  StepOutput out = score(forward(images, sample), labels, sample, /*theta_phase=*/true, lambda);
   descend(out.loss, theta_reducer_, optimizer);
   out.loss = out.loss.detach();
   out.latency_us = out.latency_us.detach();
@@ -103,7 +157,7 @@ StepOutput SearchStepper::theta_step(const at::Tensor& images, const at::Tensor&
 StepOutput SearchStepper::observe(const at::Tensor& images, const at::Tensor& labels, double tau) {
   at::NoGradGuard no_grad;
   const ArchSample sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
-  return score(forward(images, sample), labels, sample, /*latency_grad=*/false);
+  return score(forward(images, sample), labels, sample, /*theta_phase=*/false, {});
 }
 
 }  // namespace dnas

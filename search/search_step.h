@@ -1,10 +1,17 @@
-// The two steps of the DNAS search, shared by the trainer and `dnas bench search-step` so the
+// The two steps of the DNAS search, shared by the search loop and `dnas bench search-step` so the
 // benchmark times exactly the loop a search runs:
-//   w step:     sample the architecture (no grad), forward, loss = CE * alpha * (log LAT)^beta with
-//               LAT detached, backward into the weights only, average over ranks, SGD step;
+//   w step:     sample the architecture (no grad), forward, backward into the weights only,
+//               average over ranks, SGD step. The loss is FBNet's CE * alpha * (log LAT)^beta
+//               without a target (LAT detached), plain CE with one. In hard mode the sampled
+//               path is the Gumbel argmax (GDAS), a uniform path (SPOS), or both at once (bi).
 //   theta step: sample with grad, forward with the weights frozen (no weight gradients are
-//               computed), the same loss with LAT differentiable in theta (+ the budget penalty),
-//               backward into theta only, average over ranks, Adam step.
+//               computed), backward into theta only, average over ranks, Adam step. The loss:
+//                 no target   CE * alpha * (log LAT)^beta, LAT = sum of sample weights x table
+//                 dual        CE + lambda (LAT / T - 1)
+//                 absolute    CE + penalty |LAT / T - 1|   (TuNAS)
+//                 hinge       CE * alpha * (log LAT)^beta + penalty relu(LAT / T - 1)
+//               where with a target LAT is the expectation under softmax(theta) (TF-NAS: the same
+//               gradient as the sample's on average, without its noise).
 // Distributed, the averaging overlaps the backward pass (train/gradient_reducer.h).
 // Steps never synchronise with the device: loss, correct count and latency come back as device
 // tensors, and the caller decides when to read them (.item()) for logging.
@@ -18,17 +25,23 @@
 #include <torch/optim/adam.h>
 #include <torch/optim/sgd.h>
 
+#include "supernet/supernet.h"
 #include "train/distributed.h"
 #include "train/gradient_reducer.h"
-#include "supernet/supernet.h"
 
 namespace dnas {
+
+enum class TargetLoss { kNone, kDual, kAbsolute, kHinge };
+enum class PathSampling { kGumbel, kUniform, kBi };
 
 struct StepSettings {
   SampleMode mode = SampleMode::kSoft;
   NoiseScope scope = NoiseScope::kPerBatch;
+  PathSampling w_paths = PathSampling::kGumbel;  // hard mode's w steps
   double alpha = 0.2, beta = 0.6;
-  double latency_penalty = 0, latency_target_us = 0;  // the budget term, when target > 0
+  TargetLoss target_loss = TargetLoss::kNone;
+  double latency_target_us = 0;
+  double latency_penalty = 0;  // absolute, hinge
   bool channels_last = false;  // images are made channels-last (the supernet's weights must be too)
   bool autocast_bf16 = false;  // CUDA: forward under autocast to bfloat16 (weights, grads stay fp32)
 };
@@ -36,7 +49,7 @@ struct StepSettings {
 struct StepOutput {
   at::Tensor loss;        // scalar
   at::Tensor correct;     // scalar, int64: top-1 hits in the batch
-  at::Tensor latency_us;  // scalar: this step's expected latency
+  at::Tensor latency_us;  // scalar: the latency the loss saw (see the top of this file)
 };
 
 class SearchStepper {
@@ -48,14 +61,23 @@ class SearchStepper {
   // Freezes the weights for theta steps (and unfreezes them for w steps).
   void begin_phase(bool w_phase);
   StepOutput w_step(const at::Tensor& images, const at::Tensor& labels, double tau, torch::optim::SGD& optimizer);
-  StepOutput theta_step(const at::Tensor& images, const at::Tensor& labels, double tau, torch::optim::Adam& optimizer);
+  // `lambda`: the dual multiplier (a scalar on the device; ignored unless the target loss is dual).
+  StepOutput theta_step(const at::Tensor& images, const at::Tensor& labels, double tau, torch::optim::Adam& optimizer,
+                        const at::Tensor& lambda = {});
   // Theta frozen (warm-up): scores the batch without training anything.
   StepOutput observe(const at::Tensor& images, const at::Tensor& labels, double tau);
+
+  // sum_l softmax(theta_l) . LAT_l + fixed: differentiable in theta.
+  at::Tensor expected_latency_us() const;
+  // The table latency of the argmax architecture (a scalar on the device, no host sync).
+  at::Tensor argmax_latency_us() const;
 
  private:
   at::Tensor layout(const at::Tensor& images) const;
   at::Tensor forward(const at::Tensor& images, const ArchSample& sample);
-  StepOutput score(const at::Tensor& logits, const at::Tensor& labels, const ArchSample& sample, bool latency_grad);
+  ArchSample uniform_path() const;
+  StepOutput score(const at::Tensor& logits, const at::Tensor& labels, const ArchSample& sample, bool theta_phase,
+                   const at::Tensor& lambda);
 
   Supernet net_;
   std::vector<at::Tensor> latency_us_;

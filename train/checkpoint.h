@@ -40,17 +40,23 @@ at::Tensor pack_fields(P progress) {
   progress.fields([&](auto& field) { values.push_back(static_cast<double>(field)); });
   return at::tensor(values, at::kDouble);
 }
+// `oldest` is the count of counters the oldest checkpoints that still load hold: counters added
+// since then (at the end of fields()) keep their defaults when a checkpoint lacks them.
 template <typename P>
-P unpack_fields(const at::Tensor& packed, const std::string& where) {
+P unpack_fields(const at::Tensor& packed, const std::string& where, size_t oldest = 0) {
   const at::Tensor values = packed.to(at::kDouble).contiguous();
   P progress;
   size_t expected = 0;
   progress.fields([&](auto&) { ++expected; });
-  if (values.dim() != 1 || static_cast<size_t>(values.numel()) != expected)
-    throw_bad_progress(where, static_cast<size_t>(values.numel()), expected);
+  const size_t found = static_cast<size_t>(values.numel());
+  if (values.dim() != 1 || found > expected || found < (oldest > 0 ? oldest : expected))
+    throw_bad_progress(where, found, expected);
   const double* v = values.data_ptr<double>();
   size_t i = 0;
-  progress.fields([&](auto& field) { field = static_cast<std::decay_t<decltype(field)>>(v[i++]); });
+  progress.fields([&](auto& field) {
+    if (i < found) field = static_cast<std::decay_t<decltype(field)>>(v[i]);
+    ++i;
+  });
   return progress;
 }
 

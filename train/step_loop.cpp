@@ -18,37 +18,40 @@ uint64_t mix(uint64_t x) {  // splitmix64
   return x ^ (x >> 31);
 }
 
-// Step results summed on the device until the loop reads them.
-class PendingSums {
- public:
-  explicit PendingSums(const c10::Device& device)
-      : sums_(at::zeros({3}, at::TensorOptions().dtype(at::kDouble).device(device))) {}
-  void add(const StepResult& r, int64_t batch) {
-    sums_[0].add_(r.loss.detach());
-    sums_[1].add_(r.correct);
-    if (r.extra.defined()) sums_[2].add_(r.extra.detach());
-    seen_ += batch;
-    ++steps_;
-  }
-  int64_t steps() const { return steps_; }
-  // Moves the sums into `sums` (one host sync); returns the mean loss of the steps read.
-  double drain(PhaseSums& sums) {
-    const at::Tensor host = sums_.cpu();
-    const double* v = host.data_ptr<double>();
-    sums.loss += v[0], sums.correct += v[1], sums.extra += v[2];
-    sums.seen += static_cast<double>(seen_), sums.steps += static_cast<double>(steps_);
-    const double mean = v[0] / static_cast<double>(steps_);
-    sums_.zero_();
-    seen_ = steps_ = 0;
-    return mean;
-  }
-
- private:
-  at::Tensor sums_;
-  int64_t seen_ = 0, steps_ = 0;
-};
-
 }  // namespace
+
+DeviceSums::DeviceSums(const c10::Device& device)
+    : sums_(at::zeros({3}, at::TensorOptions().dtype(at::kDouble).device(device))) {}
+
+void DeviceSums::add(const StepResult& r, int64_t batch) {
+  sums_[0].add_(r.loss.detach());
+  sums_[1].add_(r.correct);
+  if (r.extra.defined()) sums_[2].add_(r.extra.detach());
+  seen_ += batch;
+  ++steps_;
+}
+
+double DeviceSums::drain(PhaseSums& sums) {
+  if (steps_ == 0) return std::nan("");
+  const at::Tensor host = sums_.cpu();
+  const double* v = host.data_ptr<double>();
+  sums.loss += v[0], sums.correct += v[1], sums.extra += v[2];
+  sums.seen += static_cast<double>(seen_), sums.steps += static_cast<double>(steps_);
+  const double mean = v[0] / static_cast<double>(steps_);
+  sums_.zero_();
+  seen_ = steps_ = 0;
+  return mean;
+}
+
+void check_finite_loss(const StepLoop& loop, double mean_loss, int64_t epoch, const std::string& phase, int64_t first,
+                       int64_t last) {
+  if (std::isfinite(mean_loss)) return;
+  throw Error(detail::concat("loss is ", mean_loss, " at epoch ", epoch, " (", phase, " steps ", first, "-", last,
+                             "); stopped without saving. ",
+                             loop.run.has_checkpoint() ? "The last good checkpoint is " + loop.run.checkpoint_path()
+                                                       : std::string("No checkpoint was written yet"),
+                             ". ", loop.nan_advice, " and start a new --out"));
+}
 
 uint64_t derive_seed(int64_t seed, int64_t epoch, int64_t phase, int64_t step) {
   return mix(mix(mix(mix(static_cast<uint64_t>(seed)) ^ static_cast<uint64_t>(epoch)) ^ static_cast<uint64_t>(phase)) ^
@@ -59,7 +62,7 @@ bool run_steps(const StepLoop& loop, int64_t epoch, BatchLoader& loader, int64_t
                const std::function<StepResult(const Batch& batch, int64_t step)>& run_step,
                const std::function<void(int64_t step, double mean_loss)>& on_read,
                const std::function<void()>& save) {
-  PendingSums pending(loop.world.device());
+  DeviceSums pending(loop.world.device());
   Batch batch;
   while (step < steps && loader.next(batch)) {
     pending.add(run_step(batch, step), batch.labels.size(0));
@@ -68,13 +71,7 @@ bool run_steps(const StepLoop& loop, int64_t epoch, BatchLoader& loader, int64_t
     if (step % loop.sync_every != 0 && step != steps && !periodic) continue;
     const int64_t first = step - pending.steps();
     const double mean_loss = pending.drain(sums);
-    if (!std::isfinite(mean_loss)) {
-      throw Error(detail::concat("loss is ", mean_loss, " at epoch ", epoch, " (", loop.phase, " steps ", first, "-",
-                                 step - 1, "); stopped without saving. ",
-                                 loop.run.has_checkpoint() ? "The last good checkpoint is " + loop.run.checkpoint_path()
-                                                           : std::string("No checkpoint was written yet"),
-                                 ". ", loop.nan_advice, " and start a new --out"));
-    }
+    check_finite_loss(loop, mean_loss, epoch, loop.phase, first, step - 1);
     if (on_read) on_read(step, mean_loss);
     const bool stop = loop.world.any(loop.interrupt != nullptr && loop.interrupt->load());
     if (stop || periodic) save();

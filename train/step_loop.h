@@ -45,6 +45,20 @@ struct StepResult {
   at::Tensor extra;    // scalar or undefined: added to PhaseSums::extra
 };
 
+// Step results summed on the device until they are read (one host sync per read).
+class DeviceSums {
+ public:
+  explicit DeviceSums(const c10::Device& device);
+  void add(const StepResult& result, int64_t batch);
+  int64_t steps() const { return steps_; }
+  // Moves the sums into `sums`; returns the mean loss of the steps read (NaN when there were none).
+  double drain(PhaseSums& sums);
+
+ private:
+  at::Tensor sums_;
+  int64_t seen_ = 0, steps_ = 0;
+};
+
 struct StepLoop {
   const World& world;
   const RunDir& run;
@@ -62,6 +76,10 @@ bool run_steps(const StepLoop& loop, int64_t epoch, BatchLoader& loader, int64_t
                const std::function<StepResult(const Batch& batch, int64_t step)>& run_step,
                const std::function<void(int64_t step, double mean_loss)>& on_read,
                const std::function<void()>& save);
+
+// Throws the one-line error of a non-finite loss over steps first..last of `phase`.
+void check_finite_loss(const StepLoop& loop, double mean_loss, int64_t epoch, const std::string& phase, int64_t first,
+                       int64_t last);
 
 // `sums` added over every rank (each rank sums its own shard).
 PhaseSums summed_over(const World& world, PhaseSums sums);
