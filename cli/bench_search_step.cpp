@@ -104,7 +104,7 @@ void run_search_step(const SearchStepFlags& f) {
                                                         .momentum(defaults.momentum)
                                                         .weight_decay(defaults.weight_decay));
   torch::optim::Adam theta_opt(net->theta_parameters(),
-                               torch::optim::AdamOptions(defaults.lr_theta).weight_decay(defaults.theta_weight_decay));
+                               torch::optim::AdamOptions(defaults.resolved_lr_theta(10000)).weight_decay(defaults.theta_weight_decay));
   const auto options = at::TensorOptions().device(device);
   const std::vector<int64_t> shape{f.batch, space.input_channels, space.input_size, space.input_size};
   const at::Tensor w_images = at::randn(shape, options), theta_images = at::randn(shape, options);

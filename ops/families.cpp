@@ -88,10 +88,12 @@ BlockPlan lower_fire(const OpDef& op, const BlockArgs& args) {
   DNAS_CHECK(out >= 2, op.key, ": expected out channels >= 2 (half 1x1, half 3x3), got ", out);
   const int64_t squeeze = std::max<int64_t>(1, std::llround(static_cast<double>(out) * op.squeeze_ratio));
   const int64_t expand3x3 = out / 2, expand1x1 = out - expand3x3;
+  // SqueezeNet has no BatchNorm; `bn: true` gives the SqueezeNet-BN variant (BN after every conv).
+  const bool bn = args.options.batch_norm_or(false), bias = args.options.conv_bias(bn);
   PlanBuilder b(op.key, args.input);
-  const int s = b.conv_unit(0, "squeeze", squeeze, 1, 1, 1, Activation::kRelu, false, true);
-  const int e1 = b.conv_unit(s, "expand1x1", expand1x1, 1, args.stride, 1, Activation::kRelu, false, true);
-  const int e3 = b.conv_unit(s, "expand3x3", expand3x3, 3, args.stride, 1, Activation::kRelu, false, true);
+  const int s = b.conv_unit(0, "squeeze", squeeze, 1, 1, 1, Activation::kRelu, bn, bias);
+  const int e1 = b.conv_unit(s, "expand1x1", expand1x1, 1, args.stride, 1, Activation::kRelu, bn, bias);
+  const int e3 = b.conv_unit(s, "expand3x3", expand3x3, 3, args.stride, 1, Activation::kRelu, bn, bias);
   b.concat({e1, e3});
   return b.finish();
 }
@@ -102,7 +104,8 @@ BlockPlan lower_conv(const OpDef& op, const BlockArgs& args) {
   const int64_t padding = op.padding_for(o);
   DNAS_CHECK(padding >= 0, op.key, ": expected padding >= 0, got ", padding);
   PlanBuilder b(op.key, args.input);
-  b.conv_unit(0, "", args.out_channels, op.kernel, args.stride, 1, o.act, o.batch_norm, o.conv_bias(), padding);
+  const bool bn = o.batch_norm_or(true);
+  b.conv_unit(0, "", args.out_channels, op.kernel, args.stride, 1, o.act, bn, o.conv_bias(bn), padding);
   return b.finish();
 }
 

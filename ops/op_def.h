@@ -24,14 +24,15 @@ Activation parse_activation(const std::string& name, const std::string& where);
 // Per-layer options. Unset optionals take the op's default (see the accessors).
 struct BlockOptions {
   Activation act = Activation::kRelu;   // conv / ir / shift / skip-projection activations
-  bool batch_norm = true;               // conv primitive only
-  std::optional<bool> bias;             // conv primitive only; default: !batch_norm
+  std::optional<bool> batch_norm;       // conv: default on; fire: default off (SqueezeNet has none)
+  std::optional<bool> bias;             // conv / fire: default: no BN
   std::optional<int64_t> padding;       // conv: default kernel/2; maxpool: default 0
   bool ceil_mode = false;               // maxpool
   double dropout_p = 0.5;               // dropout
   bool ir_e1_pointwise = true;          // ir with e=1: keep the first 1x1 conv (FBNet paper) or drop it
 
-  bool conv_bias() const { return bias.value_or(!batch_norm); }
+  bool batch_norm_or(bool family_default) const { return batch_norm.value_or(family_default); }
+  bool conv_bias(bool with_batch_norm) const { return bias.value_or(!with_batch_norm); }
 };
 
 // A 3-D activation shape (channels, height, width) for one sample.

@@ -85,6 +85,13 @@ double supernet_accuracy(Supernet& net, const ArchSample& sample, const Dataset&
 
 namespace {
 
+// Within the tolerance band around the target, on either side: a target is where the result
+// should land, not only a ceiling.
+bool within_target(const SearchConfig& config, double latency_us) {
+  if (!config.has_target()) return true;
+  return std::abs(latency_us / (config.latency_target_ms * 1000.0) - 1.0) <= config.latency_tolerance;
+}
+
 std::vector<std::vector<double>> log_probabilities(const Supernet& net) {
   std::vector<std::vector<double>> out;
   for (const std::vector<double>& p : net->probabilities()) {
@@ -106,7 +113,6 @@ std::vector<int64_t> argmax_choice(const Supernet& net) {
 // the target (--method random). Duplicates are dropped.
 std::vector<Candidate> draw_candidates(const SearchConfig& config, const Supernet& net, const DerivationInputs& in) {
   const std::vector<std::vector<double>> probabilities = net->probabilities();
-  const double limit_us = config.latency_target_ms * 1000.0 * (1.0 + config.latency_tolerance);
   std::mt19937_64 rng(derive_seed(config.seed, -2, 0, 0));
   std::vector<Candidate> out;
   auto add = [&](std::string name, std::vector<int64_t> choice) {
@@ -116,7 +122,7 @@ std::vector<Candidate> draw_candidates(const SearchConfig& config, const Superne
     c.name = std::move(name);
     c.choice = std::move(choice);
     c.latency_us = arch_latency_us(in.latency_us, in.fixed_us, c.choice);
-    c.within_target = !config.has_target() || c.latency_us <= limit_us;
+    c.within_target = within_target(config, c.latency_us);
     out.push_back(std::move(c));
   };
   if (config.method == "random") {
@@ -126,13 +132,13 @@ std::vector<Candidate> draw_candidates(const SearchConfig& config, const Superne
       std::vector<int64_t> choice;
       for (const std::vector<double>& layer : in.latency_us)
         choice.push_back(std::uniform_int_distribution<int64_t>(0, static_cast<int64_t>(layer.size()) - 1)(rng));
-      if (config.has_target() && arch_latency_us(in.latency_us, in.fixed_us, choice) > limit_us) continue;
+      if (!within_target(config, arch_latency_us(in.latency_us, in.fixed_us, choice))) continue;
       const size_t before = out.size();
       add("random " + std::to_string(n), choice);
       if (out.size() > before) ++n;
     }
-    DNAS_CHECK(!out.empty(), "--method random: none of ", max_draws, " random archs is within --latency-target-ms ",
-               config.latency_target_ms, " (x ", 1.0 + config.latency_tolerance, ")");
+    DNAS_CHECK(!out.empty(), "--method random: none of ", max_draws, " random archs is within ",
+               100 * config.latency_tolerance, "% of --latency-target-ms ", config.latency_target_ms);
     return out;
   }
   add("argmax", argmax_choice(net));
@@ -158,7 +164,7 @@ void score(const SearchConfig& config, Supernet& net, const DerivationInputs& in
 
 // The most accurate candidate within the target (fewer microseconds break ties); when none is
 // within it, the one nearest to it.
-size_t select(const std::vector<Candidate>& candidates) {
+size_t select(const std::vector<Candidate>& candidates, double target_us) {
   size_t best = 0;
   bool found = false;
   for (size_t i = 0; i < candidates.size(); ++i) {
@@ -170,7 +176,7 @@ size_t select(const std::vector<Candidate>& candidates) {
   }
   if (found) return best;
   for (size_t i = 1; i < candidates.size(); ++i)
-    if (candidates[i].latency_us < candidates[best].latency_us) best = i;
+    if (std::abs(candidates[i].latency_us - target_us) < std::abs(candidates[best].latency_us - target_us)) best = i;
   return best;
 }
 
@@ -183,7 +189,7 @@ std::vector<Candidate> derive_architecture(const SearchConfig& config, Supernet&
     score(config, net, in, channels_last, candidates[i], i);
     if (on_candidate) on_candidate(candidates[i]);
   }
-  size_t chosen = select(candidates);
+  size_t chosen = select(candidates, config.latency_target_ms * 1000.0);
   if (config.latency_constraint == "hard") {
     const Projection p = project_onto_target(candidates[chosen].choice, in.latency_us, in.fixed_us,
                                              log_probabilities(net), config.latency_target_ms * 1000.0);
@@ -192,7 +198,7 @@ std::vector<Candidate> derive_architecture(const SearchConfig& config, Supernet&
       projected.name = "projected (" + candidates[chosen].name + ")";
       projected.choice = p.choice;
       projected.latency_us = p.latency_us;
-      projected.within_target = p.fits;
+      projected.within_target = p.fits && within_target(config, p.latency_us);
       score(config, net, in, channels_last, projected, candidates.size());
       if (on_candidate) on_candidate(projected);
       candidates.push_back(projected);

@@ -1,5 +1,6 @@
 #include "search/search_config.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/device.h"
@@ -64,16 +65,19 @@ const ConfigFields<SearchConfig>& search_config_fields() {
           .number("lr_w", &C::lr_w, "SGD learning rate of the weights", Range::above(0))
           .number("momentum", &C::momentum, "SGD momentum of the weights", Range::between_open_max(0, 1))
           .number("weight_decay", &C::weight_decay, "SGD weight decay of the weights", Range::between(0, 1))
-          .number("lr_theta", &C::lr_theta, "Adam learning rate of theta", Range::above(0))
+          .number("lr_theta", &C::lr_theta,
+                  "Adam learning rate of theta (0: 30 / theta steps after the warm-up, within [0.01, 0.3], so that "
+                  "short and long runs both commit)",
+                  Range::at_least(0))
           .number("theta_weight_decay", &C::theta_weight_decay, "Adam weight decay of theta", Range::between(0, 1))
           .number("alpha", &C::alpha, "alpha in CE * alpha * (log LAT)^beta (no target)", Range::above_to(0, 1000))
           .number("beta", &C::beta, "beta in CE * alpha * (log LAT)^beta (no target)", Range::above_to(0, 100))
           .number("latency_target_ms", &C::latency_target_ms, "Latency target in ms (0: none; see --target-loss)",
                   Range::between(0, 1e9))
           .text("target_loss", &C::target_loss,
-                "With a target: dual (CE + lambda (LAT/T - 1), lambda learned by dual ascent), absolute "
-                "(CE + penalty |LAT/T - 1|, TuNAS), hinge (FBNet's loss + penalty relu(LAT/T - 1): a budget)",
-                {"dual", "absolute", "hinge"})
+                "With a target: absolute (CE + penalty |LAT/T - 1|, TuNAS), dual (CE + lambda (LAT/T - 1), lambda "
+                "learned by dual ascent), hinge (FBNet's loss + penalty relu(LAT/T - 1): a budget, not a target)",
+                {"absolute", "dual", "hinge"})
           .number("latency_penalty", &C::latency_penalty, "Weight of the absolute / hinge penalty",
                   Range::between(0, 1e6))
           .number("dual_lr", &C::dual_lr, "Step of the dual multiplier per theta step", Range::above_to(0, 100))
@@ -82,7 +86,7 @@ const ConfigFields<SearchConfig>& search_config_fields() {
                 "hard: project the result onto LAT <= target with the table (greedy shrink, then expand)",
                 {"soft", "hard"})
           .number("latency_tolerance", &C::latency_tolerance,
-                  "A result is within the target when LAT <= target x (1 + this)", Range::between(0, 1))
+                  "A result is within the target when |LAT / target - 1| <= this", Range::between(0, 1))
           .integer("samples", &C::samples,
                    "Archs drawn from softmax(theta) besides the argmax; the best within the target wins (0: argmax)",
                    Range::between(0, 10000))
@@ -102,6 +106,11 @@ const ConfigFields<SearchConfig>& search_config_fields() {
           .integer("checkpoint_every", &C::checkpoint_every, "Steps between mid-epoch checkpoints (0: epoch ends)",
                    Range::at_least(0));
   return fields;
+}
+
+double SearchConfig::resolved_lr_theta(int64_t theta_steps) const {
+  if (lr_theta > 0) return lr_theta;
+  return std::clamp(30.0 / static_cast<double>(std::max<int64_t>(1, theta_steps)), 0.01, 0.3);
 }
 
 double SearchConfig::resolved_warmup() const {

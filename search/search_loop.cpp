@@ -161,6 +161,16 @@ SearchInputs prepare_inputs(const SearchConfig& config, const World& world,
   return in;
 }
 
+// How many theta steps train theta over the run (after the warm-up), for the automatic rate.
+int64_t theta_steps_after_warmup(const SearchConfig& config, const SearchInputs& in, const World& world) {
+  const int64_t global_batch = config.batch_size * world.size();
+  const int64_t w_steps = static_cast<int64_t>(in.w_split.size()) / global_batch;
+  const int64_t per_epoch = config.theta_every > 0 ? w_steps / config.theta_every
+                                                   : static_cast<int64_t>(in.theta_split.size()) / global_batch;
+  const double epochs = std::max(0.0, static_cast<double>(config.epochs) - config.resolved_warmup());
+  return static_cast<int64_t>(static_cast<double>(per_epoch) * epochs);
+}
+
 // Per layer, the table latencies of its candidates, on the device, once for the whole run.
 std::vector<at::Tensor> latency_tensors(const std::vector<std::vector<double>>& latency_us, const c10::Device& device) {
   std::vector<at::Tensor> out;
@@ -288,8 +298,9 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
   net->to(device);
   torch::optim::SGD w_opt(net->weight_parameters(),
                           torch::optim::SGDOptions(config.lr_w).momentum(config.momentum).weight_decay(config.weight_decay));
-  torch::optim::Adam theta_opt(net->theta_parameters(),
-                               torch::optim::AdamOptions(config.lr_theta).weight_decay(config.theta_weight_decay));
+  torch::optim::Adam theta_opt(net->theta_parameters(), torch::optim::AdamOptions(config.resolved_lr_theta(
+                                                              theta_steps_after_warmup(config, in, world)))
+                                                              .weight_decay(config.theta_weight_decay));
   const CheckpointParts parts{{{"supernet", net.get()}}, {{"w_optimizer", &w_opt}, {"theta_optimizer", &theta_opt}}};
   if (!resume) run.create(config_to_json(config));
 

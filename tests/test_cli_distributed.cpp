@@ -96,7 +96,7 @@ head:
 
   std::string search_args(const std::string& mode, int batch, const std::string& out) const {
     return "search --space " + path("nobn.yaml") + " --target host-cpu --estimate-missing --data synthetic:256:16:3:4" +
-           " --epochs 2 --warmup-epochs 0 --seed 3 --mode " + mode + " --batch-size " + std::to_string(batch) +
+           " --epochs 2 --warmup-epochs 0 --lr-theta 0.01 --seed 3 --mode " + mode + " --batch-size " + std::to_string(batch) +
            " --out " + path(out) + " --json";
   }
 };
