@@ -9,6 +9,18 @@
 
 namespace dnas {
 
+at::Tensor target_penalty(const at::Tensor& latency_us, TargetLoss form, double target_us, double penalty,
+                          const at::Tensor& lambda) {
+  const at::Tensor excess = latency_us / target_us - 1.0;
+  switch (form) {
+    case TargetLoss::kAbsolute: return penalty * excess.abs();
+    case TargetLoss::kDual: return lambda.detach() * excess;
+    case TargetLoss::kHinge: return penalty * excess.relu();
+    case TargetLoss::kNone: break;
+  }
+  return at::zeros_like(latency_us);
+}
+
 at::Tensor latency_aware_loss(const at::Tensor& cross_entropy, const at::Tensor& latency_us, double alpha, double beta) {
   return cross_entropy * alpha * latency_us.clamp_min(1.0 + 1e-6).log().pow(beta);
 }
@@ -54,7 +66,7 @@ StepOutput SearchStepper::score(const at::Tensor& logits, const at::Tensor& labe
     if (!theta_phase) out.latency_us = out.latency_us.detach();
     out.loss = latency_aware_loss(ce, out.latency_us, settings_.alpha, settings_.beta);
     if (theta_phase && form == TargetLoss::kHinge)
-      out.loss = out.loss + settings_.latency_penalty * (out.latency_us / settings_.latency_target_us - 1.0).relu();
+      out.loss = out.loss + target_penalty(out.latency_us, form, settings_.latency_target_us, settings_.latency_penalty, {});
     return out;
   }
   // A target: CE plus a penalty on the latency expected under softmax(theta).
@@ -64,8 +76,7 @@ StepOutput SearchStepper::score(const at::Tensor& logits, const at::Tensor& labe
     return out;
   }
   out.latency_us = expected_latency_us();
-  const at::Tensor excess = out.latency_us / settings_.latency_target_us - 1.0;
-  out.loss = form == TargetLoss::kDual ? ce + lambda.detach() * excess : ce + settings_.latency_penalty * excess.abs();
+  out.loss = ce + target_penalty(out.latency_us, form, settings_.latency_target_us, settings_.latency_penalty, lambda);
   return out;
 }
 

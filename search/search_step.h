@@ -87,6 +87,11 @@ class SearchStepper {
   GradientReducer weight_reducer_, theta_reducer_;  // no-ops unless distributed
 };
 
+// The term a target adds to the theta step's CE: penalty |LAT/T - 1| (absolute), lambda (LAT/T - 1)
+// (dual, lambda a constant here), penalty relu(LAT/T - 1) (hinge); differentiable in `latency_us`.
+at::Tensor target_penalty(const at::Tensor& latency_us, TargetLoss form, double target_us, double penalty,
+                          const at::Tensor& lambda);
+
 // CE * alpha * (log LAT_us)^beta, LAT clamped above 1 us.
 at::Tensor latency_aware_loss(const at::Tensor& cross_entropy, const at::Tensor& latency_us, double alpha, double beta);
 

@@ -115,6 +115,13 @@ TEST_F(CliSearch, BadInputGivesOneLineAndExitTwo) {
   expect_one_line_error(run("search --momentum 1.5 --out " + path("a")), "--momentum: expected a value in [0, 1), got 1.5");
   expect_one_line_error(run("search --theta-weight-decay -1 --out " + path("a")),
                         "--theta-weight-decay: expected a value in [0, 1], got -1");
+  // Latency targets: an impossible target names the reachable range; NaN or negative coefficients.
+  expect_one_line_error(run("search --latency-target-ms 0.00001 --out " + path("a")), "--latency-target-ms 1e-05: outside what space small");
+  expect_one_line_error(run("search --latency-penalty nan --out " + path("a")), "--latency-penalty: expected a value in [0, 1e+06], got nan");
+  expect_one_line_error(run("search --latency-penalty -1 --out " + path("a")), "--latency-penalty: expected a value in [0, 1e+06], got -1");
+  expect_one_line_error(run("search --dual-lr -0.5 --out " + path("a")), "--dual-lr: expected a value in (0, 100], got -0.5");
+  expect_one_line_error(run("search --method random --samples 0 --out " + path("a")), "--method random: needs --samples >= 1");
+  expect_one_line_error(run("search --latency-constraint hard --out " + path("a")), "--latency-constraint hard: needs --latency-target-ms");
   EXPECT_FALSE(fs::exists(path("a"))) << "a refused search must not leave a run directory";
   expect_one_line_error(run("search --resume --out " + path("none")), "--resume: " + path("none") + " holds no search");
 

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 
 #include "latency_lut/lut_store.h"
@@ -23,6 +24,7 @@
 #include "ops/registry.h"
 #include "data/dataset.h"
 #include "report/report.h"
+#include "search/derivation.h"
 #include "search/search_loop.h"
 #include "supernet/config_store.h"
 #include "supernet/supernet.h"
@@ -167,9 +169,11 @@ TEST(Supernet, ExpectedLatencyIsTheWeightedTableSum) {
               10 + 0.25 * (100 + 200 + 400) + 0.75 * (4 + 8 + 16), 1e-4);
 }
 
-// A latency table for the tiny space at 8x8, 1 channel, 2 classes where ir_k3_e6 is very slow.
-std::string slow_e6_table(const TempDir& dir) {
-  const std::string db = dir.file("tiny.db");
+// A latency table for the tiny space at 8x8, 1 channel, 2 classes where ir_k3_e6 costs `e6_us`
+// and every other block `other_us`.
+std::string slow_e6_table(const TempDir& dir, double e6_us = 50000, double other_us = 5,
+                          const std::string& name = "tiny.db") {
+  const std::string db = dir.file(name);
   const SearchSpace space = parse_space_text(kTinySpace, "tiny.yaml");
   const TargetSpec target = load_target("host-cpu");
   LutStore store(db, OpenMode::kCreate);
@@ -178,8 +182,8 @@ std::string slow_e6_table(const TempDir& dir) {
   options.timing.repeats = 1;
   const auto blocks = enumerate_space_blocks(resolve_space(space), {});
   run_profile(store, target, plan_profile(store, target, blocks, options), options, {});
-  store.db().exec("UPDATE measurements SET median_us = 50000 WHERE op = 'ir_k3_e6'");
-  store.db().exec("UPDATE measurements SET median_us = 5 WHERE op <> 'ir_k3_e6'");
+  store.db().exec("UPDATE measurements SET median_us = " + std::to_string(e6_us) + " WHERE op = 'ir_k3_e6'");
+  store.db().exec("UPDATE measurements SET median_us = " + std::to_string(other_us) + " WHERE op <> 'ir_k3_e6'");
   return db;
 }
 
@@ -212,7 +216,60 @@ TEST(Search, ConvergesToTheCheapCandidateUnderALatencyBudget) {
   EXPECT_EQ(result.choices, (std::vector<std::string>{"skip", "skip", "skip"}));
   EXPECT_FALSE(result.latency_estimated);
   const nlohmann::json theta = last_jsonl(dir.file("run/theta.jsonl"));
-  for (const auto& p : theta["probabilities"]) EXPECT_GT(p[1].get<double>(), 0.6);
+  for (const auto& p : theta["probabilities"]) { EXPECT_GT(p[1].get<double>(), 0.6); }
+}
+
+// One candidate 10x cheaper than the other and a target at the cheapest arch: every layer must
+// end on it, in both target forms.
+TEST(Search, ConvergesToTheTenTimesCheaperCandidate) {
+  TempDir dir;
+  std::ofstream(dir.file("tiny.yaml")) << kTinySpace;
+  for (const char* form : {"absolute", "dual"}) {
+    SearchConfig c = tiny_config(dir, std::string("run_") + form);
+    c.db = slow_e6_table(dir, 100, 10, std::string("ten_") + form + ".db");
+    c.latency_target_ms = 0.06;  // stem + head 30 us, and 3 x 10 us of skip
+    c.target_loss = form;
+    c.lr_theta = 0;  // automatic
+    const SearchResult result = run_search(c, false, nullptr, {});
+    EXPECT_EQ(result.choices, (std::vector<std::string>{"skip", "skip", "skip"})) << form;
+    EXPECT_NEAR(result.predicted_latency_ms, 0.06, 1e-9) << form;
+    EXPECT_TRUE(result.target_met) << form;
+  }
+}
+
+// Recalibration re-estimates the running statistics of the BatchNorms on the path, and touches
+// nothing else: no weight, no theta, no other BatchNorm.
+TEST(Derivation, BatchNormRecalibrationChangesOnlyThePathsRunningStatistics) {
+  const SearchSpace space = parse_space_text(kTinySpace, "tiny.yaml");
+  torch::manual_seed(4);
+  Supernet net(space);
+  const Dataset data = make_synthetic(64, 8, 1, 2, 3);
+  std::vector<int64_t> split(64);
+  for (int64_t i = 0; i < 64; ++i) split[static_cast<size_t>(i)] = i;
+  std::map<std::string, at::Tensor> before;
+  for (const auto& p : net->named_parameters()) before[p.key()] = p.value().detach().clone();
+  for (const auto& b : net->named_buffers()) before[b.key()] = b.value().detach().clone();
+  const std::vector<int64_t> choice = {0, 1, 0};  // ir_k3_e6, skip, ir_k3_e6
+  recalibrate_batch_norm(net, choice_sample(net, choice), data, split, 16, 4, 1, false);
+  int changed = 0;
+  for (const auto& p : net->named_parameters()) { EXPECT_TRUE(at::equal(p.value(), before[p.key()])) << p.key(); }
+  for (const auto& b : net->named_buffers()) {
+    const std::string& key = b.key();
+    const bool on_path = key.rfind("stem.", 0) == 0 || key.rfind("head.", 0) == 0 ||
+                         key.rfind("layers.0.candidates.0.", 0) == 0 || key.rfind("layers.2.candidates.0.", 0) == 0;
+    const bool same = at::equal(b.value(), before[key]);
+    if (!on_path) {
+      EXPECT_TRUE(same) << key << " is off the path";
+    }
+    if (on_path && key.find("running_mean") != std::string::npos) {
+      EXPECT_FALSE(same) << key;
+      ++changed;
+    }
+  }
+  EXPECT_GT(changed, 3);
+  // Cumulative averages over exactly the 4 batches.
+  for (const auto& b : net->named_buffers())
+    if (b.key() == "stem.0.bn.num_batches_tracked") { EXPECT_EQ(b.value().item<int64_t>(), 4); }
 }
 
 TEST(Search, SoftAndHardModesBothLearn) {
@@ -231,32 +288,56 @@ TEST(Search, SoftAndHardModesBothLearn) {
   }
 }
 
+// Resume is exact with every piece of state: the interleaved theta batches, the schedule, the
+// dual multiplier, and the derivation (candidates, recalibration, projection) after it.
 TEST(Search, ResumeAfterAnInterruptIsExact) {
   TempDir dir;
   std::ofstream(dir.file("tiny.yaml")) << kTinySpace;
-  const SearchConfig whole = tiny_config(dir, "whole");
-  const SearchResult expected = run_search(whole, false, nullptr, {});
+  for (const bool target : {false, true}) {
+    SCOPED_TRACE(target ? "dual target, hard constraint" : "no target");
+    const std::string tag = target ? "_target" : "";
+    auto config = [&](const std::string& out) {
+      SearchConfig c = tiny_config(dir, out + tag);
+      if (target) {
+        c.db = dir.file("tiny.db");
+        c.latency_target_ms = 0.035;  // all skip: 0.03 ms; any ir_k3_e6: 50 ms
+        c.target_loss = "dual";
+        c.dual_lr = 0.5;
+        c.latency_constraint = "hard";
+        c.samples = 3;
+      }
+      return c;
+    };
+    if (target) slow_e6_table(dir);
+    const SearchResult expected = run_search(config("whole"), false, nullptr, {});
+
+    std::atomic<bool> stop{false};
+    SearchCallbacks callbacks;
+    callbacks.on_step = [&](const SearchProgress& p) {
+      if (p.epoch == 2 && p.phase == "w" && p.step == 3) stop = true;  // mid-epoch, after warm-up
+    };
+    const SearchResult first = run_search(config("split"), false, &stop, callbacks);
+    ASSERT_TRUE(first.interrupted);
+    const SearchResult resumed = run_search(config("split"), true, nullptr, {});
+    EXPECT_FALSE(resumed.interrupted);
+    EXPECT_EQ(resumed.choices, expected.choices);
+    const nlohmann::json a = last_jsonl(dir.file("whole" + tag + "/theta.jsonl")),
+                         b = last_jsonl(dir.file("split" + tag + "/theta.jsonl"));
+    EXPECT_EQ(a["theta"], b["theta"]);  // bit-identical
+    EXPECT_EQ(slurp(dir.file("whole" + tag + "/theta.jsonl")), slurp(dir.file("split" + tag + "/theta.jsonl")));
+    EXPECT_EQ(slurp(dir.file("whole" + tag + "/candidates.json")), slurp(dir.file("split" + tag + "/candidates.json")));
+    // Every epoch appears once in the resumed log, and the multiplier is carried over.
+    std::ifstream log(dir.file("split" + tag + "/log.jsonl"));
+    std::vector<nlohmann::json> lines;
+    for (std::string line; std::getline(log, line);)
+      if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
+    EXPECT_EQ(lines.size(), 4u);
+    const nlohmann::json whole_last = last_jsonl(dir.file("whole" + tag + "/log.jsonl"));
+    EXPECT_EQ(lines.back()["lambda"], whole_last["lambda"]);
+    if (target) { EXPECT_NE(whole_last["lambda"].get<double>(), 0.0); }
+  }
 
   SearchConfig c = tiny_config(dir, "split");
-  std::atomic<bool> stop{false};
-  SearchCallbacks callbacks;
-  callbacks.on_step = [&](const SearchProgress& p) {
-    if (p.epoch == 2 && p.phase == "w" && p.step == 3) stop = true;  // mid-epoch, after warm-up
-  };
-  const SearchResult first = run_search(c, false, &stop, callbacks);
-  ASSERT_TRUE(first.interrupted);
-  const SearchResult resumed = run_search(c, true, nullptr, {});
-  EXPECT_FALSE(resumed.interrupted);
-  EXPECT_EQ(resumed.choices, expected.choices);
-  const nlohmann::json a = last_jsonl(dir.file("whole/theta.jsonl")), b = last_jsonl(dir.file("split/theta.jsonl"));
-  EXPECT_EQ(a["theta"], b["theta"]);  // bit-identical
-  EXPECT_EQ(slurp(dir.file("whole/theta.jsonl")), slurp(dir.file("split/theta.jsonl")));
-  // Every epoch appears once in the resumed log.
-  std::ifstream log(dir.file("split/log.jsonl"));
-  int lines = 0;
-  for (std::string line; std::getline(log, line);) lines += !line.empty();
-  EXPECT_EQ(lines, 4);
-
   c.epochs = 5;
   try {
     run_search(c, true, nullptr, {});

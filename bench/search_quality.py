@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""Search quality on Fashion-MNIST: does the dnas search beat random search at equal budget, and
+hand-designed baselines at their latency? (bench/search_quality.sh runs this; see bench/README.md.)
+
+For each latency target (fractions of the range the `small` space reaches on this machine's
+table) and each seed:
+  dnas     `dnas search` (soft Gumbel-softmax, the target's absolute penalty, the result chosen
+           among the argmax and samples by BN-recalibrated accuracy);
+  random   `dnas search --method random` at the same wall-clock: the supernet trained one uniform
+           random path per step, theta never trained, then the best of K random archs within the
+           target, by the same BN-recalibrated supernet accuracy;
+and once per target the baselines adapted to 28x28: MobileNetV2 width-scaled to the target
+(stem stride 1; the widest that fits the target's measured latency) and SqueezeNet 1.1 for small
+inputs (configs/models/squeezenet1_1_small.json). Every contestant is retrained from scratch with
+the same recipe and scored on the 10,000 test images; its latency is measured end to end with
+`dnas bench net`. Writes results.json, results.md and pareto.svg into the output folder.
+Searches and retrains run two at a time, one thread each (the pairs of a comparison together).
+"""
+import argparse
+import concurrent.futures
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+
+
+def run(cmd, log):
+    start = time.monotonic()
+    with open(log, "w") as out:
+        code = subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT)
+    if code != 0:
+        sys.exit(f"search_quality: `{' '.join(cmd)}` failed ({code}); see {log}")
+    return time.monotonic() - start
+
+
+def parallel(jobs, width=2):
+    with concurrent.futures.ThreadPoolExecutor(width) as pool:
+        return list(pool.map(lambda job: job(), jobs))
+
+
+def last_json(path):
+    with open(path) as f:
+        text = f.read()
+    return json.loads(text[text.index("{"):])
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dnas", default="build/cli/dnas")
+    p.add_argument("--out", default="runs/search_quality")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--fractions", default="0.25,0.5", help="targets, as fractions of the reachable range")
+    p.add_argument("--search-samples", type=int, default=3000)
+    p.add_argument("--search-epochs", type=int, default=3)
+    p.add_argument("--random-archs", type=int, default=20, help="K: random archs scored by the random search")
+    p.add_argument("--train-samples", type=int, default=10000)
+    p.add_argument("--train-epochs", type=int, default=3)
+    p.add_argument("--widths", default="0.25,0.35,0.5,0.75,1.0", help="MobileNetV2 widths to fit to the targets")
+    a = p.parse_args()
+    dnas, out = os.path.abspath(a.dnas), os.path.abspath(a.out)
+    os.makedirs(out, exist_ok=True)
+    db = os.path.join(out, "host-cpu-28x28.db")
+    data = "fashion-mnist"
+    common = ["--space", "small", "--target", "host-cpu", "--db", db, "--data", data, "--threads", "1"]
+    began = time.monotonic()
+
+    print("==> latency table of the small space at 28x28x1 (host-cpu)", flush=True)
+    run([dnas, "profile-latency", "--space", "small", "--target", "host-cpu", "--db", db, "--input", "28",
+         "--input-channels", "1", "--num-classes", "10", "--threads", "1"], os.path.join(out, "profile.log"))
+    probe = subprocess.run([dnas, "search", *common, "--latency-target-ms", "1e-9", "--out", os.path.join(out, "probe")],
+                           capture_output=True, text=True)
+    lo, hi = map(float, re.search(r"\(([0-9.e+-]+) - ([0-9.e+-]+) ms\)", probe.stderr).groups())
+    targets = [round(lo + float(f) * (hi - lo), 3) for f in a.fractions.split(",")]
+    print(f"    the space reaches {lo:.3f} - {hi:.3f} ms; targets {targets} ms", flush=True)
+
+    def search(name, target, seed, extra):
+        folder = os.path.join(out, name)
+        if os.path.exists(os.path.join(folder, "arch.json")):
+            return 0.0  # done in an earlier run
+        subprocess.call(["rm", "-rf", folder])
+        return run([dnas, "search", *common, "--max-samples", str(a.search_samples), "--latency-target-ms",
+                    str(target), "--seed", str(seed), "--out", folder, "--json", *extra], folder + ".log")
+
+    pairs = [(t, s) for t in targets for s in range(a.seeds)]
+    print(f"==> {len(pairs)} dnas searches ({a.search_epochs} epochs on {a.search_samples} images)", flush=True)
+    dnas_seconds = parallel([lambda t=t, s=s: search(f"dnas_T{t}_s{s}", t, s, ["--epochs", str(a.search_epochs)])
+                             for t, s in pairs])
+    # Random search at equal wall-clock: its epochs cost less, so it gets as many as fit the time.
+    calib_epochs = a.search_epochs
+    calib = parallel([lambda: search("random_calibration", targets[0], 99,
+                                     ["--method", "random", "--samples", str(a.random_archs),
+                                      "--epochs", str(calib_epochs)])] * 1, width=1)[0]
+    mean_dnas = sum(dnas_seconds) / len(dnas_seconds) if all(dnas_seconds) else None
+    random_epochs = max(1, round(calib_epochs * mean_dnas / calib)) if mean_dnas and calib else a.search_epochs * 4
+    print(f"==> {len(pairs)} random searches, {random_epochs} epochs each (dnas took {mean_dnas or 0:.0f} s, "
+          f"random {calib:.0f} s per {calib_epochs} epochs)", flush=True)
+    random_seconds = parallel([lambda t=t, s=s: search(f"random_T{t}_s{s}", t, s,
+                                                       ["--method", "random", "--samples", str(a.random_archs),
+                                                        "--epochs", str(random_epochs)]) for t, s in pairs])
+
+    # Baselines: MobileNetV2 at each width, adapted to 28x28x1, and SqueezeNet 1.1 for small inputs.
+    def zoo(name):
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs", "models", name + ".json")) as f:
+            arch = json.load(f)
+        arch.update({"input_size": 28, "input_channels": 1, "num_classes": 10})
+        return arch
+
+    def scaled(width):
+        arch = zoo("mobilenet_v2")
+        arch["name"] = f"mobilenet_v2_w{width}"
+        arch["stem"][0]["stride"] = 1  # 28x28 inputs: the CIFAR adaptation, so the last maps are not 1x1
+        for section in ("stem", "layers", "head"):
+            for layer in arch[section]:
+                if isinstance(layer.get("out"), int) and not (section == "head" and layer["op"] == "fc"):
+                    layer["out"] = max(8, int(layer["out"] * width + 4) // 8 * 8)
+        path = os.path.join(out, f"mobilenet_v2_w{width}.json")
+        with open(path, "w") as f:
+            json.dump(arch, f, indent=1)
+        return path
+
+    def latency_ms(arch):
+        log = os.path.join(out, "latency_" + os.path.basename(arch).replace("/", "_") + ".log")
+        run([dnas, "bench", "net", "--arch", arch, "--input", "28", "--threads", "1", "--repeats", "100", "--json"], log)
+        return last_json(log)["median_ms"]
+
+    print("==> measuring latencies", flush=True)
+    widths = sorted(float(w) for w in a.widths.split(","))
+    mobile = {w: scaled(w) for w in widths}
+    mobile_ms = {w: latency_ms(path) for w, path in mobile.items()}
+    squeeze = os.path.join(out, "squeezenet1_1_small.json")
+    with open(squeeze, "w") as f:
+        json.dump(zoo("squeezenet1_1_small"), f, indent=1)
+    contestants = []
+    for t, s in pairs:
+        for method, secs in (("dnas", dnas_seconds), ("random", random_seconds)):
+            folder = os.path.join(out, f"{method}_T{t}_s{s}")
+            result = last_json(folder + ".log")
+            contestants.append({"method": method, "target_ms": t, "seed": s, "arch": os.path.join(folder, "arch.json"),
+                                "predicted_ms": result["predicted_latency_ms"],
+                                "search_seconds": secs[pairs.index((t, s))],
+                                "supernet_accuracy": result["derived_accuracy"]})
+    for t in targets:
+        fitting = [w for w in widths if mobile_ms[w] <= t] or [widths[0]]
+        contestants.append({"method": f"mobilenet_v2 x{max(fitting)}", "target_ms": t, "seed": 0,
+                            "arch": mobile[max(fitting)]})
+    contestants.append({"method": "squeezenet1_1_small", "target_ms": None, "seed": 0, "arch": squeeze})
+    for c in contestants:
+        c["measured_ms"] = latency_ms(c["arch"])
+
+    print(f"==> retraining {len(contestants)} archs ({a.train_epochs} epochs on {a.train_samples} images), "
+          "scoring on the 10,000 test images", flush=True)
+
+    def retrain(c, i):
+        folder = os.path.join(out, f"train_{i:02d}")
+        if not os.path.exists(os.path.join(folder, "log.jsonl")) or sum(1 for _ in open(os.path.join(folder, "log.jsonl"))) < a.train_epochs:
+            subprocess.call(["rm", "-rf", folder])
+            run([dnas, "train", "--arch", c["arch"], "--data", data, "--max-samples", str(a.train_samples),
+                 "--epochs", str(a.train_epochs), "--seed", "0", "--threads", "1", "--out", folder, "--json"],
+                folder + ".log")
+        with open(os.path.join(folder, "log.jsonl")) as f:
+            c["test_top1"] = [json.loads(line) for line in f if line.strip()][-1]["test_top1"]
+
+    parallel([lambda c=c, i=i: retrain(c, i) for i, c in enumerate(contestants)])
+
+    # Verdicts.
+    wins, margins = 0, []
+    for t, s in pairs:
+        d = next(c for c in contestants if c["method"] == "dnas" and c["target_ms"] == t and c["seed"] == s)
+        r = next(c for c in contestants if c["method"] == "random" and c["target_ms"] == t and c["seed"] == s)
+        wins += d["test_top1"] >= r["test_top1"]
+        margins.append(d["test_top1"] - r["test_top1"])
+    baseline_checks = []
+    for c in contestants:
+        if c["method"] in ("dnas", "random"):
+            continue
+        rivals = [d for d in contestants if d["method"] == "dnas" and d["measured_ms"] <= c["measured_ms"] * 1.0001]
+        best = max(rivals, key=lambda d: d["test_top1"], default=None)
+        baseline_checks.append({"baseline": c["method"], "measured_ms": c["measured_ms"], "test_top1": c["test_top1"],
+                                "best_dnas_at_or_below": best and best["test_top1"],
+                                "dnas_at_least_as_good": bool(best) and best["test_top1"] >= c["test_top1"]})
+    summary = {"reachable_ms": [lo, hi], "targets_ms": targets, "random_epochs": random_epochs,
+               "search_epochs": a.search_epochs, "dnas_wins": wins, "pairs": len(pairs),
+               "mean_margin": sum(margins) / len(margins), "baselines": baseline_checks,
+               "minutes": (time.monotonic() - began) / 60, "contestants": contestants}
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    write_markdown(summary, os.path.join(out, "results.md"))
+    write_svg(summary, os.path.join(out, "pareto.svg"))
+    with open(os.path.join(out, "results.md")) as f:
+        print(f.read())
+
+
+def write_markdown(s, path):
+    rows = ["| contestant | target ms | seed | predicted ms | measured ms | search s | test top-1 |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    for c in s["contestants"]:
+        rows.append(f"| {c['method']} | {c['target_ms'] if c['target_ms'] else ''} | {c['seed']} | "
+                    f"{c.get('predicted_ms', float('nan')):.3f} | {c['measured_ms']:.3f} | "
+                    f"{c.get('search_seconds', 0):.0f} | {100 * c['test_top1']:.2f}% |")
+    rows.append("")
+    rows.append(f"dnas >= random in {s['dnas_wins']} of {s['pairs']} (target, seed) pairs; mean margin "
+                f"{100 * s['mean_margin']:+.2f} points. Random search ran {s['random_epochs']} epochs to dnas' "
+                f"{s['search_epochs']} (equal wall-clock).")
+    for b in s["baselines"]:
+        best = "none" if b["best_dnas_at_or_below"] is None else f"{100 * b['best_dnas_at_or_below']:.2f}%"
+        rows.append(f"{b['baseline']}: {100 * b['test_top1']:.2f}% at {b['measured_ms']:.3f} ms; best dnas result at "
+                    f"or below that latency: {best} ({'at least as good' if b['dnas_at_least_as_good'] else 'worse'}).")
+    rows.append(f"\nWhole benchmark: {s['minutes']:.1f} minutes.")
+    with open(path, "w") as f:
+        f.write("\n".join(rows) + "\n")
+
+
+def write_svg(s, path):
+    """Accuracy against measured latency, one mark per contestant, the targets as dashed lines."""
+    cs = s["contestants"]
+    w, h, m = 640, 420, 60
+    xs = [c["measured_ms"] for c in cs] + s["targets_ms"]
+    ys = [100 * c["test_top1"] for c in cs]
+    x0, x1 = 0.0, max(xs) * 1.1
+    y0, y1 = math.floor(min(ys) - 2), math.ceil(max(ys) + 2)
+    X = lambda v: m + (v - x0) / (x1 - x0) * (w - 2 * m)
+    Y = lambda v: h - m - (v - y0) / (y1 - y0) * (h - 2 * m)
+    colour = {"dnas": "#d62728", "random": "#1f77b4"}
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
+           f'<rect width="{w}" height="{h}" fill="white"/>',
+           f'<line x1="{m}" y1="{h - m}" x2="{w - m}" y2="{h - m}" stroke="black"/>',
+           f'<line x1="{m}" y1="{m}" x2="{m}" y2="{h - m}" stroke="black"/>',
+           f'<text x="{w / 2}" y="{h - 20}" text-anchor="middle">measured latency (ms, batch 1, 1 thread)</text>',
+           f'<text x="16" y="{h / 2}" transform="rotate(-90 16 {h / 2})" text-anchor="middle">test top-1 (%)</text>',
+           f'<text x="{w / 2}" y="24" text-anchor="middle">Fashion-MNIST: dnas vs random search vs baselines</text>']
+    for i in range(5):
+        xv, yv = x0 + i * (x1 - x0) / 4, y0 + i * (y1 - y0) / 4
+        out.append(f'<text x="{X(xv)}" y="{h - m + 16}" text-anchor="middle">{xv:.2f}</text>')
+        out.append(f'<text x="{m - 6}" y="{Y(yv) + 4}" text-anchor="end">{yv:.1f}</text>')
+    for t in s["targets_ms"]:
+        out.append(f'<line x1="{X(t)}" y1="{m}" x2="{X(t)}" y2="{h - m}" stroke="#888" stroke-dasharray="4 3"/>')
+        out.append(f'<text x="{X(t) + 3}" y="{m + 12}" fill="#888">target {t} ms</text>')
+    for c in cs:
+        kind = c["method"] if c["method"] in colour else "baseline"
+        x, y = X(c["measured_ms"]), Y(100 * c["test_top1"])
+        if kind == "baseline":
+            out.append(f'<rect x="{x - 5}" y="{y - 5}" width="10" height="10" fill="#2ca02c"/>')
+            out.append(f'<text x="{x + 8}" y="{y + 4}">{c["method"]}</text>')
+        else:
+            out.append(f'<circle cx="{x}" cy="{y}" r="5" fill="{colour[kind]}" fill-opacity="0.8"/>')
+    out.append(f'<circle cx="{w - 150}" cy="{m + 30}" r="5" fill="{colour["dnas"]}"/>'
+               f'<text x="{w - 140}" y="{m + 34}">dnas search</text>')
+    out.append(f'<circle cx="{w - 150}" cy="{m + 48}" r="5" fill="{colour["random"]}"/>'
+               f'<text x="{w - 140}" y="{m + 52}">random search</text>')
+    out.append(f'<rect x="{w - 155}" y="{m + 61}" width="10" height="10" fill="#2ca02c"/>'
+               f'<text x="{w - 140}" y="{m + 70}">baselines</text>')
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+if __name__ == "__main__":
+    main()

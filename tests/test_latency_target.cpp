@@ -1,0 +1,199 @@
+// Latency targets and schedules, as invariants: the target's penalty pushes theta towards cheaper
+// candidates when over the target and towards dearer ones when under; the dual multiplier turns
+// round; the projection never exceeds the target and finds what brute force finds on a space small
+// enough to enumerate; the temperature reaches its endpoints for any run length; an impossible
+// target names the reachable range.
+#include <gtest/gtest.h>
+
+#include <ATen/ops/tensor.h>
+#include <ATen/ops/zeros.h>
+
+#include <cmath>
+#include <random>
+
+#include "common/error.h"
+#include "search/latency_target.h"
+#include "search/schedule.h"
+#include "search/search_step.h"
+#include "tests/test_support.h"
+
+namespace dnas {
+namespace {
+
+using dnas::testing::error_of;
+
+// d(penalty)/d(theta) of one layer whose candidates cost `costs`, at uniform theta, when the
+// expected latency is `over` times the target.
+std::vector<double> penalty_gradient(TargetLoss form, double over, double lambda) {
+  const std::vector<double> costs = {100.0, 10.0, 40.0};  // candidate 1 is the cheapest
+  at::Tensor theta = at::zeros({3}, at::kDouble).requires_grad_();
+  const at::Tensor latency = (theta.softmax(0) * at::tensor(costs, at::kDouble)).sum();
+  const double expected = 50.0, target = expected / over;
+  target_penalty(latency, form, target, 5.0, at::tensor(lambda, at::kDouble)).backward();
+  const at::Tensor g = theta.grad();
+  return {g[0].item<double>(), g[1].item<double>(), g[2].item<double>()};
+}
+
+TEST(TargetPenalty, PushesTowardsCheaperCandidatesWhenOverAndDearerWhenUnder) {
+  for (TargetLoss form : {TargetLoss::kAbsolute, TargetLoss::kDual}) {
+    SCOPED_TRACE(form == TargetLoss::kAbsolute ? "absolute" : "dual");
+    // Over the target (dual: lambda > 0, where the dual step drives it): gradient descent raises
+    // the cheapest candidate's logit and lowers the dearest one's.
+    std::vector<double> g = penalty_gradient(form, 1.5, 2.0);
+    EXPECT_LT(g[1], 0);
+    EXPECT_GT(g[0], 0);
+    // Under the target (dual: lambda < 0): the other way round.
+    g = penalty_gradient(form, 0.5, -2.0);
+    EXPECT_GT(g[1], 0);
+    EXPECT_LT(g[0], 0);
+  }
+  // A hinge is a budget: nothing below it.
+  for (double gi : penalty_gradient(TargetLoss::kHinge, 0.5, 0)) { EXPECT_EQ(gi, 0.0); }
+}
+
+TEST(DualStep, RisesWhileOverTurnsRoundWhenUnderAndStaysBounded) {
+  double lambda = 0;
+  for (int i = 0; i < 10; ++i) lambda = dual_step(lambda, 1200, 1000, 0.5, 3.0);
+  EXPECT_NEAR(lambda, 1.0, 1e-12);  // 10 x 0.5 x 0.2
+  for (int i = 0; i < 100; ++i) lambda = dual_step(lambda, 500, 1000, 0.5, 3.0);
+  EXPECT_EQ(lambda, -3.0);
+  EXPECT_EQ(dual_step(0, 1e9, 1, 1, 3.0), 3.0);
+}
+
+std::vector<std::vector<double>> random_table(std::mt19937_64& rng, size_t layers, size_t candidates) {
+  std::uniform_real_distribution<double> cost(1.0, 100.0);
+  std::vector<std::vector<double>> t(layers, std::vector<double>(candidates));
+  for (auto& row : t)
+    for (double& v : row) v = cost(rng);
+  return t;
+}
+
+// Every arch of a space small enough to enumerate: the best total preference within `target`.
+double brute_force_best(const std::vector<std::vector<double>>& latency, double fixed,
+                        const std::vector<std::vector<double>>& preference, double target, bool& feasible) {
+  const size_t layers = latency.size(), k = latency[0].size();
+  size_t total = 1;
+  for (size_t l = 0; l < layers; ++l) total *= k;
+  double best = -1e300;
+  feasible = false;
+  for (size_t code = 0; code < total; ++code) {
+    std::vector<int64_t> choice;
+    double pref = 0;
+    for (size_t l = 0, c = code; l < layers; ++l, c /= k) {
+      choice.push_back(static_cast<int64_t>(c % k));
+      pref += preference[l][c % k];
+    }
+    if (arch_latency_us(latency, fixed, choice) <= target) {
+      feasible = true;
+      best = std::max(best, pref);
+    }
+  }
+  return best;
+}
+
+TEST(Projection, NeverExceedsTheTargetAndFindsWhatBruteForceFinds) {
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  int cases = 0, optimal = 0;
+  double worst_gap = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    const auto latency = random_table(rng, 4, 3);
+    std::vector<std::vector<double>> preference(4, std::vector<double>(3));
+    for (auto& row : preference)
+      for (double& v : row) v = std::log(0.05 + unit(rng));
+    const LatencyRange range = reachable_latency(latency, 7.0);
+    const double target = range.min_us + unit(rng) * 1.2 * (range.max_us - range.min_us) - 0.1 * range.min_us;
+    std::vector<int64_t> start(4);
+    for (int64_t& c : start) c = static_cast<int64_t>(unit(rng) * 3) % 3;
+    const Projection p = project_onto_target(start, latency, 7.0, preference, target);
+    bool feasible = false;
+    const double best = brute_force_best(latency, 7.0, preference, target, feasible);
+    EXPECT_EQ(p.fits, feasible) << "trial " << trial;
+    if (!feasible) continue;
+    ++cases;
+    EXPECT_LE(p.latency_us, target) << "trial " << trial;
+    EXPECT_DOUBLE_EQ(p.latency_us, arch_latency_us(latency, 7.0, p.choice));
+    double pref = 0;
+    for (size_t l = 0; l < 4; ++l) pref += preference[l][static_cast<size_t>(p.choice[l])];
+    EXPECT_LE(pref, best + 1e-12);
+    optimal += pref >= best - 1e-12;
+    worst_gap = std::max(worst_gap, best - pref);
+  }
+  ASSERT_GT(cases, 100);
+  // Greedy shrink-then-expand is not exact for every multiple-choice knapsack, but on these
+  // spaces it finds the brute-force optimum nearly always.
+  EXPECT_GE(optimal, cases * 9 / 10) << optimal << " of " << cases << " optimal; worst gap " << worst_gap;
+}
+
+TEST(Projection, KeepsAnArchThatAlreadyFitsAndSpendsWhatIsLeft) {
+  const std::vector<std::vector<double>> latency = {{10, 30}, {10, 30}};
+  const std::vector<std::vector<double>> preference = {{std::log(0.2), std::log(0.8)}, {std::log(0.3), std::log(0.7)}};
+  // Over: downgrade the layer that loses least preference per microsecond (layer 1: 0.84 vs 1.39).
+  Projection p = project_onto_target({1, 1}, latency, 0, preference, 45);
+  EXPECT_EQ(p.choice, (std::vector<int64_t>{1, 0}));
+  EXPECT_EQ(p.downgrades, 1);
+  // Under with room: upgrade while it fits.
+  p = project_onto_target({0, 0}, latency, 0, preference, 45);
+  EXPECT_EQ(p.choice, (std::vector<int64_t>{1, 0}));
+  EXPECT_EQ(p.upgrades, 1);
+  p = project_onto_target({1, 1}, latency, 0, preference, 60);
+  EXPECT_EQ(p.choice, (std::vector<int64_t>{1, 1}));
+  EXPECT_EQ(p.downgrades + p.upgrades, 0);
+}
+
+TEST(TargetRange, AnImpossibleTargetNamesTheRange) {
+  const LatencyRange r = reachable_latency({{100, 300}, {50, 200}}, 25);
+  EXPECT_EQ(r.min_us, 175);
+  EXPECT_EQ(r.max_us, 525);
+  EXPECT_EQ(error_of([&] { check_target_reachable(0.1, r, "space tiny on host-cpu"); }),
+            "--latency-target-ms 0.1: outside what space tiny on host-cpu can reach (0.175 - 0.525 ms)");
+  EXPECT_EQ(error_of([&] { check_target_reachable(0.3, r, "x"); }), "<no error>");
+}
+
+TEST(Schedule, TemperatureReachesItsEndpointsForAnyRunLength) {
+  SearchConfig c;
+  c.schedule = "anneal";
+  c.tau0 = 5.0;
+  c.tau_min = 0.1;
+  for (int64_t epochs : {1, 2, 4, 90}) {
+    for (int64_t steps : {1, 7, 100}) {
+      c.epochs = epochs;
+      SCOPED_TRACE(std::to_string(epochs) + " epochs x " + std::to_string(steps) + " steps");
+      if (epochs * steps > 1) { EXPECT_DOUBLE_EQ(temperature(c, 0, 0, steps), 5.0); }
+      EXPECT_NEAR(temperature(c, epochs - 1, steps - 1, steps), 0.1, 1e-12);
+      double previous = 1e9;
+      for (int64_t e = 0; e < epochs; e += std::max<int64_t>(1, epochs / 5))
+        for (int64_t s = 0; s < steps; s += std::max<int64_t>(1, steps / 3)) {
+          const double tau = temperature(c, e, s, steps);
+          EXPECT_LE(tau, previous);
+          previous = tau;
+        }
+    }
+  }
+  c.schedule = "exp";  // the paper's: a fixed factor per epoch, whatever the run's length
+  c.tau_decay = 0.5;
+  EXPECT_DOUBLE_EQ(temperature(c, 3, 10, 20), 5.0 * 0.125);
+}
+
+TEST(Schedule, WarmupIsAFractionOfTheRunAndThetaStepsFollowTheCadence) {
+  SearchConfig c;
+  c.epochs = 10;
+  c.warmup_fraction = 0.25;
+  EXPECT_FALSE(theta_trains(c, 2, 49, 100));  // 2.49 epochs < 2.5
+  EXPECT_TRUE(theta_trains(c, 2, 50, 100));
+  c.warmup_epochs = 3;
+  EXPECT_FALSE(theta_trains(c, 2, 99, 100));
+  EXPECT_TRUE(theta_trains(c, 3, 0, 100));
+  c.theta_every = 3;
+  EXPECT_FALSE(theta_step_due(c, 0));
+  EXPECT_TRUE(theta_step_due(c, 2));
+  c.theta_every = 0;
+  EXPECT_FALSE(theta_step_due(c, 2));
+  c.lr_theta = 0;  // automatic: 30 / theta steps, within [0.01, 0.3]
+  EXPECT_DOUBLE_EQ(c.resolved_lr_theta(300), 0.1);
+  EXPECT_DOUBLE_EQ(c.resolved_lr_theta(10), 0.3);
+  EXPECT_DOUBLE_EQ(c.resolved_lr_theta(100000), 0.01);
+}
+
+}  // namespace
+}  // namespace dnas
