@@ -94,7 +94,7 @@ def main():
                                      ["--method", "random", "--samples", str(a.random_archs),
                                       "--epochs", str(calib_epochs)])] * 1, width=1)[0]
     mean_dnas = sum(dnas_seconds) / len(dnas_seconds) if all(dnas_seconds) else None
-    random_epochs = max(1, round(calib_epochs * mean_dnas / calib)) if mean_dnas and calib else a.search_epochs * 4
+    random_epochs = max(1, math.ceil(calib_epochs * mean_dnas / calib)) if mean_dnas and calib else a.search_epochs * 4
     print(f"==> {len(pairs)} random searches, {random_epochs} epochs each (dnas took {mean_dnas or 0:.0f} s, "
           f"random {calib:.0f} s per {calib_epochs} epochs)", flush=True)
     random_seconds = parallel([lambda t=t, s=s: search(f"random_T{t}_s{s}", t, s,

@@ -102,8 +102,8 @@ void run_search_command(SearchFlags& f) {
   const std::string arch_path = (fs::path(config.out) / "arch.json").string();
   const std::string report_path = write_report(config.out);
   const double divergence = result.epochs.empty() ? 0 : result.epochs.back().rank_divergence;
-  const double target_error =
-      config.has_target() ? result.predicted_latency_ms / config.latency_target_ms - 1.0 : 0.0;
+  const double target_ms = result.latency_target_ms;  // resolved, also when given as a fraction
+  const double target_error = config.has_target() ? result.predicted_latency_ms / target_ms - 1.0 : 0.0;
   if (f.as_json) {
     json candidates = json::array();
     for (const Candidate& c : result.candidates) candidates.push_back(candidate_to_json(c));
@@ -112,7 +112,7 @@ void run_search_command(SearchFlags& f) {
                       {"latency_estimated", result.latency_estimated}, {"derived_accuracy", result.derived_accuracy},
                       {"sampled_accuracy", result.theta_accuracy}, {"epochs", result.epochs.size()},
                       {"ranks", world.size()}, {"rank_divergence", divergence},
-                      {"latency_target_ms", config.has_target() ? json(config.latency_target_ms) : json(nullptr)},
+                      {"latency_target_ms", config.has_target() ? json(target_ms) : json(nullptr)},
                       {"latency_target_met", config.has_target() ? json(result.target_met) : json(nullptr)},
                       {"latency_target_error", config.has_target() ? json(target_error) : json(nullptr)},
                       {"candidates", candidates}}
@@ -137,7 +137,7 @@ void run_search_command(SearchFlags& f) {
   std::cout << "\n  predicted latency: " << fixed(result.predicted_latency_ms, 3) << " ms"
             << (result.latency_estimated ? " (ESTIMATED: no measured table for " + config.target + ")" : " (measured table)")
             << (config.has_target()
-                    ? "\n  latency target: " + fixed(config.latency_target_ms, 3) + " ms, achieved " +
+                    ? "\n  latency target: " + fixed(target_ms, 3) + " ms, achieved " +
                           fixed(result.predicted_latency_ms, 3) + " ms (" + (target_error >= 0 ? "+" : "") +
                           fixed(100 * target_error, 1) + "%): " + (result.target_met ? "met" : "NOT met") +
                           (config.latency_tolerance > 0 ? " within +" + fixed(100 * config.latency_tolerance, 0) + "%"

@@ -136,6 +136,52 @@ std::vector<double> column(const std::vector<json>& rows, const char* key, bool 
 
 }  // namespace
 
+// The candidates of the derivation as points (latency, accuracy on the theta split): the target's
+// tolerance band shaded, the chosen one ringed.
+std::string candidates_chart(const json& candidates, double target_ms, double tolerance) {
+  const double w = 460, h = 260, left = 52, right = 16, top = 26, bottom = 34;
+  double x_lo = 1e300, x_hi = 0, y_lo = 1, y_hi = 0;
+  for (const json& c : candidates["candidates"]) {
+    x_lo = std::min(x_lo, c.value("predicted_latency_ms", 0.0));
+    x_hi = std::max(x_hi, c.value("predicted_latency_ms", 0.0));
+    y_lo = std::min(y_lo, c.value("accuracy_theta_split", 0.0));
+    y_hi = std::max(y_hi, c.value("accuracy_theta_split", 0.0));
+  }
+  if (target_ms > 0) x_lo = std::min(x_lo, target_ms * (1 - tolerance)), x_hi = std::max(x_hi, target_ms * (1 + tolerance));
+  const double x_pad = std::max(1e-6, (x_hi - x_lo) * 0.1), y_pad = std::max(0.01, (y_hi - y_lo) * 0.1);
+  x_lo = std::max(0.0, x_lo - x_pad), x_hi += x_pad, y_lo = std::max(0.0, y_lo - y_pad), y_hi = std::min(1.0, y_hi + y_pad);
+  auto x = [&](double v) { return left + (v - x_lo) / (x_hi - x_lo) * (w - left - right); };
+  auto y = [&](double v) { return h - bottom - (v - y_lo) / (y_hi - y_lo) * (h - top - bottom); };
+  std::ostringstream svg;
+  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w << "\" height=\"" << h << "\">";
+  svg << "<text x=\"" << left << "\" y=\"16\" class=\"title\">candidates: accuracy on the theta split against table latency</text>";
+  if (target_ms > 0) {
+    svg << "<rect x=\"" << num(x(target_ms * (1 - tolerance)), 6) << "\" y=\"" << top << "\" width=\""
+        << num(x(target_ms * (1 + tolerance)) - x(target_ms * (1 - tolerance)), 6) << "\" height=\"" << h - top - bottom
+        << "\" fill=\"#2ca02c\" fill-opacity=\"0.15\"/>";
+    svg << "<line x1=\"" << num(x(target_ms), 6) << "\" y1=\"" << top << "\" x2=\"" << num(x(target_ms), 6) << "\" y2=\""
+        << h - bottom << "\" stroke=\"#2ca02c\" stroke-dasharray=\"4 3\"/>";
+  }
+  svg << "<line x1=\"" << left << "\" y1=\"" << h - bottom << "\" x2=\"" << w - right << "\" y2=\"" << h - bottom
+      << "\" class=\"axis\"/><line x1=\"" << left << "\" y1=\"" << top << "\" x2=\"" << left << "\" y2=\"" << h - bottom
+      << "\" class=\"axis\"/>";
+  svg << "<text x=\"" << left << "\" y=\"" << h - 18 << "\" class=\"tick\">" << num(x_lo) << " ms</text><text x=\""
+      << w - right - 60 << "\" y=\"" << h - 18 << "\" class=\"tick\">" << num(x_hi) << " ms</text>";
+  svg << "<text x=\"4\" y=\"" << top + 4 << "\" class=\"tick\">" << num(100 * y_hi) << "%</text><text x=\"4\" y=\""
+      << h - bottom << "\" class=\"tick\">" << num(100 * y_lo) << "%</text>";
+  for (const json& c : candidates["candidates"]) {
+    const double cx = x(c.value("predicted_latency_ms", 0.0)), cy = y(c.value("accuracy_theta_split", 0.0));
+    svg << "<circle cx=\"" << num(cx, 6) << "\" cy=\"" << num(cy, 6) << "\" r=\"4\" fill=\""
+        << (c.value("within_target", true) ? "#1f77b4" : "#999") << "\"><title>" << escape(c.value("name", "")) << "</title></circle>";
+    if (c.value("selected", false))
+      svg << "<circle cx=\"" << num(cx, 6) << "\" cy=\"" << num(cy, 6) << "\" r=\"8\" fill=\"none\" stroke=\"#d62728\" "
+          << "stroke-width=\"2\"/><text x=\"" << num(cx + 10, 6) << "\" y=\"" << num(cy + 4, 6) << "\" class=\"tick\">"
+          << escape(c.value("name", "")) << "</text>";
+  }
+  svg << "</svg>";
+  return svg.str();
+}
+
 std::string write_report(const std::string& run_dir) {
   const fs::path dir(run_dir);
   const std::string config_path = (dir / "config.json").string();
@@ -144,8 +190,14 @@ std::string write_report(const std::string& run_dir) {
   const json config = parse_json_text(read_text_file(config_path), config_path);
   const std::vector<json> log = read_jsonl((dir / "log.jsonl").string());
   const std::vector<json> theta = read_jsonl((dir / "theta.jsonl").string());
-  json arch;
+  json arch, candidates;
   if (fs::exists(dir / "arch.json", ec)) arch = parse_json_text(read_text_file((dir / "arch.json").string()), "arch.json");
+  if (fs::exists(dir / "candidates.json", ec))
+    candidates = parse_json_text(read_text_file((dir / "candidates.json").string()), "candidates.json");
+  // A target given as a fraction of the reachable range is resolved in candidates.json.
+  const double target_ms = candidates.is_object() && candidates.value("latency_target_ms", json()).is_number()
+                               ? candidates["latency_target_ms"].get<double>()
+                               : config.value("latency_target_ms", 0.0);
 
   std::ostringstream html;
   html << "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\"><head><meta charset=\"utf-8\"/>"
@@ -169,8 +221,12 @@ std::string write_report(const std::string& run_dir) {
   html << line_chart("loss", {{"w", "#1f77b4", column(log, "w_loss")}, {"theta", "#d62728", column(log, "theta_loss", true)}});
   html << line_chart("accuracy", {{"w split", "#1f77b4", column(log, "w_accuracy")},
                                    {"theta split", "#d62728", column(log, "theta_accuracy")}});
-  html << line_chart(std::string("expected latency (ms)") + (estimated ? ", estimated" : ""),
-                     {{"E[LAT]", "#2ca02c", column(log, "expected_latency_ms")}});
+  std::vector<Series> latency{{"E[LAT]", "#2ca02c", column(log, "expected_latency_ms")}};
+  if (target_ms > 0) {
+    latency.push_back({"argmax", "#1f77b4", column(log, "argmax_latency_ms")});
+    latency.push_back({"target", "#d62728", std::vector<double>(log.size(), target_ms)});
+  }
+  html << line_chart(std::string("latency (ms)") + (estimated ? ", estimated" : ""), latency);
   html << line_chart("temperature and theta entropy", {{"tau", "#9467bd", column(log, "temperature")},
                                                         {"entropy", "#ff7f0e", column(log, "theta_entropy")}});
   html << "</div>";
@@ -191,12 +247,24 @@ std::string write_report(const std::string& run_dir) {
   if (arch.is_object() && arch.contains("origin")) {
     const json& origin = arch["origin"];
     const bool arch_estimated = origin.value("latency_estimated", false);
-    html << "<p>argmax of theta; predicted latency <b>" << num(origin.value("predicted_latency_ms", 0.0), 4) << " ms</b>"
+    const double predicted = origin.value("predicted_latency_ms", 0.0);
+    const double accuracy =
+        origin.value("accuracy_theta_split", origin.value("argmax_accuracy_theta_split", 0.0));  // 2nd: older runs
+    html << "<p>" << escape(origin.value("selected", std::string("argmax of theta"))) << "; predicted latency <b>"
+         << num(predicted, 4) << " ms</b>"
          << (arch_estimated ? " <span class=\"est\">(estimated)</span>" : " (from the measured table)")
-         << "; accuracy of this architecture through the supernet on the theta split <b>"
-         << num(100 * origin.value("argmax_accuracy_theta_split", 0.0), 4) << "%</b>";
-    if (origin.contains("latency_target_ms"))
-      html << "; latency target " << num(origin["latency_target_ms"].get<double>(), 4) << " ms";
+         << "; accuracy of this architecture through the supernet on the theta split <b>" << num(100 * accuracy, 4)
+         << "%</b>";
+    if (origin.contains("sampled_accuracy_theta_split"))
+      html << " (sampled archs in the last epoch: " << num(100 * origin["sampled_accuracy_theta_split"].get<double>(), 4)
+           << "%)";
+    if (origin.contains("latency_target_ms")) {
+      const double target = origin["latency_target_ms"].get<double>();
+      const double error = predicted / target - 1;
+      html << ".</p><p><b>Latency target " << num(target, 4) << " ms: achieved " << num(predicted, 4) << " ms ("
+           << (error >= 0 ? "+" : "") << num(100 * error, 3) << "%), "
+           << (origin.value("latency_target_met", predicted <= target) ? "met" : "NOT met") << "</b>";
+    }
     html << ".</p><table><tr><th>#</th><th>section</th><th>op</th><th>out</th><th>stride</th><th>latency (us)</th></tr>";
     const std::vector<double> layer_us = origin.value("layer_latency_us", std::vector<double>{});
     size_t row = 0;
@@ -214,6 +282,25 @@ std::string write_report(const std::string& run_dir) {
     if (arch_estimated) html << "<p>* estimated</p>";
   } else {
     html << "<p>The search has not finished: no arch.json yet.</p>";
+  }
+  if (candidates.is_object() && candidates.contains("candidates")) {
+    html << "<h2>Candidates</h2><p>The argmax of theta and the archs drawn from softmax(theta), each scored through "
+            "the supernet"
+         << (config.value("recalibration_batches", 0) > 0 ? " after its BatchNorm statistics were re-estimated" : "")
+         << "; the chosen one is ringed" << (target_ms > 0 ? ", the target's tolerance band shaded" : "") << ".</p>";
+    html << "<div class=\"charts\">" << candidates_chart(candidates, target_ms, config.value("latency_tolerance", 0.05))
+         << "</div><table><tr><th>candidate</th><th>latency (ms)</th><th>accuracy</th><th>within target</th>"
+         << "<th>blocks</th></tr>";
+    for (const json& c : candidates["candidates"]) {
+      std::string blocks;
+      for (const json& op : c.value("choices", json::array())) blocks += (blocks.empty() ? "" : " ") + op.get<std::string>();
+      html << "<tr><td class=\"op\">" << (c.value("selected", false) ? "* " : "") << escape(c.value("name", ""))
+           << "</td><td>" << num(c.value("predicted_latency_ms", 0.0), 4) << "</td><td>"
+           << num(100 * c.value("accuracy_theta_split", 0.0), 4) << "%</td><td>"
+           << (c.value("within_target", true) ? "yes" : "no") << "</td><td class=\"op\">" << escape(blocks)
+           << "</td></tr>";
+    }
+    html << "</table>";
   }
   html << "</body></html>\n";
   const std::string path = (dir / "report.html").string();

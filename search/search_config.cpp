@@ -18,6 +18,7 @@ const ConfigFields<SearchConfig>& search_config_fields() {
           .migrate("dnas-search/1",
                    [](C& c) {
                      c.theta_every = 0;
+                     c.lr_theta_schedule = "constant";
                      c.target_loss = "hinge";
                      c.samples = 0;
                      c.recalibration_batches = 0;
@@ -69,11 +70,19 @@ const ConfigFields<SearchConfig>& search_config_fields() {
                   "Adam learning rate of theta (0: 30 / theta steps after the warm-up, within [0.01, 0.3], so that "
                   "short and long runs both commit)",
                   Range::at_least(0))
+          .text("lr_theta_schedule", &C::lr_theta_schedule,
+                "cosine: theta's rate decays with the run, as w's does, so the architecture settles; constant: the "
+                "paper's",
+                {"cosine", "constant"})
           .number("theta_weight_decay", &C::theta_weight_decay, "Adam weight decay of theta", Range::between(0, 1))
           .number("alpha", &C::alpha, "alpha in CE * alpha * (log LAT)^beta (no target)", Range::above_to(0, 1000))
           .number("beta", &C::beta, "beta in CE * alpha * (log LAT)^beta (no target)", Range::above_to(0, 100))
           .number("latency_target_ms", &C::latency_target_ms, "Latency target in ms (0: none; see --target-loss)",
                   Range::between(0, 1e9))
+          .number("latency_target_fraction", &C::latency_target_fraction,
+                  "Or the target as a fraction of the range the space reaches on the table (0: cheapest arch, 1: "
+                  "dearest); the search prints the target in ms",
+                  Range::between_open_max(0, 1))
           .text("target_loss", &C::target_loss,
                 "With a target: absolute (CE + penalty |LAT/T - 1|, TuNAS), dual (CE + lambda (LAT/T - 1), lambda "
                 "learned by dual ascent), hinge (FBNet's loss + penalty relu(LAT/T - 1): a budget, not a target)",
@@ -127,6 +136,8 @@ void SearchConfig::validate() const {
   DNAS_CHECK(precision == "fp32" || device == "cuda", "--precision ", precision,
              ": mixed precision is for --device cuda (CPU searches run fp32)");
   DNAS_CHECK(latency_constraint == "soft" || has_target(), "--latency-constraint hard: needs --latency-target-ms");
+  DNAS_CHECK(latency_target_ms == 0 || latency_target_fraction == 0,
+             "--latency-target-ms and --latency-target-fraction: give one of them");
   DNAS_CHECK(method == "dnas" || samples >= 1, "--method random: needs --samples >= 1 (the random archs to score)");
 }
 

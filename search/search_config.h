@@ -36,15 +36,17 @@ struct SearchConfig {
   double tau_min = 0.1;           // anneal / linear: the final temperature
   double lr_w = 0.1, momentum = 0.9, weight_decay = 1e-4;  // SGD, cosine decay
   double lr_theta = 0, theta_weight_decay = 5e-4;          // Adam; lr 0 = auto (resolved_lr_theta)
+  std::string lr_theta_schedule = "cosine";                // cosine (decays with the run) | constant
   double alpha = 0.2, beta = 0.6;  // loss = CE * alpha * (log LAT_us)^beta (no target)
   double latency_target_ms = 0;    // 0 = no target
+  double latency_target_fraction = 0;  // or: the target at this fraction of the reachable range
   std::string target_loss = "absolute";  // with a target: absolute | dual | hinge
   double latency_penalty = 5.0;    // absolute / hinge: the weight of the penalty
   double dual_lr = 0.05;           // dual: the multiplier's step per theta step
   double dual_max = 20.0;          // dual: |lambda| bound
   std::string latency_constraint = "soft";  // hard: project the result onto LAT <= target
   double latency_tolerance = 0.05;  // a result is within the target when |LAT / target - 1| <= this
-  int64_t samples = 6;             // archs drawn from softmax(theta) besides the argmax, to choose from
+  int64_t samples = 16;            // archs drawn from softmax(theta) besides the argmax, to choose from
   int64_t recalibration_batches = 10;  // training batches that re-estimate BN statistics per arch (0: none)
   double w_fraction = 0.8;         // of the training set; the rest trains theta
   int64_t seed = 0;
@@ -56,7 +58,7 @@ struct SearchConfig {
   bool estimate_missing = false;
   int64_t checkpoint_every = 0;    // steps between mid-epoch checkpoints; 0 = end of epoch only
 
-  bool has_target() const { return latency_target_ms > 0; }
+  bool has_target() const { return latency_target_ms > 0 || latency_target_fraction > 0; }
   // Epochs (a real number: warm-up ends mid-epoch) with theta frozen.
   double resolved_warmup() const;
   // lr_theta, or when it is 0 a rate that lets theta move the same distance in any run: 30 / the

@@ -151,7 +151,7 @@ SearchInputs prepare_inputs(const SearchConfig& config, const World& world,
     in.latency_us.push_back(row);
   }
   in.reachable = reachable_latency(in.latency_us, in.latency.fixed_us());
-  if (config.has_target())
+  if (config.latency_target_ms > 0)
     check_target_reachable(config.latency_target_ms, in.reachable,
                            "space " + in.space.name + " on " + in.target.name +
                                (in.latency.any_estimated ? " (estimated latencies)" : ""));
@@ -277,32 +277,41 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
   return run_search(config, resume, interrupt, callbacks, World::join(LaunchInfo{}, config.device));
 }
 
-SearchResult run_search(const SearchConfig& config, bool resume, const std::atomic<bool>* interrupt,
+SearchResult run_search(const SearchConfig& requested, bool resume, const std::atomic<bool>* interrupt,
                         const SearchCallbacks& callbacks, const World& world) {
   auto message = [&](const std::string& text) {
     if (callbacks.on_message) callbacks.on_message(text);
   };
-  config.validate();
-  check_device(config.device, "fp32", "--device");
-  DNAS_ASSERT(world.device().is_cuda() == (config.device == "cuda"), "run_search: the World's device ",
-              world.device().str(), " is not the configured --device ", config.device);
-  world.check_same("the search configuration", config_to_json(config).dump());
-  const RunDir run(config.out, "search", {"log.jsonl", "theta.jsonl"}, world);
-  run.check(resume, search_config_fields(), config);
-  if (config.threads > 0) at::set_num_threads(static_cast<int>(config.threads));
+  requested.validate();
+  check_device(requested.device, "fp32", "--device");
+  DNAS_ASSERT(world.device().is_cuda() == (requested.device == "cuda"), "run_search: the World's device ",
+              world.device().str(), " is not the configured --device ", requested.device);
+  world.check_same("the search configuration", config_to_json(requested).dump());
+  const RunDir run(requested.out, "search", {"log.jsonl", "theta.jsonl"}, world);
+  run.check(resume, search_config_fields(), requested);
+  if (requested.threads > 0) at::set_num_threads(static_cast<int>(requested.threads));
   const torch::Device device = world.device();
-  const SearchInputs in = prepare_inputs(config, world, message);
+  const SearchInputs in = prepare_inputs(requested, world, message);
+  // A target given as a fraction of the reachable range, in ms from here on.
+  SearchConfig config = requested;
+  if (config.latency_target_fraction > 0) {
+    config.latency_target_ms =
+        (in.reachable.min_us + config.latency_target_fraction * (in.reachable.max_us - in.reachable.min_us)) / 1000.0;
+    config.latency_target_fraction = 0;
+    message(detail::concat("latency target: ", config.latency_target_ms, " ms (", requested.latency_target_fraction,
+                           " of the ", in.reachable.min_us / 1000, " - ", in.reachable.max_us / 1000,
+                           " ms this space reaches on ", in.target.name, ")"));
+  }
 
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   Supernet net(in.space);
   net->to(device);
   torch::optim::SGD w_opt(net->weight_parameters(),
                           torch::optim::SGDOptions(config.lr_w).momentum(config.momentum).weight_decay(config.weight_decay));
-  torch::optim::Adam theta_opt(net->theta_parameters(), torch::optim::AdamOptions(config.resolved_lr_theta(
-                                                              theta_steps_after_warmup(config, in, world)))
-                                                              .weight_decay(config.theta_weight_decay));
+  torch::optim::Adam theta_opt(net->theta_parameters(),
+                               torch::optim::AdamOptions(0.01).weight_decay(config.theta_weight_decay));  // rate per step
   const CheckpointParts parts{{{"supernet", net.get()}}, {{"w_optimizer", &w_opt}, {"theta_optimizer", &theta_opt}}};
-  if (!resume) run.create(config_to_json(config));
+  if (!resume) run.create(config_to_json(requested));
 
   Progress progress;
   if (resume) {
@@ -329,7 +338,15 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
   SearchStepper stepper(net, latency_tensors(in.latency_us, device), in.latency.fixed_us(), settings, world);
   const double target_us = config.latency_target_ms * 1000.0;
   const bool dual = settings.target_loss == TargetLoss::kDual;
-  auto theta_step = [&](const Batch& batch, double tau) {
+  const double lr_theta = config.resolved_lr_theta(theta_steps_after_warmup(config, in, world));
+  // Theta's rate decays with the run as w's does (cosine, unless --lr-theta-schedule constant), so the
+  // architecture settles at the end.
+  auto theta_step = [&](const Batch& batch, double tau, int64_t epoch, int64_t step, int64_t steps) {
+    for (auto& group : theta_opt.param_groups())
+      static_cast<torch::optim::AdamOptions&>(group.options())
+          .lr(config.lr_theta_schedule == "constant"
+                  ? lr_theta
+                  : scheduled_learning_rate(lr_theta, "cosine", 0, config.epochs, epoch, step, steps));
     const StepOutput out = stepper.theta_step(batch.images, batch.labels, tau, theta_opt, lambda);
     if (dual) {  // lambda follows the table latency of the arch the search would hand back now
       at::NoGradGuard no_grad;
@@ -374,7 +391,7 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
           torch::manual_seed(derive_seed(config.seed, epoch, kPhaseTheta, s));
           const bool trains = theta_trains(config, epoch, s, steps);
           stepper.begin_phase(false);
-          const StepOutput t = trains ? theta_step(theta_batch, tau)
+          const StepOutput t = trains ? theta_step(theta_batch, tau, epoch, s, steps)
                                       : stepper.observe(theta_batch.images, theta_batch.labels, tau);
           stepper.begin_phase(true);
           theta_pending.add({t.loss, t.correct, t.latency_us}, theta_batch.labels.size(0));
@@ -415,7 +432,7 @@ SearchResult run_search(const SearchConfig& config, bool resume, const std::atom
             set_sgd_learning_rate(w_opt, lr);
             out = stepper.w_step(batch.images, batch.labels, tau, w_opt);
           } else if (train_theta) {
-            out = theta_step(batch, tau);
+            out = theta_step(batch, tau, epoch, s, steps);
           } else {
             out = stepper.observe(batch.images, batch.labels, tau);  // warm-up: theta frozen, still scored
           }

@@ -36,10 +36,10 @@ void SearchStepper::begin_phase(bool w_phase) {
   for (auto& p : weights_) p.requires_grad_(w_phase);
 }
 
-at::Tensor SearchStepper::expected_latency_us() const {
+at::Tensor SearchStepper::expected_latency_us(double sharpness) const {
   at::Tensor total;
   for (size_t l = 0; l < thetas_.size(); ++l) {
-    const at::Tensor layer = (thetas_[l].softmax(0) * latency_us_[l]).sum();
+    const at::Tensor layer = ((thetas_[l] / sharpness).softmax(0) * latency_us_[l]).sum();
     total = total.defined() ? total + layer : layer;
   }
   return total + fixed_us_;
@@ -56,7 +56,7 @@ at::Tensor SearchStepper::argmax_latency_us() const {
 }
 
 StepOutput SearchStepper::score(const at::Tensor& logits, const at::Tensor& labels, const ArchSample& sample,
-                                bool theta_phase, const at::Tensor& lambda) {
+                                bool theta_phase, const at::Tensor& lambda, double tau) {
   StepOutput out;
   const at::Tensor ce = torch::nn::functional::cross_entropy(logits, labels);
   out.correct = logits.detach().argmax(1).eq(labels).sum();
@@ -72,10 +72,10 @@ StepOutput SearchStepper::score(const at::Tensor& logits, const at::Tensor& labe
   // A target: CE plus a penalty on the latency expected under softmax(theta).
   if (!theta_phase) {
     out.loss = ce;
-    out.latency_us = expected_latency_us().detach();
+    out.latency_us = expected_latency_us(std::min(1.0, tau)).detach();
     return out;
   }
-  out.latency_us = expected_latency_us();
+  out.latency_us = expected_latency_us(std::min(1.0, tau));
   out.loss = ce + target_penalty(out.latency_us, form, settings_.latency_target_us, settings_.latency_penalty, lambda);
   return out;
 }
@@ -144,11 +144,11 @@ StepOutput SearchStepper::w_step(const at::Tensor& images, const at::Tensor& lab
     sample = paths == PathSampling::kUniform ? uniform_path()
                                              : net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
   }
-  StepOutput out = score(forward(images, sample), labels, sample, /*theta_phase=*/false, {});
+  StepOutput out = score(forward(images, sample), labels, sample, /*theta_phase=*/false, {}, tau);
   at::Tensor loss = out.loss;
   if (paths == PathSampling::kBi) {  // TF-NAS: one uniform path beside the Gumbel one, one update
     const ArchSample uniform = uniform_path();
-    loss = 0.5 * (loss + score(forward(images, uniform), labels, uniform, false, {}).loss);
+    loss = 0.5 * (loss + score(forward(images, uniform), labels, uniform, false, {}, tau).loss);
   }
   descend(loss, weight_reducer_, optimizer);
   out.loss = loss.detach();
@@ -158,7 +158,7 @@ StepOutput SearchStepper::w_step(const at::Tensor& images, const at::Tensor& lab
 StepOutput SearchStepper::theta_step(const at::Tensor& images, const at::Tensor& labels, double tau,
                                      torch::optim::Adam& optimizer, const at::Tensor& lambda) {
   const ArchSample sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
-  StepOutput out = score(forward(images, sample), labels, sample, /*theta_phase=*/true, lambda);
+  StepOutput out = score(forward(images, sample), labels, sample, /*theta_phase=*/true, lambda, tau);
   descend(out.loss, theta_reducer_, optimizer);
   out.loss = out.loss.detach();
   out.latency_us = out.latency_us.detach();
@@ -168,7 +168,7 @@ StepOutput SearchStepper::theta_step(const at::Tensor& images, const at::Tensor&
 StepOutput SearchStepper::observe(const at::Tensor& images, const at::Tensor& labels, double tau) {
   at::NoGradGuard no_grad;
   const ArchSample sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
-  return score(forward(images, sample), labels, sample, /*theta_phase=*/false, {});
+  return score(forward(images, sample), labels, sample, /*theta_phase=*/false, {}, tau);
 }
 
 }  // namespace dnas

@@ -10,8 +10,11 @@
 //                 dual        CE + lambda (LAT / T - 1)
 //                 absolute    CE + penalty |LAT / T - 1|   (TuNAS)
 //                 hinge       CE * alpha * (log LAT)^beta + penalty relu(LAT / T - 1)
-//               where with a target LAT is the expectation under softmax(theta) (TF-NAS: the same
-//               gradient as the sample's on average, without its noise).
+//               where with a target LAT is the expectation under softmax(theta / min(1, tau)):
+//               under softmax(theta) while tau >= 1 (TF-NAS: the sample's gradient on average,
+//               without its noise), then sharpening with the temperature, so that as tau anneals
+//               towards one-hot the penalty lands the argmax architecture, which is what the
+//               search hands back, and not only the expectation.
 // Distributed, the averaging overlaps the backward pass (train/gradient_reducer.h).
 // Steps never synchronise with the device: loss, correct count and latency come back as device
 // tensors, and the caller decides when to read them (.item()) for logging.
@@ -67,8 +70,8 @@ class SearchStepper {
   // Theta frozen (warm-up): scores the batch without training anything.
   StepOutput observe(const at::Tensor& images, const at::Tensor& labels, double tau);
 
-  // sum_l softmax(theta_l) . LAT_l + fixed: differentiable in theta.
-  at::Tensor expected_latency_us() const;
+  // sum_l softmax(theta_l / sharpness) . LAT_l + fixed: differentiable in theta.
+  at::Tensor expected_latency_us(double sharpness = 1.0) const;
   // The table latency of the argmax architecture (a scalar on the device, no host sync).
   at::Tensor argmax_latency_us() const;
 
@@ -77,7 +80,7 @@ class SearchStepper {
   at::Tensor forward(const at::Tensor& images, const ArchSample& sample);
   ArchSample uniform_path() const;
   StepOutput score(const at::Tensor& logits, const at::Tensor& labels, const ArchSample& sample, bool theta_phase,
-                   const at::Tensor& lambda);
+                   const at::Tensor& lambda, double tau);
 
   Supernet net_;
   std::vector<at::Tensor> latency_us_;

@@ -71,6 +71,19 @@ TEST_F(CliSearch, RunDirectorySampleAndReport) {
   EXPECT_TRUE(fs::exists(path("run/report.html")));
 }
 
+TEST_F(CliSearch, TargetAsAFractionOfTheReachableRangeResolvesToMs) {
+  const Result r = run("search --space small --target host-cpu --data synthetic:160:16:1:4 --epochs 1 --batch-size 16 "
+                       "--latency-target-fraction 0.25 --json --out " + path("frac"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json reachable = json::parse(slurp(path("frac/candidates.json")))["reachable_ms"];
+  const double low = reachable[0], high = reachable[1];
+  ASSERT_LT(low, high);
+  EXPECT_NEAR(json::parse(r.out)["latency_target_ms"].get<double>(), low + 0.25 * (high - low), 1e-9);
+  const json config = json::parse(slurp(path("frac/config.json")));  // the request, as given
+  EXPECT_EQ(config["latency_target_fraction"], 0.25);
+  EXPECT_EQ(config["latency_target_ms"], 0.0);
+}
+
 TEST_F(CliSearch, ResumeAfterSigkillMatchesAnUninterruptedRun) {
   ASSERT_EQ(run(search_args("whole")).exit_code, 0);
   const pid_t pid = spawn(search_args("killed"));
@@ -122,6 +135,10 @@ TEST_F(CliSearch, BadInputGivesOneLineAndExitTwo) {
   expect_one_line_error(run("search --dual-lr -0.5 --out " + path("a")), "--dual-lr: expected a value in (0, 100], got -0.5");
   expect_one_line_error(run("search --method random --samples 0 --out " + path("a")), "--method random: needs --samples >= 1");
   expect_one_line_error(run("search --latency-constraint hard --out " + path("a")), "--latency-constraint hard: needs --latency-target-ms");
+  expect_one_line_error(run("search --latency-target-fraction 1.5 --out " + path("a")),
+                        "--latency-target-fraction: expected a value in");
+  expect_one_line_error(run("search --latency-target-ms 1 --latency-target-fraction 0.5 --out " + path("a")),
+                        "give one of them");
   EXPECT_FALSE(fs::exists(path("a"))) << "a refused search must not leave a run directory";
   expect_one_line_error(run("search --resume --out " + path("none")), "--resume: " + path("none") + " holds no search");
 
