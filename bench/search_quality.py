@@ -194,13 +194,17 @@ def main():
 
 
 def write_markdown(s, path):
-    rows = ["| contestant | target ms | seed | predicted ms | measured ms | search s | test top-1 |",
-            "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| contestant | target ms | seed | predicted ms | vs target | measured ms | search s | test top-1 |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for c in s["contestants"]:
+        error = f"{100 * (c['predicted_ms'] / c['target_ms'] - 1):+.1f}%" if "predicted_ms" in c else ""
         rows.append(f"| {c['method']} | {c['target_ms'] if c['target_ms'] else ''} | {c['seed']} | "
-                    f"{c.get('predicted_ms', float('nan')):.3f} | {c['measured_ms']:.3f} | "
+                    f"{c.get('predicted_ms', float('nan')):.3f} | {error} | {c['measured_ms']:.3f} | "
                     f"{c.get('search_seconds', 0):.0f} | {100 * c['test_top1']:.2f}% |")
     rows.append("")
+    landed = [c for c in s["contestants"] if c["method"] == "dnas"
+              and abs(c["predicted_ms"] / c["target_ms"] - 1) <= 0.05]
+    rows.append(f"dnas landed within 5% of the target (on the table) in {len(landed)} of {s['pairs']} searches.")
     rows.append(f"dnas >= random in {s['dnas_wins']} of {s['pairs']} (target, seed) pairs; mean margin "
                 f"{100 * s['mean_margin']:+.2f} points. Random search ran {s['random_epochs']} epochs to dnas' "
                 f"{s['search_epochs']} (equal wall-clock).")

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "cli/format.h"
+#include "common/checked_math.h"
 #include "common/error.h"
 #include "common/file_io.h"
 #include "supernet/config_store.h"
@@ -92,8 +93,8 @@ void print_space(const SearchSpace& space, const std::string& origin, const Info
   for (const auto* section : {&r.stem, &r.head}) {
     for (const ResolvedLayer& l : *section) {
       fixed_rows.push_back(&l);
-      fixed_params += l.cost.params;
-      fixed_macs += l.cost.macs;
+      fixed_params = checked_add(fixed_params, l.cost.params, "the parameter count");
+      fixed_macs = checked_add(fixed_macs, l.cost.macs, "the MAC count");
     }
   }
   struct Range { int64_t min_params, max_params, min_macs, max_macs; };
@@ -109,11 +110,15 @@ void print_space(const SearchSpace& space, const std::string& origin, const Info
       all_candidates.insert(c.op);
     }
     ranges.push_back(range);
-    min_params += range.min_params;
-    max_params += range.max_params;
-    min_macs += range.min_macs;
-    max_macs += range.max_macs;
+    min_params = checked_add(min_params, range.min_params, "the parameter count");
+    max_params = checked_add(max_params, range.max_params, "the parameter count");
+    min_macs = checked_add(min_macs, range.min_macs, "the MAC count");
+    max_macs = checked_add(max_macs, range.max_macs, "the MAC count");
   }
+  const int64_t total_min_params = checked_add(fixed_params, min_params, "the parameter count");
+  const int64_t total_max_params = checked_add(fixed_params, max_params, "the parameter count");
+  const int64_t total_min_macs = checked_add(fixed_macs, min_macs, "the MAC count");
+  const int64_t total_max_macs = checked_add(fixed_macs, max_macs, "the MAC count");
   if (o.as_json) {
     json layers = json::array();
     for (size_t i = 0; i < r.layers.size(); ++i) {
@@ -135,10 +140,10 @@ void print_space(const SearchSpace& space, const std::string& origin, const Info
                 {"searchable_layers", r.layers.size()},
                 {"space_size", space.size_exact()},
                 {"space_size_log10", space.size_log10()},
-                {"params_min", fixed_params + min_params},
-                {"params_max", fixed_params + max_params},
-                {"macs_min", fixed_macs + min_macs},
-                {"macs_max", fixed_macs + max_macs},
+                {"params_min", total_min_params},
+                {"params_max", total_max_params},
+                {"macs_min", total_min_macs},
+                {"macs_max", total_max_macs},
                 {"fixed_layers", fixed},
                 {"layers", layers}};
     std::cout << out.dump(2) << '\n';
@@ -173,8 +178,8 @@ void print_space(const SearchSpace& space, const std::string& origin, const Info
   }
   table.add_separator();
   table.add_row({"total", "", "", "", "", "",
-                 with_commas(fixed_params + min_params) + ".." + with_commas(fixed_params + max_params),
-                 human_count(fixed_macs + min_macs) + ".." + human_count(fixed_macs + max_macs)});
+                 with_commas(total_min_params) + ".." + with_commas(total_max_params),
+                 human_count(total_min_macs) + ".." + human_count(total_max_macs)});
   table.print(std::cout);
   bool shared = true;
   for (const StageSpec& stage : space.stages) shared = shared && stage.candidates == space.stages[0].candidates;

@@ -18,6 +18,7 @@
 #include "latency_lut/profiler.h"
 #include "common/device.h"
 #include "common/error.h"
+#include "common/file_io.h"
 #include "supernet/config_store.h"
 
 namespace dnas::cli {
@@ -80,6 +81,7 @@ void run_bench_net(const BenchNetFlags& f) {
     torch::NoGradGuard no_grad;
     const torch::Tensor input = torch::randn({f.batch, shape[0], shape[1], shape[2]}, torch::TensorOptions().device(device));
     const bool lite = fs::path(f.model).extension() == ".ptl";
+    check_input_file(f.model);
     try {
       if (lite) {  // PyTorch Mobile's lite-interpreter format (dnas lut export-ops)
         torch::jit::mobile::Module module = torch::jit::_load_for_mobile(f.model, device);
@@ -160,9 +162,11 @@ void add_bench_command(CLI::App& app) {
   net->add_option("--batch", f->batch, "Batch size")->capture_default_str();
   net->add_option("--dtype", f->dtype, "fp32, fp16 (CUDA) or bf16")->capture_default_str();
   net->add_option("--memory-format", f->memory_format, "nchw or nhwc")->capture_default_str();
-  net->add_option("--threads", f->threads, "Intra-op threads (0: default)")->capture_default_str();
-  net->add_option("--warmup", f->warmup, "Untimed runs")->capture_default_str();
-  net->add_option("--repeats", f->repeats, "Timed runs")->capture_default_str();
+  net->add_option("--threads", f->threads, "Intra-op threads (0: default)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1024}));
+  net->add_option("--warmup", f->warmup, "Untimed runs")->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1000000}));
+  net->add_option("--repeats", f->repeats, "Timed runs")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1000000}));
   net->add_flag("--json", f->as_json, "Print JSON");
   net->callback([f] { run_bench_net(*f); });
   add_bench_search_step(*bench);

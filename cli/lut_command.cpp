@@ -325,7 +325,7 @@ void run_import(const ImportFlags& f) {
   ImportSummary s;
   try {
     LutStore store(f.db, OpenMode::kCreate);
-    s = format == "json" ? (is_phone_results(text) ? import_phone_results(store, text, f.in)
+    s = format == "json" ? (is_phone_results(text, f.in) ? import_phone_results(store, text, f.in)
                                                    : import_lut_json(store, text, f.in))
                          : import_lut_csv(store, text, f.in);
   } catch (...) {

@@ -10,6 +10,8 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <new>
+#include <string>
 
 #include "cli/arch_command.h"
 #include "cli/bench_command.h"
@@ -67,6 +69,16 @@ int main(int argc, char** argv) {
   dnas::cli::add_bench_command(app);
   split_descriptions(app);
 
+  // CLI11 reads an empty value as "not given" and keeps the default; an empty argument is an unset
+  // shell variable far more often than a wish for the default, so it is refused.
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.empty() || (arg.rfind("--", 0) == 0 && arg.back() == '=')) {
+      std::cerr << "dnas: error: " << (arg.empty() ? (i > 1 ? std::string(argv[i - 1]) + ": " : "") : arg + " ")
+                << "empty value (an unset shell variable?)\n";
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -82,9 +94,22 @@ int main(int argc, char** argv) {
     std::cerr << "dnas: error: " << e.what() << '\n';
     return 2;
   } catch (const c10::Error& e) {
-    const std::string message = e.what_without_backtrace();
-    std::cerr << "dnas: error: " << message.substr(0, message.find('\n')) << '\n';
+    // LibTorch's messages: the first line, without "[enforce fail at file.cpp:75]" noise; an
+    // allocation that failed is the user's sizes, not a bug.
+    std::string message = e.what_without_backtrace();
+    message = message.substr(0, message.find('\n'));
+    if (message.rfind("[enforce fail at ", 0) == 0 && message.find("] ") != std::string::npos)
+      message = message.substr(message.find("] ") + 2);
+    if (message.find("allocate") != std::string::npos || message.find("out of memory") != std::string::npos) {
+      std::cerr << "dnas: error: out of memory: " << message
+                << " (reduce the batch size, the input size or the channels)\n";
+      return 2;
+    }
+    std::cerr << "dnas: error: " << message << '\n';
     return 1;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "dnas: error: out of memory (reduce the batch size, the input size or the channels)\n";
+    return 2;
   } catch (const std::exception& e) {
     std::cerr << "dnas: internal error: " << e.what() << '\n';
     return 1;

@@ -162,7 +162,6 @@ struct SampleFlags {
 };
 
 void run_sample(const SampleFlags& f) {
-  DNAS_CHECK(f.count >= 1, "-n: expected >= 1, got ", f.count);
   const fs::path dir(f.run);
   const std::string theta_path = (dir / "theta.jsonl").string(), config_path = (dir / "config.json").string();
   const SearchConfig config = config_from_json(parse_json_text(read_text_file(config_path), config_path), config_path);
@@ -254,7 +253,9 @@ void add_search_commands(CLI::App& app) {
   CLI::App* sample = app.add_subcommand(
       "sample", "Draw N architectures from softmax(theta) of a search run (as the FBNet paper does before retraining)");
   sample->add_option("--run", s->run, "Search run directory")->required();
-  sample->add_option("-n", s->count, "Number of architectures")->capture_default_str();
+  sample->add_option("-n", s->count, "Number of architectures (each is written as an arch file)")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{10000}));
   sample->add_option("--seed", s->seed, "Sampling seed")->capture_default_str();
   sample->add_flag("--json", s->as_json, "Print JSON");
   sample->callback([s] { run_sample(*s); });

@@ -1,10 +1,15 @@
 #include "common/config_reader.h"
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <map>
+#include <sstream>
+#include <vector>
 
 #include "common/error.h"
 
@@ -47,7 +52,9 @@ Json yaml_to_json(const YAML::Node& node, const std::string& origin) {
     case YAML::NodeType::Map: {
       Json object = Json::object();
       for (const auto& entry : node) {
-        const std::string key = entry.first.as<std::string>();
+        DNAS_CHECK(entry.first.IsScalar(), origin, ":", entry.first.Mark().line + 1,
+                   ": a mapping key must be a name, not a list or a mapping");
+        const std::string key = entry.first.Scalar();
         DNAS_CHECK(!object.contains(key), origin, ":", entry.first.Mark().line + 1,
                    ": duplicate key '", key, "'");
         object[key] = yaml_to_json(entry.second, origin);
@@ -58,6 +65,75 @@ Json yaml_to_json(const YAML::Node& node, const std::string& origin) {
   return nullptr;
 }
 
+// Walks a YAML document's events before it is built into nodes, and refuses what would crash or
+// hang the conversion to JSON: an alias inside its own anchor (a cycle), nesting deeper than
+// kMaxConfigNesting, and aliases that expand to more than kMaxYamlNodes nodes ("billion laughs").
+class YamlBounds : public YAML::EventHandler {
+ public:
+  explicit YamlBounds(std::string origin) : origin_(std::move(origin)) {}
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor, 1); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, const std::string&) override {
+    leaf(mark, anchor, 1);
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    const auto size = sizes_.find(anchor);
+    if (size == sizes_.end())
+      fail(mark, "an alias refers to the anchor it is inside (a cycle)");
+    leaf(mark, YAML::NullAnchor, size->second);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  struct Frame {
+    YAML::anchor_t anchor;
+    int64_t nodes;
+  };
+
+  [[noreturn]] void fail(const YAML::Mark& mark, const std::string& what) const {
+    throw Error(detail::concat(origin_, ":", mark.line + 1, ":", mark.column + 1, ": ", what));
+  }
+  void open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    if (static_cast<int>(stack_.size()) >= kMaxConfigNesting)
+      fail(mark, detail::concat("nested deeper than ", kMaxConfigNesting, " levels (the most accepted)"));
+    last_mark_ = mark;
+    stack_.push_back({anchor, 1});
+  }
+  void close() {
+    const Frame frame = stack_.back();
+    stack_.pop_back();
+    finish(frame.anchor, frame.nodes);
+  }
+  void leaf(const YAML::Mark& mark, YAML::anchor_t anchor, int64_t nodes) {
+    last_mark_ = mark;
+    finish(anchor, nodes);
+  }
+  void finish(YAML::anchor_t anchor, int64_t nodes) {
+    if (anchor != YAML::NullAnchor) sizes_[anchor] = nodes;
+    total_ += nodes;
+    if (!stack_.empty()) stack_.back().nodes += nodes;
+    if (total_ > kMaxYamlNodes || nodes > kMaxYamlNodes)
+      fail(last_mark_, detail::concat("its aliases expand to more than ", kMaxYamlNodes,
+                                      " nodes (the most accepted; an alias bomb?)"));
+  }
+
+  std::string origin_;
+  std::vector<Frame> stack_;
+  std::map<YAML::anchor_t, int64_t> sizes_;  // anchors defined so far -> the nodes each expands to
+  int64_t total_ = 0;
+  YAML::Mark last_mark_;
+};
+
 std::string type_name(const Json& value) {
   if (value.is_number_integer()) return "integer";
   return value.type_name();
@@ -65,17 +141,38 @@ std::string type_name(const Json& value) {
 
 }  // namespace
 
+void check_utf8_text(const std::string& text, const std::string& origin) {
+  int64_t line = 1;
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    DNAS_CHECK(c != 0, origin, ":", line, ": a NUL byte (expected text)");
+    if (c == '\n') ++line;
+    const size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    bool valid = length > 0 && i + length <= text.size();
+    for (size_t k = 1; valid && k < length; ++k) valid = (static_cast<unsigned char>(text[i + k]) >> 6) == 0x2;
+    DNAS_CHECK(valid, origin, ":", line, ": not valid UTF-8 (byte 0x", std::hex, static_cast<int>(c), ")");
+    i += length;
+  }
+}
+
 std::string describe_value(const Json& value) {
-  std::string text = value.dump();
+  std::string text = value.dump(-1, ' ', false, Json::error_handler_t::replace);
   if (text.size() > 60) text = text.substr(0, 57) + "...";
   return text;
 }
 
 Json parse_json_text(const std::string& text, const std::string& origin) {
   DNAS_CHECK(!is_blank(text), origin, ": file is empty (expected a JSON object)");
+  // nlohmann's parser keeps no depth limit, and printing or walking a value 100,000 levels deep
+  // recurses off the stack: refuse deep nesting while parsing.
+  const Json::parser_callback_t bounded = [&](int depth, Json::parse_event_t, Json&) {
+    DNAS_CHECK(depth <= kMaxConfigNesting, origin, ": nested deeper than ", kMaxConfigNesting,
+               " levels (the most accepted)");
+    return true;
+  };
   try {
-    return Json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+    return Json::parse(text, bounded);
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number too large
     std::string message = e.what();
     // "[json.exception.parse_error.101] parse error at line 3, column 5: ..." -> drop the tag.
     const auto tag_end = message.find("] ");
@@ -86,15 +183,25 @@ Json parse_json_text(const std::string& text, const std::string& origin) {
 
 Json parse_yaml_text(const std::string& text, const std::string& origin) {
   DNAS_CHECK(!is_blank(text), origin, ": file is empty (expected a YAML mapping)");
+  check_utf8_text(text, origin);
   YAML::Node root;
   try {
+    std::istringstream stream(text);
+    YAML::Parser parser(stream);
+    YamlBounds bounds(origin);
+    while (parser.HandleNextDocument(bounds)) {
+    }
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw Error(detail::concat(origin, ":", e.mark.line + 1, ":", e.mark.column + 1,
                                ": malformed YAML: ", e.msg));
   }
   DNAS_CHECK(root.IsMap(), origin, ": expected a YAML mapping at the top level");
-  return yaml_to_json(root, origin);
+  try {
+    return yaml_to_json(root, origin);
+  } catch (const YAML::Exception& e) {
+    throw Error(detail::concat(origin, ":", e.mark.line + 1, ":", e.mark.column + 1, ": malformed YAML: ", e.msg));
+  }
 }
 
 ConfigReader::ConfigReader(const Json& node, std::string origin, std::string path)
@@ -133,6 +240,10 @@ const Json& ConfigReader::require(const std::string& key, Json::value_t expected
                                                                    : value.type() == expected);
   if (!ok) fail(key, detail::concat("expected ", what, ", got ", type_name(value), " ", describe_value(value)));
   return value;
+}
+
+void ConfigReader::check_at_most(const std::string& key, int64_t value, int64_t most) const {
+  if (value > most) fail(key, detail::concat(value, " is more than the ", most, " accepted"));
 }
 
 int64_t ConfigReader::integer(const std::string& key) {

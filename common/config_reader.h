@@ -28,6 +28,8 @@ class ConfigReader {
   // Declares an optional key as allowed without reading it (for finish()'s message).
   void allow(const std::string& key) { asked_.push_back(key); }
   int64_t integer(const std::string& key);
+  // Fails "<key>: <value> is more than the <most> accepted" when value > most.
+  void check_at_most(const std::string& key, int64_t value, int64_t most) const;
   std::optional<int64_t> optional_integer(const std::string& key);
   double number(const std::string& key);
   bool boolean(const std::string& key);

@@ -50,6 +50,13 @@ std::string special_file_kind(const std::string& path) {
   }
 }
 
+void check_input_file(const std::string& path) {
+  const std::string kind = special_file_kind(path);
+  if (!kind.empty()) throw Error(path + ": is a " + kind + ", expected a regular file");
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(path + ": cannot read file (" + std::strerror(ENOENT) + ")");
+}
+
 std::string read_text_file(const std::string& path) {
   const std::string kind = special_file_kind(path);
   if (!kind.empty()) throw Error(path + ": is a " + kind + ", expected a regular file");

@@ -18,6 +18,10 @@ namespace dnas {
 // The most read_text_file() reads into memory.
 constexpr int64_t kMaxReadBytes = int64_t{1} << 30;
 
+// Refuses a path that does not exist or is not a regular file (before a library opens it: LibTorch
+// would block on a FIFO).
+void check_input_file(const std::string& path);
+
 // Reads a whole regular file of at most kMaxReadBytes.
 std::string read_text_file(const std::string& path);
 

@@ -5,6 +5,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -168,17 +169,20 @@ Dataset load_folder(const fs::path& dir, int64_t image_size) {
   return d;
 }
 
-int64_t parse_count(const std::string& text, const std::string& spec) {
-  try {
-    size_t used = 0;
-    const long long value = std::stoll(text, &used);
-    if (used == text.size() && value > 0) return value;
-  } catch (...) {
-  }
-  throw Error("--data " + spec + ": expected positive integers in synthetic[:N[:SIZE[:CHANNELS[:CLASSES]]]], got '" + text + "'");
+// One field of synthetic[:N[:SIZE[:CHANNELS[:CLASSES]]]]: digits only, within [1, most].
+int64_t parse_count(const std::string& text, const std::string& spec, const char* field, int64_t most) {
+  const bool digits = !text.empty() && text.size() <= 18 &&
+                      std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+  DNAS_CHECK(digits && std::stoll(text) > 0, "--data ", spec,
+             ": expected positive integers in synthetic[:N[:SIZE[:CHANNELS[:CLASSES]]]], got '", text, "'");
+  const int64_t value = std::stoll(text);
+  DNAS_CHECK(value <= most, "--data ", spec, ": ", field, " ", value, " is more than the ", most, " accepted");
+  return value;
 }
 
 }  // namespace
+
+constexpr int64_t kMaxSyntheticBytes = int64_t{4} << 30;
 
 Dataset make_synthetic(int64_t samples, int64_t size, int64_t channels, int64_t classes, uint64_t seed) {
   // Each class is a random low-frequency template, the same for every split (a fixed seed);
@@ -225,10 +229,17 @@ Dataset load_dataset(const std::string& spec, bool train, int64_t image_size) {
     for (size_t i = 0; !rest.empty(); ++i) {
       DNAS_CHECK(i < values.size(), "--data ", spec, ": too many fields (synthetic[:N[:SIZE[:CHANNELS[:CLASSES]]]])");
       const auto next = rest.find(':');
-      values[i] = parse_count(rest.substr(0, next), spec);
+      static const char* const kFields[] = {"N", "SIZE", "CHANNELS", "CLASSES"};
+      static const int64_t kMost[] = {10000000, 4096, 64, 100000};
+      values[i] = parse_count(rest.substr(0, next), spec, kFields[i], kMost[i]);
       rest = next == std::string::npos ? "" : rest.substr(next + 1);
     }
     DNAS_CHECK(values[3] >= 2, "--data ", spec, ": expected at least 2 classes");
+    // Held in memory as uint8: N x CHANNELS x SIZE x SIZE bytes (each factor is bounded above, so
+    // the product cannot overflow).
+    const double bytes = static_cast<double>(values[0]) * values[2] * values[1] * values[1];
+    DNAS_CHECK(bytes <= kMaxSyntheticBytes, "--data ", spec, ": ", bytes / (1 << 20), " MiB of images, more than the ",
+               kMaxSyntheticBytes >> 20, " MiB accepted");
     Dataset d = make_synthetic(values[0], values[1], values[2], values[3], train ? 1234 : 4321);
     d.source = spec;
     return d;

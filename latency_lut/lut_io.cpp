@@ -1,7 +1,9 @@
 #include "latency_lut/lut_io.h"
 
 #include <charconv>
+#include <cmath>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +15,9 @@ namespace dnas {
 namespace {
 
 using nlohmann::json;
+
+// An hour per block: anything above is a unit mistake or a broken timer, not a latency.
+constexpr double kMaxLatencyUs = 3.6e9;
 
 const std::vector<std::string> kCsvColumns = {
     "target", "target_device", "key", "op", "variant", "batch", "in_c", "in_h", "in_w", "out_c", "stride", "dtype",
@@ -116,9 +121,20 @@ void check_key(const MeasurementRow& m, const std::string& key_text, const std::
   DNAS_CHECK(m.key.str() == key_text, where, ": key '", key_text, "' does not match its fields (expected '",
              m.key.str(), "')");
   DNAS_CHECK(m.stats.repeats >= 1, where, ": repeats: expected >= 1, got ", m.stats.repeats);
-  DNAS_CHECK(m.stats.median_us >= 0 && m.stats.p10_us >= 0 && m.stats.p90_us >= 0 && m.stats.mean_us >= 0 &&
-                 m.stats.std_us >= 0,
-             where, ": latencies must be >= 0 microseconds");
+  const auto& t = m.stats;
+  for (const double v : {t.median_us, t.p10_us, t.p90_us, t.mean_us})
+    DNAS_CHECK(std::isfinite(v) && v > 0 && v <= kMaxLatencyUs, where, ": latencies must be positive and at most ",
+               kMaxLatencyUs, " microseconds, got ", v);
+  DNAS_CHECK(std::isfinite(t.std_us) && t.std_us >= 0, where, ": std_us: expected a finite number >= 0, got ", t.std_us);
+  DNAS_CHECK(t.p10_us <= t.median_us && t.median_us <= t.p90_us, where, ": expected p10 <= median <= p90, got ",
+             t.p10_us, ", ", t.median_us, ", ", t.p90_us);
+}
+
+// One measurement per (target, key) in one file: a second one would silently replace the first.
+void check_unique(std::set<std::pair<std::string, std::string>>& seen, const MeasurementRow& m,
+                  const std::string& where) {
+  DNAS_CHECK(seen.emplace(m.target, m.key.str()).second, where, ": key '", m.key.str(), "' of target '", m.target,
+             "' appears twice in this file");
 }
 
 using RunIdentity = std::tuple<std::string, std::string, std::string, std::string, std::string, std::string,
@@ -169,6 +185,7 @@ std::string export_lut_csv(const LutStore& store, const std::string& target) {
 }
 
 ImportSummary import_lut_csv(LutStore& store, const std::string& text, const std::string& origin) {
+  check_utf8_text(text, origin);
   const auto records = parse_csv(text, origin);
   DNAS_CHECK(!records.empty(), origin, ": empty file (expected a header line)");
   DNAS_CHECK(records[0].second == kCsvColumns, origin, ":1: unexpected header (expected the ", kCsvColumns.size(),
@@ -180,6 +197,7 @@ ImportSummary import_lut_csv(LutStore& store, const std::string& text, const std
     RunRecord run;
   };
   std::vector<Parsed> parsed;
+  std::set<std::pair<std::string, std::string>> seen;
   for (size_t i = 1; i < records.size(); ++i) {
     const auto& [line, fields] = records[i];
     const std::string where = detail::concat(origin, ":", line);
@@ -204,6 +222,7 @@ ImportSummary import_lut_csv(LutStore& store, const std::string& text, const std
     p.m.stats = {row.number(13), row.number(14), row.number(15), row.number(16), row.number(17), row.integer(18)};
     p.m.measured_at = row.text(19);
     check_key(p.m, row.text(2), where);
+    check_unique(seen, p.m, where);
     RunRecord& r = p.run;
     r.target = p.m.target;
     r.source = row.text(20);
@@ -226,6 +245,7 @@ ImportSummary import_lut_csv(LutStore& store, const std::string& text, const std
     r.command = row.text(37);
     parsed.push_back(std::move(p));
   }
+  DNAS_CHECK(!parsed.empty(), origin, ": a header and no measurements (nothing to import)");
   ImportSummary summary;
   SqliteTransaction transaction(store.db());
   std::map<RunIdentity, int64_t> run_ids;
@@ -278,6 +298,7 @@ std::string export_lut_json(const LutStore& store, const std::string& target) {
 }
 
 ImportSummary import_lut_json(LutStore& store, const std::string& text, const std::string& origin) {
+  check_utf8_text(text, origin);
   const Json document = parse_json_text(text, origin);
   ConfigReader r(document, origin);
   const std::string format = r.string("format");
@@ -313,6 +334,7 @@ ImportSummary import_lut_json(LutStore& store, const std::string& text, const st
     runs.push_back(std::move(run));
   }
   std::vector<std::pair<MeasurementRow, size_t>> measurements;
+  std::set<std::pair<std::string, std::string>> seen;
   for (ConfigReader& j : r.object_list("measurements")) {
     MeasurementRow m;
     m.target = j.string("target");
@@ -335,6 +357,7 @@ ImportSummary import_lut_json(LutStore& store, const std::string& text, const st
       j.fail("run", detail::concat("expected a run index below ", runs.size(), ", got ", run));
     j.finish();
     check_key(m, key, j.where());
+    check_unique(seen, m, j.where());
     measurements.emplace_back(std::move(m), static_cast<size_t>(run));
   }
   std::vector<Correction> corrections;
@@ -375,12 +398,13 @@ ImportSummary import_lut_json(LutStore& store, const std::string& text, const st
   return summary;
 }
 
-bool is_phone_results(const std::string& text) {
-  const json j = json::parse(text, nullptr, false);
+bool is_phone_results(const std::string& text, const std::string& origin) {
+  const Json j = parse_json_text(text, origin);
   return j.is_object() && j.value("format", "") == "dnas-phone-results/1";
 }
 
 ImportSummary import_phone_results(LutStore& store, const std::string& text, const std::string& origin) {
+  check_utf8_text(text, origin);
   const Json document = parse_json_text(text, origin);
   ConfigReader r(document, origin);
   const std::string format = r.string("format");
@@ -402,6 +426,7 @@ ImportSummary import_phone_results(LutStore& store, const std::string& text, con
   run.space = r.optional_string("space").value_or("");
   run.command = "scripts/profile-android.sh";
   std::vector<MeasurementRow> rows;
+  std::set<std::pair<std::string, std::string>> seen;
   for (ConfigReader& result : r.object_list("results")) {
     MeasurementRow m;
     m.target = run.target;
@@ -411,6 +436,8 @@ ImportSummary import_phone_results(LutStore& store, const std::string& text, con
     m.stats = {us, us, us, us, 0.0, run.repeats};
     m.measured_at = run.finished_at;
     result.finish();
+    check_key(m, m.key.str(), result.where("us_per_iter"));
+    check_unique(seen, m, result.where("key"));
     rows.push_back(m);
   }
   r.finish();

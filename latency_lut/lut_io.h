@@ -29,6 +29,6 @@ ImportSummary import_lut_json(LutStore& store, const std::string& text, const st
 // speed_benchmark_torch reports a mean per iteration only, so median = p10 = p90 = mean, std 0.
 ImportSummary import_phone_results(LutStore& store, const std::string& text, const std::string& origin);
 // True when `text` is such a results document (for choosing the importer).
-bool is_phone_results(const std::string& text);
+bool is_phone_results(const std::string& text, const std::string& origin);
 
 }  // namespace dnas

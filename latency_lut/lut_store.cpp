@@ -1,5 +1,6 @@
 #include "latency_lut/lut_store.h"
 
+#include <cmath>
 #include <ctime>
 #include <filesystem>
 
@@ -74,7 +75,19 @@ const char* kMeasurementColumns =
     "target, key, op, variant, batch, in_c, in_h, in_w, out_c, stride, dtype, memory_format, median_us, p10_us, "
     "p90_us, mean_us, std_us, repeats, measured_at, run_id";
 
-MeasurementRow read_measurement(const SqliteStatement& s) {
+// A latency read back from the table: a number, finite and positive, or the table is damaged (an
+// edited or half-migrated file); the error names the table, the column and the row's key.
+double latency_column(const SqliteStatement& s, int index, const char* column, const std::string& key,
+                      const std::string& path) {
+  DNAS_CHECK(s.column_is_number(index), path, ": measurements.", column, " of '", key, "' is '", s.column_text(index),
+             "', not a number (a damaged table)");
+  const double value = s.column_double(index);
+  DNAS_CHECK(std::isfinite(value) && value > 0, path, ": measurements.", column, " of '", key, "' is ", value,
+             ", expected a positive latency in microseconds (a damaged table)");
+  return value;
+}
+
+MeasurementRow read_measurement(const SqliteStatement& s, const std::string& path) {
   MeasurementRow row;
   row.target = s.column_text(0);
   row.key.op = s.column_text(2);
@@ -87,8 +100,10 @@ MeasurementRow read_measurement(const SqliteStatement& s) {
   row.key.stride = s.column_int(9);
   row.key.dtype = s.column_text(10);
   row.key.memory_format = s.column_text(11);
-  row.stats = {s.column_double(12), s.column_double(13), s.column_double(14),
-               s.column_double(15), s.column_double(16), s.column_int(17)};
+  const std::string key = s.column_text(1);
+  row.stats = {latency_column(s, 12, "median_us", key, path), latency_column(s, 13, "p10_us", key, path),
+               latency_column(s, 14, "p90_us", key, path), latency_column(s, 15, "mean_us", key, path),
+               s.column_double(16), s.column_int(17)};
   row.measured_at = s.column_text(18);
   row.run_id = s.column_int(19);
   return row;
@@ -240,7 +255,7 @@ std::vector<MeasurementRow> LutStore::measurements(const std::string& target) co
   SqliteStatement s = db_->prepare(std::string("SELECT ") + kMeasurementColumns +
                                    " FROM measurements WHERE (?1 = '' OR target = ?1) ORDER BY target, key");
   s.bind(1, target);
-  while (s.step()) out.push_back(read_measurement(s));
+  while (s.step()) out.push_back(read_measurement(s, path()));
   return out;
 }
 
@@ -249,7 +264,7 @@ std::map<std::string, double> LutStore::medians(const std::string& target, const
   SqliteStatement s = db_->prepare(
       "SELECT key, median_us FROM measurements WHERE target = ? AND batch = ? AND dtype = ? AND memory_format = ?");
   s.bind(1, target).bind(2, settings.batch).bind(3, settings.dtype).bind(4, settings.memory_format);
-  while (s.step()) out[s.column_text(0)] = s.column_double(1);
+  while (s.step()) out[s.column_text(0)] = latency_column(s, 1, "median_us", s.column_text(0), path());
   return out;
 }
 

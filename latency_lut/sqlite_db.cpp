@@ -85,6 +85,10 @@ void SqliteStatement::reset() {
 int64_t SqliteStatement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
 double SqliteStatement::column_double(int index) const { return sqlite3_column_double(stmt_, index); }
 bool SqliteStatement::column_is_null(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
+bool SqliteStatement::column_is_number(int index) const {
+  const int type = sqlite3_column_type(stmt_, index);
+  return type == SQLITE_INTEGER || type == SQLITE_FLOAT;
+}
 std::string SqliteStatement::column_text(int index) const {
   const unsigned char* text = sqlite3_column_text(stmt_, index);
   return text ? reinterpret_cast<const char*>(text) : "";

@@ -57,6 +57,7 @@ class SqliteStatement {
   double column_double(int index) const;
   std::string column_text(int index) const;
   bool column_is_null(int index) const;
+  bool column_is_number(int index) const;  // stored as INTEGER or REAL (not text, blob or NULL)
 
  private:
   SqliteDb* db_;

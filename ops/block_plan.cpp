@@ -4,6 +4,7 @@
 #include <map>
 #include <sstream>
 
+#include "common/checked_math.h"
 #include "common/error.h"
 
 namespace dnas {
@@ -36,17 +37,22 @@ const char* step_kind_name(StepKind kind) {
 
 int64_t Step::params() const {
   switch (kind) {
-    case StepKind::kConv: return kernel * kernel * (in_channels / groups) * out_channels + (bias ? out_channels : 0);
+    case StepKind::kConv:
+      return checked_add(checked_product({kernel, kernel, in_channels / groups, out_channels}, "a parameter count"),
+                         bias ? out_channels : 0, "a parameter count");
     case StepKind::kBatchNorm: return 2 * output.channels;  // gamma, beta (running stats are buffers)
-    case StepKind::kLinear: return in_channels * out_channels + out_channels;
+    case StepKind::kLinear:
+      return checked_add(checked_mul(in_channels, out_channels, "a parameter count"), out_channels, "a parameter count");
     default: return 0;
   }
 }
 
 int64_t Step::macs() const {
   switch (kind) {
-    case StepKind::kConv: return kernel * kernel * (in_channels / groups) * out_channels * output.height * output.width;
-    case StepKind::kLinear: return in_channels * out_channels;
+    case StepKind::kConv:
+      return checked_product({kernel, kernel, in_channels / groups, out_channels, output.height, output.width},
+                             "a MAC count");
+    case StepKind::kLinear: return checked_mul(in_channels, out_channels, "a MAC count");
     default: return 0;
   }
 }

@@ -1,14 +1,17 @@
 #include "ops/cost.h"
 
+#include "common/checked_math.h"
+
 namespace dnas {
 
 BlockCost plan_cost(const BlockPlan& plan) {
   BlockCost cost;
   cost.activation_elements = plan.input.elements();
   for (const Step& step : plan.steps) {
-    cost.params += step.params();
-    cost.macs += step.macs();
-    if (step.materialises()) cost.activation_elements += step.output.elements();
+    cost.params = checked_add(cost.params, step.params(), "a parameter count");
+    cost.macs = checked_add(cost.macs, step.macs(), "a MAC count");
+    if (step.materialises())
+      cost.activation_elements = checked_add(cost.activation_elements, step.output.elements(), "an activation count");
   }
   cost.output = plan.output();
   return cost;

@@ -1,5 +1,6 @@
 #include "ops/op_def.h"
 
+#include "common/checked_math.h"
 #include "common/error.h"
 
 namespace dnas {
@@ -26,6 +27,8 @@ int64_t OpDef::padding_for(const BlockOptions& options) const {
   if (options.padding) return *options.padding;
   return default_padding >= 0 ? default_padding : kernel / 2;
 }
+
+int64_t FeatureShape::elements() const { return checked_product({channels, height, width}, "a feature map's size"); }
 
 std::string FeatureShape::str() const { return detail::concat(channels, "x", height, "x", width); }
 

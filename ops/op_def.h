@@ -40,7 +40,7 @@ struct FeatureShape {
   int64_t channels = 0;
   int64_t height = 0;
   int64_t width = 0;
-  int64_t elements() const { return channels * height * width; }
+  int64_t elements() const;  // checked: an overflow is a dnas::Error
   bool operator==(const FeatureShape& other) const {
     return channels == other.channels && height == other.height && width == other.width;
   }

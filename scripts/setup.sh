@@ -23,6 +23,7 @@ packages=(
   libgloo-dev           # headers c10d's ProcessGroupGloo needs (distributed search / training on CPU)
   python3-torch         # Python PyTorch: tests load our TorchScript with torch.jit.load; bench baseline
   libgtest-dev          # tests
+  clang libclang-rt-14-dev  # libFuzzer: the fuzz targets in tests/fuzz/ (scripts/fuzz.sh)
 )
 # Tools the scripts run, installed from Debian only when the machine has none (a node/npm or
 # python3 from elsewhere is fine, and asking apt for its own would conflict with it).

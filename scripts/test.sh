@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies and builds (scripts/setup.sh), runs every test against
 # Debian bookworm's LibTorch 1.13, then builds and runs the same suite against LibTorch 2
-# (scripts/test-libtorch2.sh: Debian trixie's 2.6 in a chroot made from the Debian registry).
+# (scripts/test-libtorch2.sh: Debian trixie's 2.6 in a chroot made from the Debian registry); in
+# between, a short run of the parsers' fuzz targets (scripts/fuzz.sh).
 #   DNAS_SKIP_LIBTORCH2=1  the LibTorch 1.13 suite only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,8 @@ start=$(date +%s)
 bash scripts/setup.sh
 echo "==> testing against LibTorch 1.13 (build/)"
 ctest --test-dir "${DNAS_BUILD_DIR:-build}" --output-on-failure -j"$(nproc)"
+echo "==> fuzzing the parsers (scripts/fuzz.sh, ${FUZZ_SECONDS:-20} s per target)"
+bash scripts/fuzz.sh
 if [[ "${DNAS_SKIP_LIBTORCH2:-0}" != 1 ]]; then
   DNAS_BUILD_DIR=build-torch2 bash scripts/test-libtorch2.sh
 fi

@@ -1,6 +1,8 @@
 #include "supernet/arch_spec.h"
 
+#include "common/checked_math.h"
 #include "common/error.h"
+#include "common/limits.h"
 #include "ops/registry.h"
 #include "common/config_reader.h"
 
@@ -46,19 +48,19 @@ std::string ResolvedLayer::label() const {
 
 int64_t ResolvedArch::total_params() const {
   int64_t total = 0;
-  for (const ResolvedLayer& l : layers) total += l.cost.params;
+  for (const ResolvedLayer& l : layers) total = checked_add(total, l.cost.params, "the parameter count");
   return total;
 }
 
 int64_t ResolvedArch::total_macs() const {
   int64_t total = 0;
-  for (const ResolvedLayer& l : layers) total += l.cost.macs;
+  for (const ResolvedLayer& l : layers) total = checked_add(total, l.cost.macs, "the MAC count");
   return total;
 }
 
 int64_t ResolvedArch::total_activation_elements() const {
   int64_t total = 0;
-  for (const ResolvedLayer& l : layers) total += l.cost.activation_elements;
+  for (const ResolvedLayer& l : layers) total = checked_add(total, l.cost.activation_elements, "the activation count");
   return total;
 }
 
@@ -70,6 +72,7 @@ OptionOverrides read_option_overrides(ConfigReader& r) {
   if (r.has("bias")) o.bias = r.boolean("bias");
   if (auto padding = r.optional_integer("padding")) {
     if (*padding < 0) r.fail("padding", detail::concat("expected padding >= 0, got ", *padding));
+    r.check_at_most("padding", *padding, kMaxPadding);
     o.padding = padding;
   }
   if (r.has("ceil_mode")) o.ceil_mode = r.boolean("ceil_mode");
@@ -107,6 +110,7 @@ LayerSpec read_layer_spec(ConfigReader& r) {
     } else if (r.has("out")) {
       layer.out = r.integer("out");
       if (layer.out <= 0) r.fail("out", detail::concat("expected a positive channel count, got ", layer.out));
+      r.check_at_most("out", layer.out, kMaxChannels);
     } else if (op.out_is_classes) {
       layer.out_is_num_classes = true;
     } else {
@@ -115,6 +119,7 @@ LayerSpec read_layer_spec(ConfigReader& r) {
   }
   if (auto stride = r.optional_integer("stride")) {
     if (*stride < 1) r.fail("stride", detail::concat("expected a stride >= 1, got ", *stride));
+    r.check_at_most("stride", *stride, kMaxStride);
     layer.stride = *stride;
   }
   layer.options = read_option_overrides(r);
@@ -147,13 +152,14 @@ std::vector<LayerSpec> read_section(ConfigReader& r, const char* key, bool requi
   return out;
 }
 
-int64_t positive(ConfigReader& r, const char* key, int64_t fallback) {
+int64_t positive(ConfigReader& r, const char* key, int64_t fallback, int64_t most) {
   if (!r.has(key)) {
     r.allow(key);
     return fallback;
   }
   const int64_t value = r.integer(key);
   if (value <= 0) r.fail(key, detail::concat("expected a positive integer, got ", value));
+  r.check_at_most(key, value, most);
   return value;
 }
 
@@ -167,9 +173,9 @@ ArchSpec parse_arch(const nlohmann::json& document, const std::string& origin) {
   ArchSpec arch;
   arch.name = r.optional_string("name").value_or("");
   arch.description = r.optional_string("description").value_or("");
-  arch.input_size = positive(r, "input_size", 224);
-  arch.input_channels = positive(r, "input_channels", 3);
-  arch.num_classes = positive(r, "num_classes", 1000);
+  arch.input_size = positive(r, "input_size", 224, kMaxInputSize);
+  arch.input_channels = positive(r, "input_channels", 3, kMaxChannels);
+  arch.num_classes = positive(r, "num_classes", 1000, kMaxClasses);
   if (auto init = r.optional_string("init")) {
     if (*init == "squeezenet") {
       arch.init = InitScheme::kSqueezeNet;
@@ -187,6 +193,9 @@ ArchSpec parse_arch(const nlohmann::json& document, const std::string& origin) {
   arch.stem = read_section(r, "stem", false);
   arch.layers = read_section(r, "layers", true);
   arch.head = read_section(r, "head", false);
+  const size_t layers = arch.stem.size() + arch.layers.size() + arch.head.size();
+  if (static_cast<int64_t>(layers) > kMaxLayers)
+    r.fail("layers", detail::concat(layers, " layers in all, more than the ", kMaxLayers, " accepted"));
   if (r.has("origin")) arch.origin = r.raw("origin");
   else r.allow("origin");
   r.finish();
@@ -252,6 +261,7 @@ ResolvedArch resolve_arch(const ArchSpec& arch, std::optional<int64_t> input_siz
                           const std::string& origin) {
   const int64_t size = input_size.value_or(arch.input_size);
   DNAS_CHECK(size > 0, origin, ": expected a positive input size, got ", size);
+  DNAS_CHECK(size <= kMaxInputSize, origin, ": input size ", size, " is more than the ", kMaxInputSize, " accepted");
   ResolvedArch resolved;
   resolved.input = {arch.input_channels, size, size};
   const BlockOptions defaults = arch.defaults.apply_to(BlockOptions{});

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "common/limits.h"
 #include "ops/registry.h"
 #include "common/config_reader.h"
 
@@ -120,6 +121,9 @@ SearchSpace parse_space(const nlohmann::json& document, const std::string& origi
     *field = r.integer(key);
     if (*field <= 0) r.fail(key, detail::concat("expected a positive integer, got ", *field));
   }
+  r.check_at_most("input_size", space.input_size, kMaxInputSize);
+  r.check_at_most("input_channels", space.input_channels, kMaxChannels);
+  r.check_at_most("num_classes", space.num_classes, kMaxClasses);
   if (r.has("defaults")) {
     ConfigReader defaults = r.object("defaults");
     space.defaults = read_option_overrides(defaults);
@@ -142,8 +146,10 @@ SearchSpace parse_space(const nlohmann::json& document, const std::string& origi
     StageSpec stage;
     stage.out = s.integer("out");
     if (stage.out <= 0) s.fail("out", detail::concat("expected a positive channel count, got ", stage.out));
+    s.check_at_most("out", stage.out, kMaxChannels);
     stage.repeats = s.integer("repeats");
     if (stage.repeats <= 0) s.fail("repeats", detail::concat("expected repeats >= 1, got ", stage.repeats));
+    s.check_at_most("repeats", stage.repeats, kMaxStageRepeats);
     stage.stride = s.integer("stride");
     if (stage.stride != 1 && stage.stride != 2)
       s.fail("stride", detail::concat("expected stride 1 or 2, got ", stage.stride));
@@ -159,6 +165,10 @@ SearchSpace parse_space(const nlohmann::json& document, const std::string& origi
     space.stages.push_back(stage);
   }
   for (ConfigReader& layer : r.object_list("head")) space.head.push_back(read_layer_spec(layer));
+  int64_t layers = static_cast<int64_t>(space.stem.size() + space.head.size());
+  for (const StageSpec& stage : space.stages) layers += stage.repeats;
+  if (layers > kMaxLayers)
+    r.fail("stages", detail::concat(layers, " layers in all, more than the ", kMaxLayers, " accepted"));
   r.finish();
   resolve_space(space, std::nullopt, origin);  // every candidate must work where it is offered
   return space;
@@ -172,6 +182,7 @@ ResolvedSpace resolve_space(const SearchSpace& space, std::optional<int64_t> inp
                             const std::string& origin) {
   const int64_t size = input_size.value_or(space.input_size);
   DNAS_CHECK(size > 0, origin, ": expected a positive input size, got ", size);
+  DNAS_CHECK(size <= kMaxInputSize, origin, ": input size ", size, " is more than the ", kMaxInputSize, " accepted");
   const BlockOptions defaults = space.defaults.apply_to(BlockOptions{});
   ResolvedSpace resolved;
   resolved.input = {space.input_channels, size, size};

@@ -35,12 +35,14 @@ inline std::string slurp(const fs::path& p) {
 
 inline std::string dnas_command(const std::string& args) { return std::string(DNAS_BINARY) + " " + args; }
 
-// Runs `dnas ARGS`, in `cwd` when it is given.
-inline Result run(const std::string& args, const fs::path& cwd = {}) {
+// Runs `dnas ARGS`, in `cwd` when it is given; with a timeout, a run past it is killed (exit 124).
+inline Result run(const std::string& args, const fs::path& cwd = {}, int timeout_s = 0) {
   static int counter = 0;
   const fs::path dir = fs::temp_directory_path() / ("dnas_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
   fs::create_directories(dir);
-  const std::string command = (cwd.empty() ? "" : "cd '" + cwd.string() + "' && ") + dnas_command(args) + " > " +
+  const std::string command = (cwd.empty() ? "" : "cd '" + cwd.string() + "' && ") +
+                              (timeout_s > 0 ? "timeout -k 2 " + std::to_string(timeout_s) + " " : "") +
+                              dnas_command(args) + " > " +
                               (dir / "out").string() + " 2> " + (dir / "err").string();
   const int status = std::system(command.c_str());
   Result r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "out"), slurp(dir / "err")};

@@ -81,6 +81,50 @@ TEST(Cli, BadInputGivesOneLineAndExitTwo) {
   expect_one_line_error(run("arch info fbnet_c --bogus"), "--bogus");
 }
 
+// Inputs built to crash or hang a parser or to overflow a count: each is one line and exit 2.
+TEST(Cli, HostileInputIsRefusedWithBounds) {
+  const fs::path deep = write_temp("dnas_cli_deep.json", std::string(100000, '[') + std::string(100000, ']'));
+  expect_one_line_error(run("arch info " + deep.string()), "nested deeper than 64 levels");
+  expect_one_line_error(run("export --arch " + deep.string() + " --format json --out /tmp/dnas_cli_never.json"),
+                        "nested deeper than 64 levels");
+  EXPECT_FALSE(fs::exists("/tmp/dnas_cli_never.json"));
+  const fs::path cycle = write_temp("dnas_cli_cycle.yaml", "a: &a [*a]\n");
+  expect_one_line_error(run("arch info " + cycle.string()), "an alias refers to the anchor it is inside");
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 10; ++i) {
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) bomb += (k ? ", *a" : "*a") + std::to_string(i - 1);
+    bomb += "]\n";
+  }
+  const fs::path laughs = write_temp("dnas_cli_laughs.yaml", bomb);
+  expect_one_line_error(run("arch info " + laughs.string()), "expand to more than 1000000 nodes");
+
+  // Sizes: each names its limit; an overflowing count is an error, never a negative figure.
+  const fs::path wide = write_temp("dnas_cli_wide.json",
+      R"({"format": "dnas-arch/1", "layers": [{"op": "conv_k3", "out": 1000000000000}]})");
+  expect_one_line_error(run("arch info " + wide.string()), "layers[0].out: 1000000000000 is more than the 65536 accepted");
+  const fs::path huge = write_temp("dnas_cli_huge.json",
+      R"({"format": "dnas-arch/1", "input_size": 3000000000, "layers": [{"op": "conv_k3", "out": 8}]})");
+  expect_one_line_error(run("arch info " + huge.string()), "input_size: 3000000000 is more than the 8192 accepted");
+  const fs::path repeats = write_temp("dnas_cli_repeats.yaml",
+      "format: dnas-space/1\nname: x\ninput_size: 8\ninput_channels: 1\nnum_classes: 2\n"
+      "stages: [{out: 8, repeats: 1000000000, stride: 1, candidates: [skip]}]\nhead: [{op: avgpool}, {op: fc}]\n");
+  expect_one_line_error(run("arch info " + repeats.string()), "repeats: 1000000000 is more than the 1000 accepted");
+  std::string layers;  // 8192 x 8192 maps of 65,536 channels, 20 times over: past 2^63 MACs
+  for (int i = 0; i < 20; ++i) layers += std::string(i ? ", " : "") + R"({"op": "conv_k7", "out": 65536})";
+  const fs::path overflow = write_temp("dnas_cli_overflow.json",
+      R"({"format": "dnas-arch/1", "input_size": 8192, "input_channels": 65536, "layers": [)" + layers + "]}");
+  expect_one_line_error(run("arch info " + overflow.string()), "overflows 64 bits");
+  for (const auto& p : {deep, cycle, laughs, wide, huge, repeats, overflow}) fs::remove(p);
+
+  for (const char* data : {"synthetic:99999999999", "synthetic:512:100000", "synthetic:512:32:100000",
+                           "synthetic:512:32:3:99999999999", "synthetic:10000000:1024"})
+    expect_one_line_error(run(std::string("search --out /tmp/dnas_cli_never --data ") + data), "accepted");
+  expect_one_line_error(run("search --out /tmp/dnas_cli_never --data 'synthetic: 512'"), "expected positive integers");
+  EXPECT_FALSE(fs::exists("/tmp/dnas_cli_never"));
+  expect_one_line_error(run("sample --run /tmp -n 1000000000"), "-n: Value 1000000000 not in range");
+}
+
 // Atomic writes rename a finished temporary file over their target, which would turn a device or
 // FIFO into a regular file; inputs that are not regular files would block (a FIFO) or never end.
 TEST(Cli, SpecialFilesAreNeitherReadNorReplaced) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -82,6 +83,57 @@ TEST_F(CliLut, ProfileListExportImportRoundTrip) {
     ASSERT_EQ(imported.exit_code, 0) << imported.err;
     EXPECT_EQ(run("lut export --db " + copy + " --format " + ext).out, slurp(exported)) << ext;
   }
+}
+
+void exec_sql(const std::string& db, const std::string& sql) {
+  sqlite3* handle = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &handle), SQLITE_OK);
+  EXPECT_EQ(sqlite3_exec(handle, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(handle);
+  sqlite3_close(handle);
+}
+
+// Strict rows: an import validates every row before writing any, and a table damaged after the
+// fact is refused when read, naming the column and the key.
+TEST_F(CliLut, ImportAndReadRefuseBadRows) {
+  const std::string db = path("good.db");
+  ASSERT_EQ(run("profile-latency --space small --target host-cpu --db " + db + " --repeats 1 --warmup 0").exit_code, 0);
+  const Result exported = run("lut export --db " + db + " --format csv");
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  std::vector<std::string> lines;
+  std::istringstream in(exported.out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_GE(lines.size(), 3u);
+  auto with_field = [&](size_t column, const std::string& value) {  // row 1 with one field replaced
+    std::vector<std::string> fields;
+    std::istringstream row(lines[1]);
+    for (std::string f; std::getline(row, f, ',');) fields.push_back(f);
+    fields[column] = value;
+    std::string out = lines[0] + "\n";
+    for (size_t i = 0; i < fields.size(); ++i) out += (i ? "," : "") + fields[i];
+    return out + "\n";
+  };
+  auto import = [&](const std::string& name, const std::string& text) {
+    const fs::path file = write_temp("dnas_lut_" + name + ".csv", text);
+    const Result r = run("lut import --db " + path(name + ".db") + " --in " + file.string());
+    fs::remove(file);
+    EXPECT_FALSE(fs::exists(path(name + ".db"))) << name << ": a refused import leaves no table";
+    return r;
+  };
+  expect_one_line_error(import("inf", with_field(13, "inf")), ": latencies must be positive and at most");
+  expect_one_line_error(import("huge", with_field(13, "1e308")), ": latencies must be positive and at most");
+  expect_one_line_error(import("order", with_field(14, "1e9")), ": expected p10 <= median <= p90");
+  expect_one_line_error(import("header", lines[0] + "\n"), ": a header and no measurements");
+  expect_one_line_error(import("twice", lines[0] + "\n" + lines[1] + "\n" + lines[1] + "\n"), "appears twice in this file");
+  expect_one_line_error(import("nul", lines[0] + "\n" + lines[1] + std::string(1, '\0') + "\n"), ":2: a NUL byte");
+  expect_one_line_error(import("utf8", lines[0] + "\n" + lines[1] + "\xff\n"), ":2: not valid UTF-8");
+
+  exec_sql(db, "UPDATE measurements SET median_us = -50 WHERE rowid = (SELECT min(rowid) FROM measurements)");
+  expect_one_line_error(run("lut export --db " + db + " --format csv"), "measurements.median_us of '");
+  expect_one_line_error(run("search --space small --target host-cpu --db " + db + " --data synthetic:160 --batch-size 16 --out " + path("never")),
+                        "is -50, expected a positive latency");
+  exec_sql(db, "UPDATE measurements SET median_us = 'abc' WHERE median_us = -50");
+  expect_one_line_error(run("lut export --db " + db + " --format csv"), "is 'abc', not a number (a damaged table)");
+  EXPECT_FALSE(fs::exists(path("never")));
 }
 
 TEST_F(CliLut, KilledProfilerLeavesAConsistentTableAndResumes) {

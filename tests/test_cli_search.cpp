@@ -163,6 +163,12 @@ TEST_F(CliSearch, BadInputGivesOneLineAndExitTwo) {
   ASSERT_EQ(run(search_args("done")).exit_code, 0);
   expect_one_line_error(run("search --resume --out " + path("done") + " --epochs 9"), "epochs 3 -> 9");
   expect_one_line_error(run(search_args("done")), "already holds a search");
+  const std::string config = slurp(path("done/config.json"));  // edited by hand after the checkpoint
+  const size_t at = config.find("\"lr_w\": 0.1,");
+  ASSERT_NE(at, std::string::npos) << config;
+  std::ofstream(path("done/config.json")) << config.substr(0, at) << "\"lr_w\": 0.2," << config.substr(at + 12);
+  expect_one_line_error(run("search --resume --out " + path("done")), "config.json was edited after");
+  expect_one_line_error(run("search --resume --out " + path("done")), "lr_w 0.1 -> 0.2");
   expect_one_line_error(run("sample --run " + path("nowhere")), "config.json: cannot read file");
 }
 

@@ -19,7 +19,8 @@ void save_archive_atomic(torch::serialize::OutputArchive& archive, const std::st
   });
 }
 
-void save_checkpoint(const std::string& path, const CheckpointParts& parts, const at::Tensor& progress) {
+void save_checkpoint(const std::string& path, const CheckpointParts& parts, const at::Tensor& progress,
+                     const std::string& config_text) {
   torch::serialize::OutputArchive archive;
   for (const auto& [name, module] : parts.modules) {
     torch::serialize::OutputArchive part;
@@ -32,7 +33,26 @@ void save_checkpoint(const std::string& path, const CheckpointParts& parts, cons
     archive.write(name, part);
   }
   archive.write("progress", progress);
+  if (!config_text.empty()) {
+    const std::vector<uint8_t> bytes(config_text.begin(), config_text.end());
+    archive.write("config", at::tensor(bytes, at::kByte), /*is_buffer=*/true);
+  }
   save_archive_atomic(archive, path);
+}
+
+std::optional<std::string> checkpoint_config(const std::string& path) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    at::Tensor bytes;
+    if (!archive.try_read("config", bytes, /*is_buffer=*/true)) return std::nullopt;
+    bytes = bytes.contiguous();
+    const auto* data = bytes.data_ptr<uint8_t>();
+    return std::string(data, data + bytes.numel());
+  } catch (const c10::Error& e) {
+    const std::string message = e.what_without_backtrace();
+    throw Error(path + ": cannot load checkpoint (" + message.substr(0, message.find('\n')) + ")");
+  }
 }
 
 at::Tensor load_checkpoint(const std::string& path, const CheckpointParts& parts) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -24,8 +25,11 @@ struct CheckpointParts {
   std::vector<std::pair<std::string, torch::nn::Module*>> modules;
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers;
 };
-// Writes the parts and `progress` atomically to `path`.
-void save_checkpoint(const std::string& path, const CheckpointParts& parts, const at::Tensor& progress);
+// Writes the parts, `progress` and the run's config.json text (when given) atomically to `path`.
+void save_checkpoint(const std::string& path, const CheckpointParts& parts, const at::Tensor& progress,
+                     const std::string& config_text = "");
+// The config.json text a checkpoint was written with; nullopt for checkpoints without one.
+std::optional<std::string> checkpoint_config(const std::string& path);
 // Loads the parts in place and returns the progress tensor; throws dnas::Error
 // "<path>: cannot load checkpoint (...)" for a damaged or foreign file.
 at::Tensor load_checkpoint(const std::string& path, const CheckpointParts& parts);

@@ -42,12 +42,21 @@ void RunDir::refuse_changes(const std::vector<std::string>& changes) const {
               what_ + ", so start a new --out to change it");
 }
 
+void RunDir::refuse_edits(const std::vector<std::string>& changes) const {
+  if (changes.empty()) return;
+  std::string list;
+  for (const std::string& c : changes) list += (list.empty() ? "" : "; ") + c;
+  throw Error("--resume: " + config_path() + " was edited after " + checkpoint_path() + " was written (" + list +
+              "); put it back, or start a new --out");
+}
+
 void RunDir::create(const Json& config) const {
   if (!world_.is_main()) return;
+  config_text_ = config.dump(2) + "\n";
   std::error_code ec;
   fs::create_directories(dir_, ec);
   DNAS_CHECK(!ec, dir_, ": cannot create the run directory (", ec.message(), ")");
-  write_text_file_atomic(config_path(), config.dump(2) + "\n");
+  write_text_file_atomic(config_path(), config_text_);
   for (const std::string& log : logs_) write_text_file_atomic(path(log), "");
 }
 
@@ -77,7 +86,7 @@ void RunDir::write(const std::string& file, const std::string& text) const {
 }
 
 void RunDir::save_checkpoint(const CheckpointParts& parts, const at::Tensor& progress) const {
-  if (world_.is_main()) dnas::save_checkpoint(checkpoint_path(), parts, progress);
+  if (world_.is_main()) dnas::save_checkpoint(checkpoint_path(), parts, progress, config_text_);
 }
 
 at::Tensor RunDir::load_checkpoint(const CheckpointParts& parts) const {

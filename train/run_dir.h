@@ -1,7 +1,8 @@
 // The run directory every search and training run writes, in one place: the resolved config
 // (config.json), append-only JSONL logs, and checkpoint.pt (written atomically: temp file, fsync,
 // rename). A new run refuses a directory that already holds one; --resume needs config.json and a
-// checkpoint and refuses a config that no longer matches the saved one, naming the changed keys.
+// checkpoint and refuses a config that no longer matches the saved one, naming the changed keys,
+// and a config.json edited since the checkpoint was written (each checkpoint holds a copy).
 // Distributed, rank 0 alone checks and writes; the other ranks read the same checkpoint, so the
 // directory must be on a file system they all see.
 #pragma once
@@ -36,9 +37,14 @@ class RunDir {
     world_.on_main([&] {
       if (resume) {
         check_resumable();
-        const std::string saved_path = config_path();
-        const Config saved = fields.from_json(parse_json_text(read_saved_config(), saved_path), saved_path);
+        const std::string saved_path = config_path(), text = read_saved_config();
+        const Config saved = fields.from_json(parse_json_text(text, saved_path), saved_path);
+        if (const auto original = checkpoint_config(checkpoint_path()))  // config.json edited by hand?
+          refuse_edits(fields.differences(fields.from_json(parse_json_text(*original, checkpoint_path()),
+                                                           checkpoint_path()),
+                                          saved));
         refuse_changes(fields.differences(saved, config));
+        config_text_ = text;
       } else {
         check_new();
       }
@@ -65,8 +71,10 @@ class RunDir {
   void check_new() const;
   std::string read_saved_config() const;
   void refuse_changes(const std::vector<std::string>& changes) const;
+  void refuse_edits(const std::vector<std::string>& changes) const;
 
   std::string dir_, what_;
+  mutable std::string config_text_;  // config.json as created or verified: saved in each checkpoint
   std::vector<std::string> logs_;
   const World& world_;
 };
