@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 #include "latency_lut/latency_table.h"
 #include "latency_lut/profiler.h"
@@ -23,6 +24,16 @@
 
 namespace dnas::cli {
 namespace {
+
+// "RuntimeError: Given groups=1, ..." out of a TorchScript traceback: its last non-empty line.
+std::string last_error_line(const std::string& message) {
+  std::string line;
+  std::istringstream lines(message);
+  for (std::string next; std::getline(lines, next);)
+    if (next.find_first_not_of(" \t") != std::string::npos) line = next;
+  const std::string prefix = "RuntimeError: ";
+  return line.rfind(prefix, 0) == 0 ? line.substr(prefix.size()) : line;
+}
 
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -97,6 +108,9 @@ void run_bench_net(const BenchNetFlags& f) {
       const std::string message = e.what_without_backtrace();
       throw Error(f.model + ": cannot load or run as " + (lite ? "a lite-interpreter model" : "TorchScript") + " (" +
                   message.substr(0, message.find('\n')) + ")");
+    } catch (const std::runtime_error& e) {
+      // The TorchScript interpreter's errors carry both tracebacks; the cause is the last line.
+      throw Error(f.model + ": running it failed (" + last_error_line(e.what()) + ")");
     }
     what = f.model;
   } else {

@@ -91,6 +91,9 @@ std::vector<Case> cases(Group group) {
     for (const char* writer : {"export --arch squeezenet1_1 --format json --out ", "lut export --db {dir}/missing.db --out ",
                                "bench search-step --space small --steps 1 --profile "})
       for (const char* special : {"{dir}/fifo", "{dir}/folder", "/dev/full"}) out.push_back({writer + std::string(special)});
+    // A real TorchScript model, run on an input it cannot take: the interpreter's two tracebacks
+    // become one line.
+    out.push_back({"bench net --model {dir}/model.pt --input-shape 7x32x32 --repeats 1"});
     for (const char* data : {"synthetic:0", "synthetic:-5", "synthetic: 512", "synthetic:99999999999", "synthetic:64:100000",
                              "synthetic:64:32:100000", "synthetic:64:32:3:99999999999", "synthetic:64:32:3:1",
                              "synthetic:a:b", "nope:x", "mnist:{dir}/folder", "folder:{dir}/missing"})
@@ -133,6 +136,9 @@ void expect_all_refused(Group group, size_t at_least) {
   fs::create_directories(dir / "folder");
   ASSERT_EQ(::mkfifo((dir / "fifo").c_str(), 0600), 0);
   for (const auto& [name, text] : crafted_files()) std::ofstream(dir / name, std::ios::binary) << text;
+  if (group == Group::kSpecialPaths) {
+    ASSERT_EQ(run("export --arch squeezenet1_1 --format torchscript --out " + (dir / "model.pt").string()).exit_code, 0);
+  }
   const std::set<std::string> before = listing(dir);
   const std::vector<Case> all = cases(group);
   const auto start = std::chrono::steady_clock::now();

@@ -158,6 +158,14 @@ TEST_F(CliSearch, BadInputGivesOneLineAndExitTwo) {
   // A diverging loss stops with a message instead of writing NaN weights.
   const Result nan = run(search_args("nan") + " --lr-w 1e30 --json");  // --json: no progress lines
   expect_one_line_error(nan, "loss is ");
+  if (nan.err.find("No checkpoint was written yet") != std::string::npos)  // nothing left that blocks a rerun
+    EXPECT_FALSE(fs::exists(path("nan"))) << nan.err;
+  else
+    EXPECT_TRUE(fs::exists(path("nan/checkpoint.pt"))) << nan.err;
+  const Result at_once = run("search --space small --target host-cpu --data synthetic:160:16:1:4 --epochs 1 "
+                             "--batch-size 16 --warmup-epochs 0 --lr-w 1e30 --json --out " + path("at_once"));
+  expect_one_line_error(at_once, "No checkpoint was written yet, so the run directory is removed");
+  EXPECT_FALSE(fs::exists(path("at_once")));
 
   // Resuming with a changed flag is refused, naming the change.
   ASSERT_EQ(run(search_args("done")).exit_code, 0);

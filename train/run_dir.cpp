@@ -54,10 +54,19 @@ void RunDir::create(const Json& config) const {
   if (!world_.is_main()) return;
   config_text_ = config.dump(2) + "\n";
   std::error_code ec;
+  created_dir_ = !fs::exists(dir_, ec);
   fs::create_directories(dir_, ec);
   DNAS_CHECK(!ec, dir_, ": cannot create the run directory (", ec.message(), ")");
   write_text_file_atomic(config_path(), config_text_);
   for (const std::string& log : logs_) write_text_file_atomic(path(log), "");
+}
+
+void RunDir::discard_unsaved() const {
+  if (!world_.is_main() || has_checkpoint()) return;
+  std::error_code ec;
+  fs::remove(config_path(), ec);
+  for (const std::string& log : logs_) fs::remove(path(log), ec);
+  if (created_dir_) fs::remove(dir_, ec);  // only when empty: nothing of the user's goes
 }
 
 void RunDir::append(const std::string& log, const Json& line) const {

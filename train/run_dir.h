@@ -54,6 +54,11 @@ class RunDir {
   // and empty logs, so a run refused for bad input leaves nothing behind.
   void create(const Json& config) const;
 
+  // Rank 0, for a run that stops before its first checkpoint: removes what create() wrote, so the
+  // same command can be run again (a run directory without a checkpoint can be neither resumed
+  // nor reused).
+  void discard_unsaved() const;
+
   // Rank 0: one line appended to `log`.
   void append(const std::string& log, const Json& line) const;
   // Rank 0: drops the log lines of epochs >= `epoch` (those a resumed run redoes).
@@ -74,7 +79,8 @@ class RunDir {
   void refuse_edits(const std::vector<std::string>& changes) const;
 
   std::string dir_, what_;
-  mutable std::string config_text_;  // config.json as created or verified: saved in each checkpoint
+  mutable std::string config_text_;
+  mutable bool created_dir_ = false;  // create() made the directory (discard_unsaved() may remove it)  // config.json as created or verified: saved in each checkpoint
   std::vector<std::string> logs_;
   const World& world_;
 };

@@ -46,11 +46,14 @@ double DeviceSums::drain(PhaseSums& sums) {
 void check_finite_loss(const StepLoop& loop, double mean_loss, int64_t epoch, const std::string& phase, int64_t first,
                        int64_t last) {
   if (std::isfinite(mean_loss)) return;
+  const bool saved = loop.run.has_checkpoint();
+  if (!saved) loop.run.discard_unsaved();
   throw Error(detail::concat("loss is ", mean_loss, " at epoch ", epoch, " (", phase, " steps ", first, "-", last,
                              "); stopped without saving. ",
-                             loop.run.has_checkpoint() ? "The last good checkpoint is " + loop.run.checkpoint_path()
-                                                       : std::string("No checkpoint was written yet"),
-                             ". ", loop.nan_advice, " and start a new --out"));
+                             saved ? "The last good checkpoint is " + loop.run.checkpoint_path() + ". " +
+                                         loop.nan_advice + " and start a new --out"
+                                   : "No checkpoint was written yet, so the run directory is removed. " +
+                                         loop.nan_advice + " and run again"));
 }
 
 uint64_t derive_seed(int64_t seed, int64_t epoch, int64_t phase, int64_t step) {
