@@ -12,17 +12,13 @@
 
 #include "common/error.h"
 #include "common/file_io.h"
+#include "data/binary_formats.h"
 #include "supernet/config_store.h"
 
 namespace dnas {
 namespace {
 
 namespace fs = std::filesystem;
-
-uint32_t read_be32(const std::string& bytes, size_t offset) {
-  return (uint32_t(uint8_t(bytes[offset])) << 24) | (uint32_t(uint8_t(bytes[offset + 1])) << 16) |
-         (uint32_t(uint8_t(bytes[offset + 2])) << 8) | uint32_t(uint8_t(bytes[offset + 3]));
-}
 
 // The gzip stream in `compressed`, inflated; at most kMaxReadBytes (a gzip bomb is an error).
 std::string gunzip(const std::string& compressed, const std::string& path) {
@@ -71,35 +67,20 @@ void compute_stats(Dataset& d) {
   }
 }
 
-void check_labels(const Dataset& d, const std::string& where) {
-  DNAS_CHECK(d.size() > 0, where, ": no samples");
-  const int64_t max = d.labels.max().item<int64_t>();
-  const int64_t min = d.labels.min().item<int64_t>();
-  DNAS_CHECK(min >= 0 && max < d.num_classes, where, ": label ", (min < 0 ? min : max), " is outside 0..",
-             d.num_classes - 1, " (mislabelled data?)");
-}
-
 Dataset load_mnist(const fs::path& dir, bool train) {
   const std::string prefix = train ? "train" : "t10k";
   const std::string image_name = prefix + "-images-idx3-ubyte", label_name = prefix + "-labels-idx1-ubyte";
   const auto [images, image_path] = require_file(dir, image_name, "MNIST IDX images");
   const auto [labels, label_path] = require_file(dir, label_name, "MNIST IDX labels");
-  DNAS_CHECK(images.size() >= 16 && read_be32(images, 0) == 2051, image_path,
-             ": not an IDX image file (expected magic 2051)");
-  DNAS_CHECK(labels.size() >= 8 && read_be32(labels, 0) == 2049, label_path,
-             ": not an IDX label file (expected magic 2049)");
-  const int64_t n = read_be32(images, 4), rows = read_be32(images, 8), cols = read_be32(images, 12);
-  DNAS_CHECK(static_cast<int64_t>(images.size()) == 16 + n * rows * cols, image_path, ": expected ", n, " images of ",
-             rows, "x", cols, " (", 16 + n * rows * cols, " bytes), file has ", images.size(), " bytes");
-  const int64_t label_count = read_be32(labels, 4);
-  DNAS_CHECK(label_count == n, label_path, ": ", label_count, " labels for ", n, " images in ", image_path);
-  DNAS_CHECK(static_cast<int64_t>(labels.size()) == 8 + n, label_path, ": truncated (expected ", 8 + n, " bytes)");
+  const IdxImages idx = parse_idx_images(images, image_path);
+  check_idx_labels(labels, label_path, idx.count, 10);
+  const int64_t n = idx.count, rows = idx.rows, cols = idx.cols;
   Dataset d;
   d.name = "mnist";
   d.num_classes = 10;
-  d.images = at::from_blob(const_cast<char*>(images.data() + 16), {n, 1, rows, cols}, at::kByte).clone();
-  d.labels = at::from_blob(const_cast<char*>(labels.data() + 8), {n}, at::kByte).to(at::kLong);
-  check_labels(d, label_path);
+  d.images = at::from_blob(const_cast<char*>(images.data() + IdxImages::kHeaderBytes), {n, 1, rows, cols}, at::kByte)
+                 .clone();
+  d.labels = at::from_blob(const_cast<char*>(labels.data() + kIdxLabelHeaderBytes), {n}, at::kByte).to(at::kLong);
   return d;
 }
 
@@ -113,13 +94,11 @@ Dataset load_cifar(const fs::path& dir, bool train, int classes) {
   } else {
     names.push_back(train ? "train.bin" : "test.bin");
   }
-  const int64_t label_bytes = classes == 10 ? 1 : 2, record = label_bytes + 3072;
+  const int64_t label_bytes = cifar_label_bytes(classes), record = label_bytes + kCifarImageBytes;
   std::vector<at::Tensor> images, labels;
   for (const std::string& name : names) {
     const std::string bytes = require_file(dir, name, classes == 10 ? "CIFAR-10 binary batches" : "CIFAR-100 binary").first;
-    DNAS_CHECK(!bytes.empty() && bytes.size() % record == 0, (dir / name).string(), ": size ", bytes.size(),
-               " is not a multiple of the ", record, "-byte CIFAR-", classes, " record (truncated or wrong format?)");
-    const int64_t n = static_cast<int64_t>(bytes.size()) / record;
+    const int64_t n = cifar_record_count(bytes, (dir / name).string(), classes);
     const at::Tensor raw = at::from_blob(const_cast<char*>(bytes.data()), {n, record}, at::kByte).clone();
     labels.push_back(raw.select(1, label_bytes - 1).to(at::kLong));
     images.push_back(raw.slice(1, label_bytes).reshape({n, 3, 32, 32}));
@@ -129,7 +108,6 @@ Dataset load_cifar(const fs::path& dir, bool train, int classes) {
   d.num_classes = classes;
   d.images = at::cat(images);
   d.labels = at::cat(labels);
-  check_labels(d, dir.string());
   return d;
 }
 

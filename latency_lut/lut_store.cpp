@@ -1,8 +1,10 @@
 #include "latency_lut/lut_store.h"
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
+#include <vector>
 
 #include "common/error.h"
 
@@ -157,9 +159,52 @@ void LutStore::open_schema(OpenMode mode) {
   }
   DNAS_CHECK(version == kLutSchemaVersion, path(), ": latency table schema version ", version,
              ", but this dnas reads version ", kLutSchemaVersion);
+  check_tables();
   db_->exec("PRAGMA journal_mode = WAL");
   db_->exec("PRAGMA synchronous = NORMAL");
   db_->exec("PRAGMA foreign_keys = ON");
+}
+
+namespace {
+
+struct ColumnInfo {
+  std::string name, type;
+  bool operator==(const ColumnInfo& o) const { return name == o.name && type == o.type; }
+};
+
+std::vector<ColumnInfo> table_columns(SqliteDb& db, const std::string& table) {
+  std::vector<ColumnInfo> columns;
+  SqliteStatement s = db.prepare("SELECT name, type FROM pragma_table_info(?)");
+  s.bind(1, table);
+  while (s.step()) columns.push_back({s.column_text(0), s.column_text(1)});
+  return columns;
+}
+
+}  // namespace
+
+void LutStore::check_tables() const {
+  SqliteDb expected(":memory:", true);
+  expected.exec(kSchema);
+  for (const char* table : {"targets", "runs", "measurements", "corrections"}) {
+    const std::vector<ColumnInfo> want = table_columns(expected, table), have = table_columns(*db_, table);
+    DNAS_CHECK(!have.empty(), path(), ": damaged latency table: table '", table, "' is missing");
+    for (const ColumnInfo& column : want) {
+      const auto found = std::find_if(have.begin(), have.end(), [&](const ColumnInfo& c) { return c.name == column.name; });
+      DNAS_CHECK(found != have.end(), path(), ": damaged latency table: ", table, ".", column.name, " is missing");
+      DNAS_CHECK(*found == column, path(), ": damaged latency table: ", table, ".", column.name, " is declared ",
+                 found->type, ", expected ", column.type);
+      // SQLite stores what it is given whatever the declared type: check the values too.
+      const std::string allowed = column.type == "REAL" ? "'real', 'integer'" : "'" + std::string(column.type == "INTEGER" ? "integer" : "text") + "'";
+      SqliteStatement bad = db_->prepare(std::string("SELECT rowid, quote(") + column.name + ") FROM " + table +
+                                         " WHERE typeof(" + column.name + ") NOT IN (" + allowed + ") LIMIT 1");
+      DNAS_CHECK(!bad.step(), path(), ": damaged latency table: ", table, ".", column.name, " of row ",
+                 bad.column_int(0), " is ", bad.column_text(1), ", expected ", column.type);
+    }
+  }
+  SqliteStatement orphan = db_->prepare(
+      "SELECT m.key, m.run_id FROM measurements m LEFT JOIN runs r ON m.run_id = r.id WHERE r.id IS NULL LIMIT 1");
+  DNAS_CHECK(!orphan.step(), path(), ": damaged latency table: measurements.run_id ", orphan.column_int(1), " of '",
+             orphan.column_text(0), "' has no row in runs");
 }
 
 void LutStore::ensure_target(const std::string& name, const std::string& device) {

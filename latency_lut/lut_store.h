@@ -93,6 +93,10 @@ class LutStore {
 
  private:
   void open_schema(OpenMode mode);
+  // Every table has the columns and types this version writes, every value has its column's type,
+  // and every measurement's run is recorded; otherwise an Error naming the table, the column and
+  // the first bad row (a table edited or damaged outside dnas).
+  void check_tables() const;
   std::unique_ptr<SqliteDb> db_;
 };
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 
+#include "common/checked_math.h"
 #include "ops/block_plan.h"
 #include "ops/op_def.h"
 
@@ -23,7 +24,7 @@ struct BlockCost {
   FeatureShape output;
 
   int64_t activation_bytes(int64_t bytes_per_element = 4) const {
-    return activation_elements * bytes_per_element;
+    return checked_mul(activation_elements, bytes_per_element, "an activation size in bytes");
   }
 };
 

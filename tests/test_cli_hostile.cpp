@@ -4,6 +4,7 @@
 // stderr, no LibTorch trace, no hang (10 s), and leave nothing new behind.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <vector>

@@ -132,8 +132,16 @@ TEST_F(CliLut, ImportAndReadRefuseBadRows) {
   expect_one_line_error(run("search --space small --target host-cpu --db " + db + " --data synthetic:160 --batch-size 16 --out " + path("never")),
                         "is -50, expected a positive latency");
   exec_sql(db, "UPDATE measurements SET median_us = 'abc' WHERE median_us = -50");
-  expect_one_line_error(run("lut export --db " + db + " --format csv"), "is 'abc', not a number (a damaged table)");
+  expect_one_line_error(run("lut export --db " + db + " --format csv"),
+                        "damaged latency table: measurements.median_us of row 1 is 'abc', expected REAL");
   EXPECT_FALSE(fs::exists(path("never")));
+  // Damage to the schema itself: a dropped column, a retyped one, an emptied runs table.
+  exec_sql(db, "UPDATE measurements SET median_us = 5.0 WHERE median_us = 'abc'");
+  ASSERT_EQ(run("lut export --db " + db + " --format csv").exit_code, 0);
+  exec_sql(db, "DELETE FROM runs");
+  expect_one_line_error(run("lut list --db " + db), "has no row in runs");
+  exec_sql(db, "ALTER TABLE measurements DROP COLUMN std_us");
+  expect_one_line_error(run("lut list --db " + db), "damaged latency table: measurements.std_us is missing");
 }
 
 TEST_F(CliLut, KilledProfilerLeavesAConsistentTableAndResumes) {

@@ -22,6 +22,7 @@
 #include "ops/block_module.h"
 #include "common/error.h"
 #include "ops/registry.h"
+#include "data/binary_formats.h"
 #include "data/dataset.h"
 #include "report/report.h"
 #include "search/derivation.h"
@@ -471,6 +472,21 @@ TEST(Dataset, MnistIdxRoundTripAndMislabelledFiles) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("is not a multiple of the 3073-byte CIFAR-10 record"), std::string::npos) << e.what();
   }
+  // Headers that announce more than the file holds, or sizes past the limits, never reach a tensor.
+  const auto header = [](uint32_t count, uint32_t rows, uint32_t cols) {
+    std::string bytes;
+    for (uint32_t v : {2051u, count, rows, cols})
+      for (int shift = 24; shift >= 0; shift -= 8) bytes += static_cast<char>((v >> shift) & 0xff);
+    return bytes + std::string(64, '\0');
+  };
+  EXPECT_THROW(parse_idx_images(header(0xffffffffu, 8192, 8192), "x"), Error);
+  try {
+    parse_idx_images(header(4, 0xffffffffu, 0xffffffffu), "x");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("more than the 8192 pixels per side accepted"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(parse_idx_images(header(4, 4, 4), "x").count, 4);  // 16 + 64 bytes: exactly what it announces
 }
 
 }  // namespace
