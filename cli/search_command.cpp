@@ -126,7 +126,8 @@ void run_search_command(SearchFlags& f) {
   for (const Candidate& c : result.candidates) {
     std::string blocks;
     for (const std::string& op : c.ops) blocks += (blocks.empty() ? "" : " ") + op;
-    table.add_row({c.selected ? "*" : "", c.name, fixed(c.latency_us / 1000.0, 3) + (c.within_target ? " ms" : " ms (over)"),
+    const std::string band = c.within_target ? "" : c.latency_us / 1000.0 > target_ms ? " (over)" : " (under)";
+    table.add_row({c.selected ? "*" : "", c.name, fixed(c.latency_us / 1000.0, 3) + " ms" + band,
                    percent(c.accuracy), blocks});
   }
   std::cout << "  candidates, scored on the theta split"
