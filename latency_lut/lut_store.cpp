@@ -159,10 +159,12 @@ void LutStore::open_schema(OpenMode mode) {
   }
   DNAS_CHECK(version == kLutSchemaVersion, path(), ": latency table schema version ", version,
              ", but this dnas reads version ", kLutSchemaVersion);
-  check_tables();
   db_->exec("PRAGMA journal_mode = WAL");
   db_->exec("PRAGMA synchronous = NORMAL");
   db_->exec("PRAGMA foreign_keys = ON");
+  // After WAL is on: its many reads must not hold a lock that another profiler's switch to WAL
+  // (which needs the file to itself) would then find busy.
+  check_tables();
 }
 
 namespace {
