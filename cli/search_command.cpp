@@ -126,7 +126,7 @@ void run_search_command(SearchFlags& f) {
   for (const Candidate& c : result.candidates) {
     std::string blocks;
     for (const std::string& op : c.ops) blocks += (blocks.empty() ? "" : " ") + op;
-    const std::string band = c.within_target ? "" : c.latency_us / 1000.0 > target_ms ? " (over)" : " (under)";
+    const std::string band = c.within_target ? "" : std::string(" (") + off_target(c, target_ms * 1000) + ")";
     table.add_row({c.selected ? "*" : "", c.name, fixed(c.latency_us / 1000.0, 3) + " ms" + band,
                    percent(c.accuracy), blocks});
   }

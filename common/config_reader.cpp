@@ -184,23 +184,18 @@ Json parse_json_text(const std::string& text, const std::string& origin) {
 Json parse_yaml_text(const std::string& text, const std::string& origin) {
   DNAS_CHECK(!is_blank(text), origin, ": file is empty (expected a YAML mapping)");
   check_utf8_text(text, origin);
-  YAML::Node root;
   try {
     std::istringstream stream(text);
     YAML::Parser parser(stream);
     YamlBounds bounds(origin);
     while (parser.HandleNextDocument(bounds)) {
     }
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
+    const YAML::Node root = YAML::Load(text);
+    DNAS_CHECK(root.IsMap(), origin, ": expected a YAML mapping at the top level");
+    return yaml_to_json(root, origin);
+  } catch (const YAML::Exception& e) {  // from parsing, or from converting a node
     throw Error(detail::concat(origin, ":", e.mark.line + 1, ":", e.mark.column + 1,
                                ": malformed YAML: ", e.msg));
-  }
-  DNAS_CHECK(root.IsMap(), origin, ": expected a YAML mapping at the top level");
-  try {
-    return yaml_to_json(root, origin);
-  } catch (const YAML::Exception& e) {
-    throw Error(detail::concat(origin, ":", e.mark.line + 1, ":", e.mark.column + 1, ": malformed YAML: ", e.msg));
   }
 }
 

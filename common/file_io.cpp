@@ -53,13 +53,13 @@ std::string special_file_kind(const std::string& path) {
 void check_input_file(const std::string& path) {
   const std::string kind = special_file_kind(path);
   if (!kind.empty()) throw Error(path + ": is a " + kind + ", expected a regular file");
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw Error(path + ": cannot read file (" + std::strerror(ENOENT) + ")");
+  std::error_code ec;  // not_found only: another failure to stat (EACCES ...) is left to the reader's open
+  if (fs::status(path, ec).type() == fs::file_type::not_found)
+    throw Error(path + ": cannot read file (" + std::strerror(ENOENT) + ")");
 }
 
 std::string read_text_file(const std::string& path) {
-  const std::string kind = special_file_kind(path);
-  if (!kind.empty()) throw Error(path + ": is a " + kind + ", expected a regular file");
+  check_input_file(path);
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
   if (!ec && size > static_cast<uintmax_t>(kMaxReadBytes))

@@ -151,9 +151,9 @@ Dataset load_folder(const fs::path& dir, int64_t image_size) {
 int64_t parse_count(const std::string& text, const std::string& spec, const char* field, int64_t most) {
   const bool digits = !text.empty() && text.size() <= 18 &&
                       std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
-  DNAS_CHECK(digits && std::stoll(text) > 0, "--data ", spec,
+  const int64_t value = digits ? std::stoll(text) : 0;
+  DNAS_CHECK(value > 0, "--data ", spec,
              ": expected positive integers in synthetic[:N[:SIZE[:CHANNELS[:CLASSES]]]], got '", text, "'");
-  const int64_t value = std::stoll(text);
   DNAS_CHECK(value <= most, "--data ", spec, ": ", field, " ", value, " is more than the ", most, " accepted");
   return value;
 }

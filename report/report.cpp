@@ -134,8 +134,6 @@ std::vector<double> column(const std::vector<json>& rows, const char* key, bool 
   return out;
 }
 
-}  // namespace
-
 // The candidates of the derivation as points (latency, accuracy on the theta split): the target's
 // tolerance band shaded, the chosen one ringed.
 std::string candidates_chart(const json& candidates, double target_ms, double tolerance) {
@@ -181,6 +179,8 @@ std::string candidates_chart(const json& candidates, double target_ms, double to
   svg << "</svg>";
   return svg.str();
 }
+
+}  // namespace
 
 std::string write_report(const std::string& run_dir) {
   const fs::path dir(run_dir);

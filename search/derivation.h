@@ -35,6 +35,11 @@ struct Candidate {
 
 Json candidate_to_json(const Candidate& c);
 
+// "" when `c` is within the target's band, else "over" or "under" (for messages).
+inline const char* off_target(const Candidate& c, double target_us) {
+  return c.within_target ? "" : c.latency_us > target_us ? "over" : "under";
+}
+
 // Re-estimates the running statistics of the BatchNorms on `sample`'s path (the stem, the chosen
 // candidates, the head) as their plain average over `batches` batches of `split` in train mode,
 // without gradients. Nothing else changes: no weight, no other BatchNorm.

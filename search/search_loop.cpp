@@ -228,9 +228,7 @@ void derive_result(const SearchConfig& config, const SearchInputs& in, Supernet&
   result.candidates = derive_architecture(config, net, inputs, channels_last, [&](const Candidate& c) {
     message("candidate " + c.name + ": " + std::to_string(c.latency_us / 1000.0).substr(0, 6) + " ms, " +
             std::to_string(100 * c.accuracy).substr(0, 5) + "% on the theta split" +
-            (c.within_target ? ""
-                             : c.latency_us > config.latency_target_ms * 1000 ? " (over the target)"
-                                                                              : " (under the target's band)"));
+            (c.within_target ? "" : std::string(" (") + off_target(c, config.latency_target_ms * 1000) + " the target)"));
   });
   const Candidate& chosen =
       *std::find_if(result.candidates.begin(), result.candidates.end(), [](const Candidate& c) { return c.selected; });

@@ -34,20 +34,27 @@ void RunDir::check_new() const {
 
 std::string RunDir::read_saved_config() const { return read_text_file(config_path()); }
 
-void RunDir::refuse_changes(const std::vector<std::string>& changes) const {
-  if (changes.empty()) return;
+namespace {
+
+// "epochs 3 -> 9; lr_w 0.1 -> 0.2"
+std::string join_changes(const std::vector<std::string>& changes) {
   std::string list;
   for (const std::string& c : changes) list += (list.empty() ? "" : "; ") + c;
-  throw Error("--resume: the configuration differs from " + config_path() + " (" + list + "); resume continues the same " +
-              what_ + ", so start a new --out to change it");
+  return list;
+}
+
+}  // namespace
+
+void RunDir::refuse_changes(const std::vector<std::string>& changes) const {
+  if (changes.empty()) return;
+  throw Error("--resume: the configuration differs from " + config_path() + " (" + join_changes(changes) +
+              "); resume continues the same " + what_ + ", so start a new --out to change it");
 }
 
 void RunDir::refuse_edits(const std::vector<std::string>& changes) const {
   if (changes.empty()) return;
-  std::string list;
-  for (const std::string& c : changes) list += (list.empty() ? "" : "; ") + c;
-  throw Error("--resume: " + config_path() + " was edited after " + checkpoint_path() + " was written (" + list +
-              "); put it back, or start a new --out");
+  throw Error("--resume: " + config_path() + " was edited after " + checkpoint_path() + " was written (" +
+              join_changes(changes) + "); put it back, or start a new --out");
 }
 
 void RunDir::create(const Json& config) const {

@@ -79,8 +79,8 @@ class RunDir {
   void refuse_edits(const std::vector<std::string>& changes) const;
 
   std::string dir_, what_;
-  mutable std::string config_text_;
-  mutable bool created_dir_ = false;  // create() made the directory (discard_unsaved() may remove it)  // config.json as created or verified: saved in each checkpoint
+  mutable std::string config_text_;   // config.json as created or verified: saved in each checkpoint
+  mutable bool created_dir_ = false;  // create() made the directory (discard_unsaved() may remove it)
   std::vector<std::string> logs_;
   const World& world_;
 };
