@@ -39,7 +39,7 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 struct BenchNetFlags {
-  std::string arch, model, target, db, device = "cpu", dtype = "fp32", memory_format = "nchw", input_shape;
+  std::string arch, model, target, db, device = "cpu", dtype = "fp32", lut_layout = "nchw", input_shape;
   std::optional<int64_t> input_size;
   int64_t batch = 1, threads = 0, warmup = 10, repeats = 50;
   bool as_json = false;
@@ -75,8 +75,8 @@ void run_bench_net(const BenchNetFlags& f) {
   timing.device = f.device;
   timing.warmup = f.warmup;
   timing.repeats = f.repeats;
-  timing.settings = {f.batch, f.dtype, f.memory_format};
-  check_lut_settings(timing.settings, "--batch/--dtype/--memory-format");
+  timing.settings = {f.batch, f.dtype, f.lut_layout};
+  check_lut_settings(timing.settings, "--batch/--dtype/--lut-layout");
   check_device(f.device, f.dtype, "--device");
 
   std::optional<ArchSpec> arch;
@@ -96,13 +96,13 @@ void run_bench_net(const BenchNetFlags& f) {
     try {
       if (lite) {  // PyTorch Mobile's lite-interpreter format (dnas lut export-ops)
         torch::jit::mobile::Module module = torch::jit::_load_for_mobile(f.model, device);
-        stats = time_callable([&] { module.forward({input}); }, timing);
+        stats = summarize_samples(time_callable([&] { module.forward({input}); }, timing));
       } else {
         torch::jit::Module module = torch::jit::load(f.model);
         module.eval();
         module.to(device);
         std::vector<torch::jit::IValue> inputs{input};
-        stats = time_callable([&] { module.forward(inputs); }, timing);
+        stats = summarize_samples(time_callable([&] { module.forward(inputs); }, timing));
       }
     } catch (const c10::Error& e) {
       const std::string message = e.what_without_backtrace();
@@ -175,7 +175,7 @@ void add_bench_command(CLI::App& app) {
   net->add_option("--device", f->device, "cpu or cuda")->capture_default_str();
   net->add_option("--batch", f->batch, "Batch size")->capture_default_str();
   net->add_option("--dtype", f->dtype, "fp32, fp16 (CUDA) or bf16")->capture_default_str();
-  net->add_option("--memory-format", f->memory_format, "nchw or nhwc")->capture_default_str();
+  net->add_option("--lut-layout", f->lut_layout, "Layout to time in and to look the table up at: nchw or nhwc")->capture_default_str();
   net->add_option("--threads", f->threads, "Intra-op threads (0: default)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{1024}));

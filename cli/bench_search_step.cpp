@@ -38,7 +38,7 @@ namespace {
 using nlohmann::json;
 
 struct SearchStepFlags {
-  std::string space = "small", mode = "soft", device = "cpu", memory_format = "nhwc", precision = "fp32";
+  std::string space = "small", mode = "soft", device = "cpu", train_layout = "nhwc", precision = "fp32";
   int64_t batch = 32, threads = 0, steps = 10, warmup = 2;
   std::optional<int64_t> input, channels, classes;
   uint64_t seed = 0;
@@ -81,7 +81,7 @@ void run_search_step(const SearchStepFlags& f) {
   if (f.channels) space.input_channels = *f.channels;
   if (f.classes) space.num_classes = *f.classes;
   at::manual_seed(f.seed);
-  const bool nhwc = channels_last_format(f.memory_format);
+  const bool nhwc = channels_last_format(f.train_layout);
   Supernet net(space);
   net->to(device);
   if (nhwc) use_channels_last(*net);
@@ -156,7 +156,7 @@ void run_search_step(const SearchStepFlags& f) {
 
   const double images = static_cast<double>(f.batch * f.steps);
   json result{{"space", f.space}, {"batch", f.batch}, {"input", space.input_size}, {"channels", space.input_channels},
-              {"classes", space.num_classes}, {"mode", f.mode}, {"device", f.device}, {"memory_format", f.memory_format}, {"precision", f.precision},
+              {"classes", space.num_classes}, {"mode", f.mode}, {"device", f.device}, {"memory_format", f.train_layout}, {"precision", f.precision},
               {"threads", at::get_num_threads()}, {"steps", f.steps}, {"warmup", f.warmup},
               {"libtorch", TORCH_VERSION}, {"layers", net->num_layers()}, {"params", count_parameters(*net)},
               {"w_images_per_s", images / w_seconds}, {"theta_images_per_s", images / theta_seconds},
@@ -205,7 +205,7 @@ void add_bench_search_step(CLI::App& bench) {
   cmd->add_option("--classes", f->classes, "Classes (default: the space's)");
   cmd->add_option("--mode", f->mode, "soft (every candidate runs) or hard (only the sampled one)")->capture_default_str();
   cmd->add_option("--device", f->device, "cpu or cuda")->capture_default_str();
-  cmd->add_option("--memory-format", f->memory_format, "nhwc (channels-last) or nchw")->capture_default_str();
+  cmd->add_option("--train-layout", f->train_layout, "nhwc (channels-last) or nchw")->capture_default_str();
   cmd->add_option("--precision", f->precision, "fp32, or bf16 (CUDA autocast)")->capture_default_str();
   cmd->add_option("--threads", f->threads, "Intra-op threads (0: LibTorch's default)")->capture_default_str();
   cmd->add_option("--steps", f->steps, "Timed steps of each kind")->capture_default_str();

@@ -82,8 +82,8 @@ void run_bench_shift(const ShiftBenchFlags& f) {
       for (int64_t round = 0; round < f.rounds; ++round) {
         int which = 0;
         for (ShiftFn fn : {static_cast<ShiftFn>(&shift), static_cast<ShiftFn>(&shift_by_slicing)}) {
-          forward[which].push_back(time_callable([&] { fn(x, c.kernel, c.stride); }, timing).median_us);
-          backward[which].push_back(time_callable([&] { gradient(fn); }, timing).median_us);
+          forward[which].push_back(summarize_samples(time_callable([&] { fn(x, c.kernel, c.stride); }, timing)).median_us);
+          backward[which].push_back(summarize_samples(time_callable([&] { gradient(fn); }, timing)).median_us);
           ++which;
         }
       }

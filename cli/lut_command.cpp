@@ -12,7 +12,9 @@
 #include "cli/format.h"
 #include "cli/progress.h"
 #include "cli/config_flags.h"
+#include "latency_lut/host_conditions.h"
 #include "latency_lut/lut_io.h"
+#include "latency_lut/peer_import.h"
 #include "latency_lut/profile_config.h"
 #include "latency_lut/profiler.h"
 #include "latency_lut/validation.h"
@@ -44,33 +46,59 @@ struct TimingFlags {
   std::string device;  // "" = the target's profile device
   int64_t batch = 1;
   std::string dtype = "fp32";
-  std::string memory_format = "nchw";
+  std::string lut_layout = "nchw";
   int64_t threads = 0;
-  int64_t warmup = 10;
-  int64_t repeats = 50;
+  int64_t warmup = 1;
+  int64_t repeats = 4;
+  int64_t rounds = 6;
 
   void add_to(CLI::App* cmd, bool with_device = true) {
     if (with_device)
       cmd->add_option("--device", device, "cpu or cuda (default: the target's profile_device)");
     cmd->add_option("--batch", batch, "Batch size of the timed inputs")->capture_default_str();
     cmd->add_option("--dtype", dtype, "fp32, fp16 (CUDA) or bf16")->capture_default_str();
-    cmd->add_option("--memory-format", memory_format, "nchw or nhwc (channels-last)")->capture_default_str();
+    cmd->add_option("--lut-layout", lut_layout, "The table's memory format: nchw or nhwc (channels-last)")
+        ->capture_default_str();
     cmd->add_option("--threads", threads, "Intra-op threads (0: LibTorch's default)")->capture_default_str();
-    cmd->add_option("--warmup", warmup, "Untimed iterations before timing")->capture_default_str();
-    cmd->add_option("--repeats", repeats, "Timed iterations; the median is stored")->capture_default_str();
+    cmd->add_option("--warmup", warmup, "Untimed iterations before each round's timed ones")->capture_default_str();
+    cmd->add_option("--repeats", repeats, "Timed iterations per arch and round")->capture_default_str();
+    cmd->add_option("--rounds", rounds, "Rounds, each timing every arch once in its own random order (>= 2)")
+        ->capture_default_str();
   }
 
-  LutSettings settings() const { return {batch, dtype, memory_format}; }
+  LutSettings settings() const { return {batch, dtype, lut_layout}; }
+
+  ProfileConfig config() const {
+    ProfileConfig c;
+    c.device = device, c.batch = batch, c.dtype = dtype, c.lut_layout = lut_layout;
+    c.threads = threads, c.warmup = warmup, c.repeats = repeats, c.rounds = rounds;
+    return c;
+  }
 
   // Validates the flags, applies --threads, and returns the timing options for `target`.
   TimingOptions resolve(const TargetSpec& target) const {
-    ProfileConfig c;
-    c.device = device, c.batch = batch, c.dtype = dtype, c.memory_format = memory_format;
-    c.threads = threads, c.warmup = warmup, c.repeats = repeats;
+    const ProfileConfig c = config();
     profile_config_fields().validate(c);
     return c.timing(target);
   }
 };
+
+// What a run's stored conditions say, in one cell: "noisy: 12% unsettled", the figures, warnings.
+std::string conditions_cell(const std::string& conditions_json) {
+  Json j = Json::parse(conditions_json, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || j.empty()) return "";
+  std::string cell = conditions_summary(conditions_from_json(j));
+  if (j.contains("canary") && j["canary"].is_object()) {
+    const Json& c = j["canary"];
+    const double drift = c.value("median_drift", 0.0);
+    cell += (cell.empty() ? "" : ", ") + std::string("canary +") + percent(drift);
+    if (j.value("noisy", false)) {
+      const double rounds = c.value("block_rounds", 0.0), unsettled = c.value("unsettled", 0.0);
+      cell = "NOISY (" + percent(rounds > 0 ? unsettled / rounds : 0.0) + " of rounds never settled), " + cell;
+    }
+  }
+  return cell;
+}
 
 std::string default_db(const TargetSpec& target, const std::string& db) { return db.empty() ? target.lut : db; }
 
@@ -158,31 +186,46 @@ void run_profile_command(const ProfileFlags& f) {
     table.print(std::cout);
     std::cout << "\n" << blocks.size() << " distinct blocks in space " << space.name << "; "
               << plan.already_measured << " already in " << db_path << "; " << plan.pending.size()
-              << " would be timed on " << timing.device << " (" << timing.warmup << " warm-up + " << timing.repeats
-              << " timed runs each)\n";
+              << " would be timed on " << timing.device << " in " << config.rounds << " rounds of " << timing.warmup
+              << " warm-up + " << timing.repeats << " timed runs each\n";
     return;
   }
 
-  ProgressBar bar("profiling " + target.name, plan.pending.size(), !f.as_json);
+  options.rounds = config.rounds_options();
+  ProgressBar bar("profiling " + target.name, plan.block_rounds(config.rounds), !f.as_json);
   const ProfileSummary summary = run_profile(*store, target, plan, options, [&](const ProfileEvent& e) {
-    bar.update(e.index + 1, e.block->key.str() + " " + format_us(e.stats.median_us));
+    bar.update(e.done, "round " + std::to_string(e.round + 1) + "/" + std::to_string(config.rounds) + " " +
+                           e.block->key.str() + (e.settled ? "" : " (unsettled)"));
   });
   bar.finish();
+  const Json conditions = summary.conditions.empty() ? Json::object() : Json::parse(summary.conditions);
   if (f.as_json) {
     std::cout << json{{"space", space.name}, {"target", target.name}, {"db", db_path}, {"run_id", summary.run_id},
                       {"blocks", blocks.size()}, {"measured", summary.measured}, {"skipped", summary.skipped},
-                      {"seconds", summary.seconds}}
+                      {"rounds", config.rounds}, {"seconds", summary.seconds}, {"conditions", conditions},
+                      {"noisy", summary.canary.noisy()}}
                      .dump(2)
               << '\n';
     return;
   }
+  for (const std::string& warning : conditions.value("warnings", std::vector<std::string>{}))
+    std::cerr << "warning: " << warning << '\n';
   if (summary.measured == 0) {
     std::cout << "all " << blocks.size() << " blocks of space " << space.name << " are already measured for target "
               << target.name << " in " << db_path << " (same threads and device); nothing to do\n";
     return;
   }
-  std::cout << "measured " << summary.measured << " blocks in " << format_duration(summary.seconds) << " (skipped "
-            << summary.skipped << " already measured) -> " << db_path << ", run " << summary.run_id << "\n";
+  std::cout << "measured " << summary.measured << " blocks in " << config.rounds << " rounds in "
+            << format_duration(summary.seconds) << " (skipped " << summary.skipped << " already measured) -> "
+            << db_path << ", run " << summary.run_id << "\n"
+            << "  canary: best " << format_us(summary.canary.baseline_us) << ", median drift +"
+            << percent(summary.canary.median_drift) << ", max +" << percent(summary.canary.max_drift) << "; "
+            << summary.canary.remeasured << " block-rounds re-measured, " << summary.canary.unsettled
+            << " never settled\n";
+  if (summary.canary.noisy())
+    std::cerr << "warning: run " << summary.run_id << " is NOISY: " << percent(summary.canary.unsettled_fraction())
+              << " of its block-rounds were timed while the canary ran more than "
+              << percent(config.canary_threshold) << " slow and never settled; `lut list` marks it\n";
 }
 
 // ---- lut list --------------------------------------------------------------------------------
@@ -230,7 +273,7 @@ void run_list(const ListFlags& f) {
   if (!f.space.empty()) {
     const SearchSpace space = load_space(f.space);
     const LutSettings settings = f.timing.settings();
-    check_lut_settings(settings, "--batch/--dtype/--memory-format");
+    check_lut_settings(settings, "--batch/--dtype/--lut-layout");
     const auto blocks = enumerate_space_blocks(resolve_space(space, f.input_size, space.name), settings);
     for (const TargetRow& t : targets) {
       const auto medians = store.medians(t.name, settings);
@@ -252,7 +295,10 @@ void run_list(const ListFlags& f) {
                         {"device", r.device}, {"device_name", r.device_name}, {"threads", r.threads},
                         {"dtype", r.settings.dtype}, {"batch", r.settings.batch},
                         {"memory_format", r.settings.memory_format}, {"build_commit", r.build_commit},
-                        {"space", r.space}, {"rows", rows_per_run[r.id]}});
+                        {"space", r.space}, {"rows", rows_per_run[r.id]}, {"rounds", r.rounds},
+                        {"warmup", r.warmup}, {"repeats", r.repeats},
+                        {"conditions", Json::parse(r.conditions, nullptr, false).is_object()
+                                           ? Json::parse(r.conditions) : Json::object()}});
     std::cout << json{{"db", f.db}, {"targets", t_json}, {"runs", r_json}, {"coverage", coverage}}.dump(2) << '\n';
     return;
   }
@@ -261,14 +307,14 @@ void run_list(const ListFlags& f) {
   for (const TargetRow& t : targets) t_table.add_row({t.name, t.device, std::to_string(t.measurements)});
   t_table.print(std::cout);
   std::cout << "\nruns\n";
-  Table r_table({"run", "target", "source", "started", "host", "device", "threads", "dtype", "batch", "format",
-                 "rows", "status"},
-                {true, false, false, false, false, false, true, false, true, false, true, false});
+  Table r_table({"run", "target", "source", "started", "host", "device", "threads", "dtype", "batch", "layout",
+                 "rounds", "rows", "status", "conditions"},
+                {true, false, false, false, false, false, true, false, true, false, true, true, false, false});
   for (const RunRecord& r : runs)
     r_table.add_row({std::to_string(r.id), r.target, r.source, r.started_at, r.host, r.device_name,
                      std::to_string(r.threads), r.settings.dtype, std::to_string(r.settings.batch),
-                     r.settings.memory_format, std::to_string(rows_per_run[r.id]),
-                     r.finished_at.empty() ? "interrupted" : "complete"});
+                     r.settings.memory_format, std::to_string(r.rounds), std::to_string(rows_per_run[r.id]),
+                     r.finished_at.empty() ? "interrupted" : "complete", conditions_cell(r.conditions)});
   r_table.print(std::cout);
   if (!coverage_rows.empty()) {
     std::cout << "\ncoverage\n";
@@ -280,9 +326,12 @@ void run_list(const ListFlags& f) {
 
 // ---- lut export / import ---------------------------------------------------------------------
 
-std::string infer_format(const std::string& format, const std::string& path, const char* flag) {
+std::string infer_format(const std::string& format, const std::string& path, const char* flag,
+                         bool peers = false) {
   if (!format.empty()) {
-    DNAS_CHECK(format == "csv" || format == "json", "--format: expected csv or json, got '", format, "'");
+    DNAS_CHECK(format == "csv" || format == "json" || (peers && (format == "proxyless" || format == "hw-nas-bench")),
+               "--format: expected csv or json", peers ? ", or a peer's table: proxyless or hw-nas-bench" : "",
+               ", got '", format, "'");
     return format;
   }
   const std::string ext = fs::path(path).extension().string();
@@ -313,21 +362,29 @@ void run_export(const ExportFlags& f) {
 }
 
 struct ImportFlags {
-  std::string db, in, format;
+  std::string db, in, format, target;
 };
 
 void run_import(const ImportFlags& f) {
-  const std::string format = infer_format(f.format, f.in, "--in");
+  const std::string format = infer_format(f.format, f.in, "--in", /*peers=*/true);
+  const bool peer = format == "proxyless" || format == "hw-nas-bench";
+  DNAS_CHECK(peer || f.target.empty(), "--target: only for a peer's table (--format proxyless or hw-nas-bench); ",
+             "dnas exports name their targets");
+  DNAS_CHECK(!peer || !f.target.empty(), "--target: required with --format ", format,
+             " (the device the peer's table was measured on, e.g. s8)");
   const std::string text = read_text_file(f.in);
+  std::optional<PeerTable> peer_table;
+  if (peer) peer_table = read_peer_table(text, parse_peer_format(format, "--format"), f.in);
   std::error_code ec;
   const bool existed = fs::exists(f.db, ec);
   ensure_parent_directory(f.db);
   ImportSummary s;
   try {
     LutStore store(f.db, OpenMode::kCreate);
-    s = format == "json" ? (is_phone_results(text, f.in) ? import_phone_results(store, text, f.in)
-                                                   : import_lut_json(store, text, f.in))
-                         : import_lut_csv(store, text, f.in);
+    s = peer_table ? import_peer_table(store, *peer_table, parse_peer_format(format, "--format"), f.target, f.in)
+        : format == "json" ? (is_phone_results(text, f.in) ? import_phone_results(store, text, f.in)
+                                                         : import_lut_json(store, text, f.in))
+                           : import_lut_csv(store, text, f.in);
   } catch (...) {
     // The import is one transaction, so an existing table is unchanged; a table this command
     // created is removed with its SQLite side files, so a failed import leaves nothing behind.
@@ -411,10 +468,11 @@ void run_validate(ValidateFlags f) {
   const std::string db_path = table_for_lookup(target, f.db);
   DNAS_CHECK(f.archs >= 4, "--archs: expected at least 4, got ", f.archs);
   const LatencyTable table(target, db_path, timing.settings, f.estimate_missing);
-  ProgressBar bar("measuring archs", static_cast<size_t>(f.archs), !f.as_json);
+  ProgressBar bar_rounds("timing archs in rounds", static_cast<size_t>(f.archs * f.timing.rounds), !f.as_json);
   const ValidationReport report = validate_table(table, space, static_cast<size_t>(f.archs), f.seed, timing,
-                                                 [&](size_t done, size_t) { bar.update(done); });
-  bar.finish();
+                                                 f.timing.config().rounds_options(),
+                                                 [&](size_t done, size_t) { bar_rounds.update(done); });
+  bar_rounds.finish();
   const bool store_correction = !f.no_store && !db_path.empty();
   if (store_correction) {
     LutStore store(db_path, OpenMode::kExisting);
@@ -429,6 +487,11 @@ void run_validate(ValidateFlags f) {
     std::cout << json{{"target", target.name}, {"space", space.name}, {"db", db_path}, {"archs", archs},
                       {"estimated", report.estimated}, {"mape", report.raw.mape},
                       {"max_error", report.raw.max_error}, {"kendall_tau", report.raw.kendall_tau},
+                      {"noise_floor", report.noise_floor}, {"rounds", f.timing.rounds},
+                      {"canary", {{"baseline_us", report.canary.baseline_us},
+                                  {"median_drift", report.canary.median_drift},
+                                  {"max_drift", report.canary.max_drift}, {"remeasured", report.canary.remeasured},
+                                  {"unsettled", report.canary.unsettled}, {"noisy", report.canary.noisy()}}},
                       {"correction", {{"scale", report.scale}, {"offset_us", report.offset_us},
                                       {"stored", store_correction}}},
                       {"corrected", {{"mape", report.corrected.mape}, {"max_error", report.corrected.max_error},
@@ -450,6 +513,12 @@ void run_validate(ValidateFlags f) {
             << (report.estimated ? " (predictions use ESTIMATED rows)" : "") << "\n"
             << "  summed table:  median |error| " << percent(report.raw.mape) << ", max " << percent(report.raw.max_error)
             << ", Kendall tau " << report.raw.kendall_tau << "\n"
+            << "  noise floor:   " << percent(report.noise_floor)
+            << " (median difference of each arch between its even and odd rounds; errors near it are noise)\n"
+            << "  canary:        median drift +" << percent(report.canary.median_drift) << ", "
+            << report.canary.remeasured << " arch-rounds re-measured, " << report.canary.unsettled
+            << " never settled" << (report.canary.noisy() ? " -- NOISY machine, rerun when it is quieter" : "")
+            << "\n"
             << "  corrected:     median |error| " << percent(report.corrected.mape) << ", max "
             << percent(report.corrected.max_error) << ", Kendall tau " << report.corrected.kendall_tau
             << "  (2-fold cross-validated)\n"
@@ -463,9 +532,15 @@ void add_profile_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "profile-latency",
       "Measure every block a search space can produce on this machine into an SQLite latency table\n"
-      "Times each distinct block (every candidate of every searchable layer, plus stem and head) and\n"
-      "stores median / p10 / p90 / mean / std with the run's provenance.\n"
-      "Resumable: blocks already measured for the target with the same threads and device are skipped.\n"
+      "Times each distinct block (every candidate of every searchable layer, plus stem and head) in\n"
+      "interleaved rounds: each round times every block once, in a seeded random order of its own, so a slow\n"
+      "spell spoils one round of many blocks rather than every repeat of a few. A canary kernel timed\n"
+      "between blocks re-measures the rounds it catches on a slow machine; a run that never settles is\n"
+      "marked noisy. Stores the median over rounds of each round's 20th percentile, with p10 / p90 / mean /\n"
+      "std over all samples, the run's provenance and the machine's conditions (governor, frequency,\n"
+      "temperatures, steal, load), warning when they spoil timings.\n"
+      "Resumable, round by round: blocks already measured for the target with the same threads and device\n"
+      "are skipped, and rounds an interrupted run stored are kept.\n"
       "Examples:\n"
       "  dnas profile-latency --space small --target host-cpu --db luts/host-cpu.db\n"
       "  dnas profile-latency --space fbnet --target host-cpu --dry-run\n"
@@ -491,7 +566,7 @@ void add_lut_command(CLI::App& app) {
   list_cmd->add_option("--input", list->input_size, "Input size for coverage (default: the space's)");
   list_cmd->add_option("--batch", list->timing.batch, "Batch for coverage")->capture_default_str();
   list_cmd->add_option("--dtype", list->timing.dtype, "dtype for coverage")->capture_default_str();
-  list_cmd->add_option("--memory-format", list->timing.memory_format, "Memory format for coverage")
+  list_cmd->add_option("--lut-layout", list->timing.lut_layout, "The table's memory format for coverage")
       ->capture_default_str();
   list_cmd->add_flag("--json", list->as_json, "Print JSON");
   list_cmd->callback([list] { run_list(*list); });
@@ -507,12 +582,19 @@ void add_lut_command(CLI::App& app) {
 
   auto imp = std::make_shared<ImportFlags>();
   CLI::App* import_cmd = lut->add_subcommand(
-      "import", "Add the rows of a CSV or JSON export, or of phone results, to a table (created if needed)\n"
-      "All-or-nothing: a malformed file or row writes nothing.");
+      "import", "Add the rows of a CSV or JSON export, of phone results, or of a peer's published table to a table\n"
+      "(created if needed). All-or-nothing: a malformed file or row, or a peer key that maps onto no dnas\n"
+      "block exactly, writes nothing (every such key is listed with its reason).\n"
+      "Peers' tables (values in ms; stored with source import:<format>):\n"
+      "  proxyless     ProxylessNAS / OFA latency YAML: expanded_conv-input:112x112x16-output:56x56x24-expand:3-...\n"
+      "  hw-nas-bench  HW-NAS-Bench FBNet-space blocks, JSON {key: ms} or CSV `key,ms`: ConvBlock_H.._W.._Cin.._...\n"
+      "Example: dnas lut import --db luts/pixel1.db --in mobile_trim.yaml --format proxyless --target pixel1");
   import_cmd->add_option("--db", imp->db, "Latency table file")->required();
   import_cmd->add_option("--in", imp->in, "CSV or JSON from `dnas lut export`, or results from scripts/profile-android.sh")
       ->required();
-  import_cmd->add_option("--format", imp->format, "csv or json (default: from the file name)");
+  import_cmd->add_option("--format", imp->format,
+                         "csv, json (default: from the file name), proxyless or hw-nas-bench (a peer's table)");
+  import_cmd->add_option("--target", imp->target, "The target a peer's table was measured on (peers' formats only)");
   import_cmd->callback([imp] { run_import(*imp); });
 
   auto ops = std::make_shared<ExportOpsFlags>();
@@ -534,8 +616,9 @@ void add_lut_command(CLI::App& app) {
   CLI::App* validate_cmd = lut->add_subcommand(
       "validate",
       "Check a latency table against whole networks timed end to end on this machine\n"
-      "Samples random archs from a space, predicts each by summing table rows, times each end to end,\n"
-      "and reports median |error|, max error and Kendall tau; fits and stores a linear correction.\n"
+      "Samples random archs from a space, predicts each by summing table rows, times each end to end in\n"
+      "interleaved rounds (as profile-latency times blocks), and reports median |error|, max error and\n"
+      "Kendall tau beside the measurement's own noise floor; fits and stores a linear correction.\n"
       "Example: dnas lut validate --db luts/host-cpu.db --target host-cpu --space fbnet --archs 30");
   validate_cmd->add_option("--db", val->db,
                            "Latency table file (default: the target's; if that does not exist, estimates)");
@@ -543,8 +626,6 @@ void add_lut_command(CLI::App& app) {
   validate_cmd->add_option("--space", val->space, "Search space name or .yaml path")->required();
   validate_cmd->add_option("--archs", val->archs, "Number of random architectures")->capture_default_str();
   validate_cmd->add_option("--seed", val->seed, "Sampling seed")->capture_default_str();
-  val->timing.warmup = 5;
-  val->timing.repeats = 20;
   val->timing.add_to(validate_cmd);
   validate_cmd->add_flag("--estimate-missing", val->estimate_missing, "Use labelled estimates for missing rows");
   validate_cmd->add_flag("--no-store", val->no_store, "Do not store the fitted correction");

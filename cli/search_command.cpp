@@ -187,7 +187,7 @@ void run_sample(const SampleFlags& f) {
     space.num_classes = searched.num_classes;
   }
   const TargetSpec target = load_target(config.target);
-  const LatencyTable table(target, table_for_lookup(target, config.db), {}, true);
+  const LatencyTable table(target, table_for_lookup(target, config.db), resolved_lut_settings(config, target), true);
 
   std::mt19937_64 rng(f.seed);
   fs::create_directories(dir / "samples", ec);

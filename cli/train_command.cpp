@@ -126,7 +126,7 @@ void run_train_command(TrainFlags& f) {
 }
 
 struct EvalFlags {
-  std::string arch, weights, data, device = "cpu", memory_format = "nhwc";
+  std::string arch, weights, data, device = "cpu", train_layout = "nhwc";
   int64_t batch_size = 256, image_size = 32;
   bool as_json = false;
 };
@@ -139,7 +139,7 @@ void run_eval(const EvalFlags& f) {
   Network net(arch);
   load_weights(*net, f.weights);
   if (f.device == "cuda") net->to(torch::kCUDA);
-  const bool nhwc = channels_last_format(f.memory_format);
+  const bool nhwc = channels_last_format(f.train_layout);
   if (nhwc) use_channels_last(*net);
   const EvalResult r = evaluate(*net, [&](at::Tensor x) { return net->forward(nhwc ? to_channels_last(x) : x); }, test,
                                 f.batch_size,
@@ -228,7 +228,7 @@ void add_train_commands(CLI::App& app) {
   eval->add_option("--device", e->device, "cpu or cuda")->capture_default_str();
   eval->add_option("--batch-size", e->batch_size, "Batch size")->capture_default_str();
   eval->add_option("--image-size", e->image_size, "Image size for folder datasets")->capture_default_str();
-  eval->add_option("--memory-format", e->memory_format, "nhwc (channels-last) or nchw, as dnas train")->capture_default_str();
+  eval->add_option("--train-layout", e->train_layout, "nhwc (channels-last) or nchw, as dnas train")->capture_default_str();
   eval->add_flag("--json", e->as_json, "Print JSON");
   eval->callback([e] { run_eval(*e); });
 

@@ -72,6 +72,7 @@ struct ConfigField {
   std::vector<std::string> choices;  // strings; empty: any
   bool compared_on_resume = true;    // false for what names the run itself (out)
   bool flag_by_command = false;      // the command defines this field's flag itself
+  std::vector<std::string> old_keys;  // what the key was called before it was renamed (read only)
 
   std::string flag() const {
     std::string name = "--" + key;
@@ -136,6 +137,9 @@ class ConfigFields {
   // Modifiers of the field added last.
   ConfigFields& not_compared_on_resume() { return fields_.back().compared_on_resume = false, *this; }
   ConfigFields& flag_by_command() { return fields_.back().flag_by_command = true, *this; }
+  // The field was called `old_key` before: configs that still say so read into it (both at once
+  // is an error). It is written, and named in messages, under its current key only.
+  ConfigFields& renamed_from(std::string old_key) { return fields_.back().old_keys.push_back(std::move(old_key)), *this; }
 
   const std::vector<Field>& fields() const { return fields_; }
   const std::string& format() const { return format_; }
@@ -166,7 +170,14 @@ class ConfigFields {
       if (r.has(key)) r.raw(key);
       else r.allow(key);
     }
-    for (const Field& f : fields_) std::visit([&](auto m) { r.read_optional(f.key, base.*m); }, f.member);
+    for (const Field& f : fields_) {
+      for (const std::string& old_key : f.old_keys) {
+        if (!r.has(old_key)) continue;
+        if (r.has(f.key)) r.fail(old_key, "the old name of " + f.key + ", given with it: keep only " + f.key);
+        std::visit([&](auto m) { r.read_optional(old_key, base.*m); }, f.member);
+      }
+      std::visit([&](auto m) { r.read_optional(f.key, base.*m); }, f.member);
+    }
     r.finish();
     if (migration && migration->fixup) migration->fixup(base);
     return base;

@@ -14,6 +14,28 @@ std::string table_for_lookup(const TargetSpec& target, const std::string& db) {
   return std::filesystem::exists(target.lut, ec) ? target.lut : "";
 }
 
+std::string describe_lut_settings(const LutSettings& settings) {
+  return detail::concat("batch ", settings.batch, " / ", settings.dtype, " / ", settings.memory_format);
+}
+
+namespace {
+
+// The `dnas search` flags that turn `from` into `to` ("--lut-layout nhwc"), or with `as_keys` the
+// target config's keys ("lut_layout: nhwc").
+std::string settings_change(const LutSettings& from, const LutSettings& to, bool as_keys) {
+  std::vector<std::pair<std::string, std::string>> changes;
+  if (to.batch != from.batch) changes.push_back({"batch", std::to_string(to.batch)});
+  if (to.dtype != from.dtype) changes.push_back({"dtype", to.dtype});
+  if (to.memory_format != from.memory_format) changes.push_back({"layout", to.memory_format});
+  std::string out;
+  for (const auto& [what, value] : changes)
+    out += as_keys ? (out.empty() ? "" : ", ") + ("lut_" + what + ": " + value)
+                   : (out.empty() ? "" : " ") + ("--lut-" + what + " " + value);
+  return out;
+}
+
+}  // namespace
+
 double SpaceLatency::fixed_us() const {
   double total = 0;
   for (const LatencyValue& v : stem) total += v.us;
@@ -34,12 +56,33 @@ LatencyTable::LatencyTable(const TargetSpec& target, const std::string& db_path,
   if (!db_path.empty()) {
     const LutStore store(db_path, OpenMode::kExisting);
     medians_ = store.medians(target.name, settings);
+    if (medians_.empty()) other_settings_ = store.settings_measured(target.name);
     correction_ = store.correction(target.name);
   }
 }
 
+std::string LatencyTable::other_settings_message(const std::string& space_name) const {
+  std::string measured, flags;
+  for (size_t i = 0; i < other_settings_.size(); ++i) {
+    const auto& [settings, rows] = other_settings_[i];
+    const std::string separator = i == 0 ? "" : i + 1 == other_settings_.size() ? " and " : ", ";
+    measured += separator + describe_lut_settings(settings) + " (" + std::to_string(rows) + " rows)";
+    flags += (i == 0 ? "" : i + 1 == other_settings_.size() ? " or " : ", ") + settings_change(settings_, settings, false);
+  }
+  const bool one = other_settings_.size() == 1;
+  const std::string config = target_.origin.empty() ? "the target's config" : target_.origin;
+  return detail::concat(
+      db_path_, ": target ", target_.name, " has no rows at ", describe_lut_settings(settings_), "; it has ", measured,
+      ". Pick ", one ? "it" : "one", " with ", flags, " (or ",
+      one ? settings_change(settings_, other_settings_[0].first, true) : std::string("the same lut_* keys"), " in ",
+      config, "), or measure ", describe_lut_settings(settings_), " with: dnas profile-latency --space ",
+      space_name.empty() ? "<space>" : space_name, " --target ", target_.name, " --db ", db_path_, " --batch ",
+      settings_.batch, " --dtype ", settings_.dtype, " --lut-layout ", settings_.memory_format);
+}
+
 std::map<std::string, LatencyValue> LatencyTable::resolve(const std::vector<BlockToTime>& blocks,
                                                           const std::string& space_name) const {
+  if (!other_settings_.empty()) throw Error(other_settings_message(space_name));
   std::map<std::string, LatencyValue> out;
   std::vector<std::string> missing;
   const bool estimate_all = medians_.empty();
@@ -60,7 +103,7 @@ std::map<std::string, LatencyValue> LatencyTable::resolve(const std::vector<Bloc
         db_path_, ": target ", target_.name, " has no measurement for ", missing.size(), " of ", blocks.size(),
         " blocks: ", list, ". Measure them with: dnas profile-latency --space ",
         space_name.empty() ? "<space>" : space_name, " --target ", target_.name, " --db ", db_path_, " --batch ",
-        settings_.batch, " --dtype ", settings_.dtype, " --memory-format ", settings_.memory_format,
+        settings_.batch, " --dtype ", settings_.dtype, " --lut-layout ", settings_.memory_format,
         " (or allow labelled estimates with --estimate-missing)"));
   }
   return out;

@@ -24,7 +24,9 @@ const std::vector<std::string> kCsvColumns = {
     "memory_format", "median_us", "p10_us", "p90_us", "mean_us", "std_us", "repeats", "measured_at", "run_source",
     "run_host", "run_started_at", "run_finished_at", "run_libtorch", "run_cuda", "run_device", "run_device_name",
     "run_threads", "run_dtype", "run_batch", "run_memory_format", "run_warmup", "run_repeats", "run_build_commit",
-    "run_dnas_version", "run_space", "run_command"};
+    "run_dnas_version", "run_space", "run_command", "rounds", "run_rounds", "run_conditions"};
+// Exports before rounds (dnas-lut/1 without them) have only the first 38 columns: 1 round, no conditions.
+constexpr size_t kCsvColumnsBeforeRounds = 38;
 
 std::string format_double(double value) {
   char buffer[64];
@@ -139,12 +141,25 @@ void check_unique(std::set<std::pair<std::string, std::string>>& seen, const Mea
 
 using RunIdentity = std::tuple<std::string, std::string, std::string, std::string, std::string, std::string,
                                std::string, std::string, std::string, int64_t, std::string, int64_t, std::string,
-                               int64_t, int64_t, std::string, std::string, std::string, std::string>;
+                               int64_t, int64_t, std::string, std::string, std::string, std::string, int64_t,
+                               std::string>;
 
 RunIdentity identity(const RunRecord& r) {
   return {r.target, r.source, r.host, r.started_at, r.finished_at, r.libtorch_version, r.cuda_version,
           r.device, r.device_name, r.threads, r.settings.dtype, r.settings.batch, r.settings.memory_format,
-          r.warmup, r.repeats, r.build_commit, r.dnas_version, r.space, r.command};
+          r.warmup, r.repeats, r.build_commit, r.dnas_version, r.space, r.command, r.rounds, r.conditions};
+}
+
+// A run's conditions as exported (an object), and back: a string that is not a JSON object is a
+// damaged row.
+Json conditions_object(const std::string& text, const std::string& where) {
+  Json j = parse_json_text(text, where + ": run_conditions");
+  DNAS_CHECK(j.is_object(), where, ": run_conditions: expected a JSON object, got '", text, "'");
+  return j;
+}
+
+void check_rounds(int64_t rounds, const std::string& where) {
+  DNAS_CHECK(rounds >= 1 && rounds <= 100000, where, ": rounds: expected 1 to 100000, got ", rounds);
 }
 
 json run_json(const RunRecord& r) {
@@ -153,7 +168,8 @@ json run_json(const RunRecord& r) {
           {"device", r.device}, {"device_name", r.device_name}, {"threads", r.threads}, {"dtype", r.settings.dtype},
           {"batch", r.settings.batch}, {"memory_format", r.settings.memory_format}, {"warmup", r.warmup},
           {"repeats", r.repeats}, {"build_commit", r.build_commit}, {"dnas_version", r.dnas_version},
-          {"space", r.space}, {"command", r.command}};
+          {"space", r.space}, {"command", r.command}, {"rounds", r.rounds},
+          {"conditions", conditions_object(r.conditions, "run " + std::to_string(r.id))}};
 }
 
 }  // namespace
@@ -177,7 +193,7 @@ std::string export_lut_csv(const LutStore& store, const std::string& target) {
         m.measured_at, r.source, r.host, r.started_at, r.finished_at, r.libtorch_version, r.cuda_version, r.device,
         r.device_name, std::to_string(r.threads), r.settings.dtype, std::to_string(r.settings.batch),
         r.settings.memory_format, std::to_string(r.warmup), std::to_string(r.repeats), r.build_commit,
-        r.dnas_version, r.space, r.command};
+        r.dnas_version, r.space, r.command, std::to_string(m.stats.rounds), std::to_string(r.rounds), r.conditions};
     for (size_t c = 0; c < fields.size(); ++c) out += (c ? "," : "") + csv_field(fields[c]);
     out += '\n';
   }
@@ -188,8 +204,11 @@ ImportSummary import_lut_csv(LutStore& store, const std::string& text, const std
   check_utf8_text(text, origin);
   const auto records = parse_csv(text, origin);
   DNAS_CHECK(!records.empty(), origin, ": empty file (expected a header line)");
-  DNAS_CHECK(records[0].second == kCsvColumns, origin, ":1: unexpected header (expected the ", kCsvColumns.size(),
-             " columns `dnas lut export --format csv` writes, starting with 'target,target_device,key')");
+  const std::vector<std::string> before_rounds(kCsvColumns.begin(), kCsvColumns.begin() + kCsvColumnsBeforeRounds);
+  const bool with_rounds = records[0].second == kCsvColumns;
+  DNAS_CHECK(with_rounds || records[0].second == before_rounds, origin, ":1: unexpected header (expected the ",
+             kCsvColumns.size(), " columns `dnas lut export --format csv` writes, starting with 'target,target_device,key')");
+  const size_t columns = with_rounds ? kCsvColumns.size() : kCsvColumnsBeforeRounds;
   // Parse and validate everything before writing anything.
   struct Parsed {
     MeasurementRow m;
@@ -202,8 +221,7 @@ ImportSummary import_lut_csv(LutStore& store, const std::string& text, const std
     const auto& [line, fields] = records[i];
     const std::string where = detail::concat(origin, ":", line);
     if (fields.size() == 1 && fields[0].empty()) continue;  // blank line
-    DNAS_CHECK(fields.size() == kCsvColumns.size(), where, ": expected ", kCsvColumns.size(), " fields, got ",
-               fields.size());
+    DNAS_CHECK(fields.size() == columns, where, ": expected ", columns, " fields, got ", fields.size());
     const CsvRow row(fields, where);
     Parsed p;
     p.m.target = row.text(0);
@@ -219,7 +237,9 @@ ImportSummary import_lut_csv(LutStore& store, const std::string& text, const std
     p.m.key.stride = row.integer(10);
     p.m.key.dtype = row.text(11);
     p.m.key.memory_format = row.text(12);
-    p.m.stats = {row.number(13), row.number(14), row.number(15), row.number(16), row.number(17), row.integer(18)};
+    p.m.stats = {row.number(13), row.number(14), row.number(15), row.number(16), row.number(17), row.integer(18),
+                 with_rounds ? row.integer(38) : 1};
+    check_rounds(p.m.stats.rounds, where);
     p.m.measured_at = row.text(19);
     check_key(p.m, row.text(2), where);
     check_unique(seen, p.m, where);
@@ -243,6 +263,11 @@ ImportSummary import_lut_csv(LutStore& store, const std::string& text, const std
     r.dnas_version = row.text(35);
     r.space = row.text(36);
     r.command = row.text(37);
+    if (with_rounds) {
+      r.rounds = row.integer(39);
+      check_rounds(r.rounds, where);
+      r.conditions = conditions_object(row.text(40), where).dump();
+    }
     parsed.push_back(std::move(p));
   }
   DNAS_CHECK(!parsed.empty(), origin, ": a header and no measurements (nothing to import)");
@@ -282,7 +307,8 @@ std::string export_lut_json(const LutStore& store, const std::string& target) {
                             {"dtype", m.key.dtype}, {"memory_format", m.key.memory_format},
                             {"median_us", m.stats.median_us}, {"p10_us", m.stats.p10_us}, {"p90_us", m.stats.p90_us},
                             {"mean_us", m.stats.mean_us}, {"std_us", m.stats.std_us}, {"repeats", m.stats.repeats},
-                            {"measured_at", m.measured_at}, {"run", run_index.at(m.run_id)}});
+                            {"measured_at", m.measured_at}, {"run", run_index.at(m.run_id)},
+                            {"rounds", m.stats.rounds}});
   }
   json corrections = json::array();
   for (const TargetRow& t : store.targets()) {
@@ -330,6 +356,15 @@ ImportSummary import_lut_json(LutStore& store, const std::string& text, const st
     run.dnas_version = j.string("dnas_version");
     run.space = j.string("space");
     run.command = j.string("command");
+    run.rounds = j.optional_integer("rounds").value_or(1);
+    check_rounds(run.rounds, j.where("rounds"));
+    if (j.has("conditions")) {
+      const Json conditions = j.raw("conditions");
+      if (!conditions.is_object()) j.fail("conditions", "expected an object");
+      run.conditions = conditions.dump();
+    } else {
+      j.allow("conditions");
+    }
     j.finish();
     runs.push_back(std::move(run));
   }
@@ -350,7 +385,8 @@ ImportSummary import_lut_json(LutStore& store, const std::string& text, const st
     m.key.dtype = j.string("dtype");
     m.key.memory_format = j.string("memory_format");
     m.stats = {j.number("median_us"), j.number("p10_us"), j.number("p90_us"), j.number("mean_us"),
-               j.number("std_us"), j.integer("repeats")};
+               j.number("std_us"), j.integer("repeats"), j.optional_integer("rounds").value_or(1)};
+    check_rounds(m.stats.rounds, j.where("rounds"));
     m.measured_at = j.string("measured_at");
     const int64_t run = j.integer("run");
     if (run < 0 || run >= static_cast<int64_t>(runs.size()))
@@ -433,7 +469,7 @@ ImportSummary import_phone_results(LutStore& store, const std::string& text, con
     m.key = parse_lut_key(result.string("key"), result.where("key"));
     const double us = result.number("us_per_iter");
     if (!(us > 0)) result.fail("us_per_iter", detail::concat("expected a positive number, got ", us));
-    m.stats = {us, us, us, us, 0.0, run.repeats};
+    m.stats = {us, us, us, us, 0.0, run.repeats, 1};
     m.measured_at = run.finished_at;
     result.finish();
     check_key(m, m.key.str(), result.where("us_per_iter"));

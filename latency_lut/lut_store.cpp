@@ -1,6 +1,7 @@
 #include "latency_lut/lut_store.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <ctime>
 #include <filesystem>
@@ -36,7 +37,9 @@ CREATE TABLE runs (
   build_commit TEXT NOT NULL,
   dnas_version TEXT NOT NULL,
   space TEXT NOT NULL,
-  command TEXT NOT NULL
+  command TEXT NOT NULL,
+  rounds INTEGER NOT NULL DEFAULT 1,
+  conditions TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE measurements (
   target TEXT NOT NULL REFERENCES targets(name),
@@ -59,7 +62,19 @@ CREATE TABLE measurements (
   repeats INTEGER NOT NULL,
   measured_at TEXT NOT NULL,
   run_id INTEGER NOT NULL REFERENCES runs(id),
+  rounds INTEGER NOT NULL DEFAULT 1,
   PRIMARY KEY (target, key)
+);
+CREATE TABLE round_samples (
+  target TEXT NOT NULL REFERENCES targets(name),
+  key TEXT NOT NULL,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  round INTEGER NOT NULL,
+  samples_us TEXT NOT NULL,
+  canary_us REAL NOT NULL,
+  attempts INTEGER NOT NULL,
+  settled INTEGER NOT NULL,
+  PRIMARY KEY (target, key, run_id, round)
 );
 CREATE TABLE corrections (
   target TEXT PRIMARY KEY REFERENCES targets(name),
@@ -73,9 +88,55 @@ CREATE TABLE corrections (
 );
 )sql";
 
+// What version 2 added to a version 1 table.
+const char* kMigrationFrom1 = R"sql(
+ALTER TABLE runs ADD COLUMN rounds INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE runs ADD COLUMN conditions TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE measurements ADD COLUMN rounds INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE round_samples (
+  target TEXT NOT NULL REFERENCES targets(name),
+  key TEXT NOT NULL,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  round INTEGER NOT NULL,
+  samples_us TEXT NOT NULL,
+  canary_us REAL NOT NULL,
+  attempts INTEGER NOT NULL,
+  settled INTEGER NOT NULL,
+  PRIMARY KEY (target, key, run_id, round)
+);
+)sql";
+
 const char* kMeasurementColumns =
     "target, key, op, variant, batch, in_c, in_h, in_w, out_c, stride, dtype, memory_format, median_us, p10_us, "
-    "p90_us, mean_us, std_us, repeats, measured_at, run_id";
+    "p90_us, mean_us, std_us, repeats, measured_at, run_id, rounds";
+
+// Samples as stored in round_samples.samples_us: shortest round-trip decimal, space-separated.
+std::string join_samples(const std::vector<double>& samples) {
+  std::string out;
+  char buffer[32];
+  for (double v : samples) {
+    const auto r = std::to_chars(buffer, buffer + sizeof buffer, v);
+    if (!out.empty()) out += ' ';
+    out.append(buffer, r.ptr);
+  }
+  return out;
+}
+
+std::vector<double> split_samples(const std::string& text, const std::string& key, const std::string& path) {
+  std::vector<double> out;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    double v = 0;
+    const auto r = std::from_chars(p, end, v);
+    DNAS_CHECK(r.ec == std::errc() && std::isfinite(v) && v > 0, path, ": round_samples.samples_us of '", key,
+               "' is not a list of positive numbers (a damaged table)");
+    out.push_back(v);
+    p = r.ptr;
+    while (p < end && *p == ' ') ++p;
+  }
+  return out;
+}
 
 // A latency read back from the table: a number, finite and positive, or the table is damaged (an
 // edited or half-migrated file); the error names the table, the column and the row's key.
@@ -108,6 +169,7 @@ MeasurementRow read_measurement(const SqliteStatement& s, const std::string& pat
                s.column_double(16), s.column_int(17)};
   row.measured_at = s.column_text(18);
   row.run_id = s.column_int(19);
+  row.stats.rounds = s.column_int(20);
   return row;
 }
 
@@ -157,14 +219,29 @@ void LutStore::open_schema(OpenMode mode) {
     }
     transaction.commit();
   }
+  if (version == 1) {
+    migrate_from_version_1();
+    version = kLutSchemaVersion;
+  }
   DNAS_CHECK(version == kLutSchemaVersion, path(), ": latency table schema version ", version,
-             ", but this dnas reads version ", kLutSchemaVersion);
+             ", but this dnas reads versions 1 to ", kLutSchemaVersion);
   db_->exec("PRAGMA journal_mode = WAL");
   db_->exec("PRAGMA synchronous = NORMAL");
   db_->exec("PRAGMA foreign_keys = ON");
   // After WAL is on: its many reads must not hold a lock that another profiler's switch to WAL
   // (which needs the file to itself) would then find busy.
   check_tables();
+}
+
+void LutStore::migrate_from_version_1() {
+  SqliteTransaction transaction(*db_);
+  SqliteStatement again = db_->prepare("PRAGMA user_version");  // another process may have migrated it
+  again.step();
+  if (again.column_int(0) == 1) {
+    db_->exec(kMigrationFrom1);
+    db_->exec("PRAGMA user_version = " + std::to_string(kLutSchemaVersion));
+  }
+  transaction.commit();
 }
 
 namespace {
@@ -187,7 +264,7 @@ std::vector<ColumnInfo> table_columns(SqliteDb& db, const std::string& table) {
 void LutStore::check_tables() const {
   SqliteDb expected(":memory:", true);
   expected.exec(kSchema);
-  for (const char* table : {"targets", "runs", "measurements", "corrections"}) {
+  for (const char* table : {"targets", "runs", "measurements", "round_samples", "corrections"}) {
     const std::vector<ColumnInfo> want = table_columns(expected, table), have = table_columns(*db_, table);
     DNAS_CHECK(!have.empty(), path(), ": damaged latency table: table '", table, "' is missing");
     for (const ColumnInfo& column : want) {
@@ -223,12 +300,12 @@ int64_t LutStore::add_run(const RunRecord& r) {
   db_->prepare(
          "INSERT INTO runs (target, source, host, started_at, finished_at, libtorch_version, cuda_version, device, "
          "device_name, threads, dtype, batch, memory_format, warmup, repeats, build_commit, dnas_version, space, "
-         "command) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+         "command, rounds, conditions) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
       .bind(1, r.target).bind(2, r.source).bind(3, r.host).bind(4, r.started_at).bind(5, r.finished_at)
       .bind(6, r.libtorch_version).bind(7, r.cuda_version).bind(8, r.device).bind(9, r.device_name)
       .bind(10, r.threads).bind(11, r.settings.dtype).bind(12, r.settings.batch).bind(13, r.settings.memory_format)
       .bind(14, r.warmup).bind(15, r.repeats).bind(16, r.build_commit).bind(17, r.dnas_version).bind(18, r.space)
-      .bind(19, r.command)
+      .bind(19, r.command).bind(20, r.rounds).bind(21, r.conditions)
       .run();
   const int64_t id = db_->last_insert_id();
   transaction.commit();
@@ -244,13 +321,45 @@ void LutStore::finish_run(int64_t run_id, const std::string& finished_at) {
 void LutStore::put_measurement(const MeasurementRow& m) {
   SqliteTransaction transaction(*db_);
   db_->prepare(std::string("INSERT OR REPLACE INTO measurements (") + kMeasurementColumns +
-               ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+               ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
       .bind(1, m.target).bind(2, m.key.str()).bind(3, m.key.op).bind(4, m.key.variant).bind(5, m.key.batch)
       .bind(6, m.key.in_channels).bind(7, m.key.in_height).bind(8, m.key.in_width).bind(9, m.key.out_channels)
       .bind(10, m.key.stride).bind(11, m.key.dtype).bind(12, m.key.memory_format).bind(13, m.stats.median_us)
       .bind(14, m.stats.p10_us).bind(15, m.stats.p90_us).bind(16, m.stats.mean_us).bind(17, m.stats.std_us)
-      .bind(18, m.stats.repeats).bind(19, m.measured_at).bind(20, m.run_id)
+      .bind(18, m.stats.repeats).bind(19, m.measured_at).bind(20, m.run_id).bind(21, m.stats.rounds)
       .run();
+  transaction.commit();
+}
+
+void LutStore::put_round(const RoundRow& r, const std::optional<MeasurementRow>& completed) {
+  SqliteTransaction transaction(*db_);
+  db_->prepare(
+         "INSERT INTO round_samples (target, key, run_id, round, samples_us, canary_us, attempts, settled) "
+         "VALUES (?,?,?,?,?,?,?,?)")
+      .bind(1, r.target).bind(2, r.key).bind(3, r.run_id).bind(4, r.round).bind(5, join_samples(r.samples_us))
+      .bind(6, r.canary_us).bind(7, r.attempts).bind(8, static_cast<int64_t>(r.settled))
+      .run();
+  if (completed) put_measurement(*completed);
+  transaction.commit();
+}
+
+std::map<std::string, std::vector<std::vector<double>>> LutStore::rounds_measured_with(
+    const std::string& target, int64_t threads, const std::string& device) const {
+  std::map<std::string, std::vector<std::vector<double>>> out;
+  SqliteStatement s = db_->prepare(
+      "SELECT q.key, q.samples_us FROM round_samples q JOIN runs r ON q.run_id = r.id "
+      "WHERE q.target = ? AND r.threads = ? AND r.device = ? ORDER BY q.key, q.run_id, q.round");
+  s.bind(1, target).bind(2, threads).bind(3, device);
+  while (s.step()) {
+    const std::string key = s.column_text(0);
+    out[key].push_back(split_samples(s.column_text(1), key, path()));
+  }
+  return out;
+}
+
+void LutStore::set_run_conditions(int64_t run_id, const std::string& conditions_json) {
+  SqliteTransaction transaction(*db_);
+  db_->prepare("UPDATE runs SET conditions = ? WHERE id = ?").bind(1, conditions_json).bind(2, run_id).run();
   transaction.commit();
 }
 
@@ -267,8 +376,8 @@ std::vector<RunRecord> LutStore::runs(const std::string& target) const {
   std::vector<RunRecord> out;
   SqliteStatement s = db_->prepare(
       "SELECT id, target, source, host, started_at, finished_at, libtorch_version, cuda_version, device, "
-      "device_name, threads, dtype, batch, memory_format, warmup, repeats, build_commit, dnas_version, space, command "
-      "FROM runs WHERE (?1 = '' OR target = ?1) ORDER BY id");
+      "device_name, threads, dtype, batch, memory_format, warmup, repeats, build_commit, dnas_version, space, command, "
+      "rounds, conditions FROM runs WHERE (?1 = '' OR target = ?1) ORDER BY id");
   s.bind(1, target);
   while (s.step()) {
     RunRecord r;
@@ -292,6 +401,8 @@ std::vector<RunRecord> LutStore::runs(const std::string& target) const {
     r.dnas_version = s.column_text(17);
     r.space = s.column_text(18);
     r.command = s.column_text(19);
+    r.rounds = s.column_int(20);
+    r.conditions = s.column_text(21);
     out.push_back(std::move(r));
   }
   return out;
@@ -323,6 +434,16 @@ std::set<std::string> LutStore::keys_measured_with(const std::string& target, in
       "WHERE m.target = ? AND r.threads = ? AND r.device = ?");
   s.bind(1, target).bind(2, threads).bind(3, device);
   while (s.step()) out.insert(s.column_text(0));
+  return out;
+}
+
+std::vector<std::pair<LutSettings, int64_t>> LutStore::settings_measured(const std::string& target) const {
+  std::vector<std::pair<LutSettings, int64_t>> out;
+  SqliteStatement s = db_->prepare(
+      "SELECT batch, dtype, memory_format, count(*) FROM measurements WHERE target = ? "
+      "GROUP BY batch, dtype, memory_format ORDER BY batch, dtype, memory_format");
+  s.bind(1, target);
+  while (s.step()) out.push_back({LutSettings{s.column_int(0), s.column_text(1), s.column_text(2)}, s.column_int(3)});
   return out;
 }
 

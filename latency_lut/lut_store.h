@@ -3,10 +3,19 @@
 //   targets       name, device description;
 //   runs          one profiling session or import each, with provenance: host, times, LibTorch
 //                 and CUDA versions, device name, threads, dtype, batch, memory format, warm-up,
-//                 repeats, dnas build commit and version, space, command line, source;
+//                 repeats and rounds, dnas build commit and version, space, command line, source,
+//                 and the conditions it ran in (JSON: host_conditions.h, plus the drift canary's
+//                 figures and whether the run was noisy);
 //   measurements  one row per (target, canonical key; see lut_key.h): the key's fields and the
-//                 median / p10 / p90 / mean / std in microseconds, repeat count, time, run id;
+//                 latency in microseconds (median_us: the rounds estimator of rounds.h; 1 round
+//                 for tables profiled before rounds) with p10 / p90 / mean / std over all samples,
+//                 repeat and round counts, time, run id;
+//   round_samples every round of every block still being or already profiled: its timed samples,
+//                 the canary after it, attempts, whether it settled. A block's measurement is
+//                 written with its last round, in one transaction, so a killed profiler resumes
+//                 where it stopped and never counts a round twice;
 //   corrections   a per-target linear fit (measured = scale * predicted + offset) from validation.
+// Version 1 tables (without rounds) are migrated in place when opened.
 // Opening a file that is not SQLite, is another application's database, or has another schema
 // version throws dnas::Error saying which.
 #pragma once
@@ -24,11 +33,12 @@
 
 namespace dnas {
 
-inline constexpr int kLutSchemaVersion = 1;
+inline constexpr int kLutSchemaVersion = 2;
 
 struct TimingStats {
   double median_us = 0, p10_us = 0, p90_us = 0, mean_us = 0, std_us = 0;
-  int64_t repeats = 0;
+  int64_t repeats = 0;  // timed iterations, all rounds together
+  int64_t rounds = 1;
 };
 
 struct RunRecord {
@@ -39,8 +49,20 @@ struct RunRecord {
   std::string libtorch_version, cuda_version, device, device_name;
   int64_t threads = 0;
   LutSettings settings;
-  int64_t warmup = 0, repeats = 0;
+  int64_t warmup = 0, repeats = 0;  // per round
+  int64_t rounds = 1;
   std::string build_commit, dnas_version, space, command;
+  std::string conditions = "{}";  // JSON
+};
+
+// One round of one block (see round_samples above).
+struct RoundRow {
+  std::string target, key;
+  int64_t run_id = 0, round = 0;
+  std::vector<double> samples_us;
+  double canary_us = 0;
+  int64_t attempts = 1;
+  bool settled = true;
 };
 
 struct MeasurementRow {
@@ -77,6 +99,14 @@ class LutStore {
   // Insert or replace one row, in its own transaction (a killed profiler loses at most the block
   // it was timing).
   void put_measurement(const MeasurementRow& row);
+  // Store one round and, when it completes the block, its measurement, in one transaction.
+  void put_round(const RoundRow& round, const std::optional<MeasurementRow>& completed);
+  // Every stored round's samples by key, for `target`'s blocks profiled by runs with these
+  // threads and device (what a resumed profile continues from).
+  std::map<std::string, std::vector<std::vector<double>>> rounds_measured_with(const std::string& target,
+                                                                             int64_t threads,
+                                                                             const std::string& device) const;
+  void set_run_conditions(int64_t run_id, const std::string& conditions_json);
 
   std::vector<TargetRow> targets() const;
   std::vector<RunRecord> runs(const std::string& target = "") const;
@@ -85,6 +115,8 @@ class LutStore {
   std::map<std::string, double> medians(const std::string& target, const LutSettings& settings) const;
   // Keys already measured for `target` by runs with these threads and device (resume).
   std::set<std::string> keys_measured_with(const std::string& target, int64_t threads, const std::string& device) const;
+  // Every (batch, dtype, memory format) that has rows for `target`, with its row count, in order.
+  std::vector<std::pair<LutSettings, int64_t>> settings_measured(const std::string& target) const;
 
   void put_correction(const Correction& correction);
   std::optional<Correction> correction(const std::string& target) const;
@@ -97,6 +129,7 @@ class LutStore {
   // and every measurement's run is recorded; otherwise an Error naming the table, the column and
   // the first bad row (a table edited or damaged outside dnas).
   void check_tables() const;
+  void migrate_from_version_1();
   std::unique_ptr<SqliteDb> db_;
 };
 

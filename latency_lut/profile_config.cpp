@@ -22,10 +22,21 @@ const ConfigFields<ProfileConfig>& profile_config_fields() {
           .text("device", &C::device, "cpu or cuda (default: the target's profile_device)")
           .integer("batch", &C::batch, "Batch size of the timed inputs", Range::between(1, kMaxBatch))
           .text("dtype", &C::dtype, "Data type (fp16 on CUDA only)", {"fp32", "fp16", "bf16"})
-          .text("memory_format", &C::memory_format, "Table layout: nchw, or nhwc (channels-last)", {"nchw", "nhwc"})
+          .text("lut_layout", &C::lut_layout, "The table's memory format: nchw, or nhwc (channels-last)",
+                {"nchw", "nhwc"})
           .integer("threads", &C::threads, "Intra-op threads (0: LibTorch's default)", Range::between(0, kMaxThreads))
-          .integer("warmup", &C::warmup, "Untimed iterations before timing", Range::between(0, 100000))
-          .integer("repeats", &C::repeats, "Timed iterations; the median is stored", Range::between(1, 100000));
+          .integer("warmup", &C::warmup, "Untimed iterations before each round's timed ones", Range::between(0, 100000))
+          .integer("repeats", &C::repeats, "Timed iterations per block and round", Range::between(1, 100000))
+          .integer("rounds", &C::rounds,
+                   "Rounds; each times every block once, in its own random order; the median over rounds of "
+                   "each round's 20th percentile is stored",
+                   Range::between(1, 1000))
+          .integer("seed", &C::seed, "Seed of the rounds' orders", Range::at_least(0))
+          .number("canary_threshold", &C::canary_threshold,
+                  "A block-round is timed again when the canary kernel ran this much slower than its best",
+                  Range::above_to(0, 10))
+          .integer("max_retries", &C::max_retries, "Re-measures of a block-round spoiled by drift, at most",
+                   Range::between(0, 100));
   return fields;
 }
 
@@ -35,13 +46,22 @@ void ProfileConfig::validate() const {
   DNAS_CHECK(space.empty() != arch.empty(), "profile-latency: give exactly one of --space and --arch");
 }
 
+RoundsOptions ProfileConfig::rounds_options() const {
+  RoundsOptions options;
+  options.rounds = rounds;
+  options.seed = static_cast<uint64_t>(seed);
+  options.canary_threshold = canary_threshold;
+  options.max_retries = max_retries;
+  return options;
+}
+
 TimingOptions ProfileConfig::timing(const TargetSpec& t) const {
   TimingOptions options;
   options.device = device.empty() ? t.profile_device : device;
   options.warmup = warmup;
   options.repeats = repeats;
   options.settings = settings();
-  check_lut_settings(options.settings, "--batch/--dtype/--memory-format");
+  check_lut_settings(options.settings, "--batch/--dtype/--lut-layout");
   if (threads > 0) at::set_num_threads(static_cast<int>(threads));
   check_device(options.device, options.settings.dtype,
                device.empty() ? "target " + t.name + " (profile_device " + t.profile_device +

@@ -24,14 +24,19 @@ struct ProfileConfig {
   std::string device;          // "" = the target's profile_device
   int64_t batch = 1;
   std::string dtype = "fp32";
-  std::string memory_format = "nchw";
+  std::string lut_layout = "nchw";  // the table's memory format
   int64_t threads = 0;         // 0 = LibTorch's default
-  int64_t warmup = 10;
-  int64_t repeats = 50;
+  int64_t warmup = 2;          // per round
+  int64_t repeats = 10;        // per round
+  int64_t rounds = 8;
+  int64_t seed = 0;            // of each round's order
+  double canary_threshold = 0.10;
+  int64_t max_retries = 3;
 
   // Every field's range, then exactly one of --space and --arch.
   void validate() const;
-  LutSettings settings() const { return {batch, dtype, memory_format}; }
+  LutSettings settings() const { return {batch, dtype, lut_layout}; }
+  RoundsOptions rounds_options() const;
   // The timing options on `target` (its profile device unless --device says otherwise); applies
   // --threads. Throws dnas::Error for a device this machine cannot time on.
   TimingOptions timing(const TargetSpec& target) const;

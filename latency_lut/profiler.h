@@ -1,12 +1,16 @@
-// Profiling: time each block configuration in isolation and store it (resumably) in a LutStore,
-// and time whole networks end to end with the same discipline.
+// Profiling: time each block configuration in isolation, in interleaved rounds checked by a drift
+// canary (rounds.h), and store it resumably in a LutStore; and time whole networks end to end with
+// the same discipline.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <torch/nn/modules/conv.h>
 
 #include "latency_lut/block_enumeration.h"
 #include "latency_lut/lut_store.h"
@@ -17,22 +21,28 @@
 namespace dnas {
 
 struct ProfileOptions {
-  TimingOptions timing;  // runs at LibTorch's current intra-op thread count (recorded per run)
+  TimingOptions timing;  // per round; runs at LibTorch's current intra-op thread count (recorded per run)
+  RoundsOptions rounds;
   std::string space;    // recorded in the run's provenance
   std::string command;  // the command line, recorded too
 };
 
 struct ProfileEvent {
-  size_t index = 0;  // 0-based among the blocks still to measure
-  size_t total = 0;
+  size_t done = 0;   // block-rounds timed so far in this run
+  size_t total = 0;  // block-rounds this run times
   const BlockToTime* block = nullptr;
-  TimingStats stats;
+  int64_t round = 0;            // the block's round, 0-based over all runs
+  bool settled = true;
+  std::optional<TimingStats> completed;  // set when this round completed the block's row
 };
 using ProfileObserver = std::function<void(const ProfileEvent&)>;
 
 struct ProfilePlan {
   std::vector<BlockToTime> pending;  // to measure
+  // Rounds each pending block already has (from an interrupted run): resumed, not repeated.
+  std::vector<std::vector<std::vector<double>>> rounds_done;
   size_t already_measured = 0;       // skipped: same target, key, threads and device
+  size_t block_rounds(int64_t rounds) const;  // still to time
 };
 
 struct ProfileSummary {
@@ -40,16 +50,33 @@ struct ProfileSummary {
   size_t measured = 0;
   size_t skipped = 0;
   double seconds = 0;
+  CanaryReport canary;
+  std::string conditions;  // JSON, as stored in the run
 };
 
 // What still needs measuring in `store`: blocks without a row for this target measured with the
-// current thread count and the same device.
+// current thread count and the same device, with the rounds they already have.
 ProfilePlan plan_profile(const LutStore& store, const TargetSpec& target, const std::vector<BlockToTime>& blocks,
                          const ProfileOptions& options);
 
-// Measures `plan.pending`, committing each row as it is timed; `observer` sees every row.
+// Measures `plan.pending` in rounds, committing every block-round as it is timed and each row with
+// its last round; records the run's conditions (host_conditions.h) and canary figures at the end.
+// `observer` sees every block-round.
 ProfileSummary run_profile(LutStore& store, const TargetSpec& target, const ProfilePlan& plan,
                            const ProfileOptions& options, const ProfileObserver& observer);
+
+// The drift canary's reference kernel: a 3x3 convolution, 32 -> 32 channels on 28x28, timed on
+// the profile's device, dtype and layout; a reading is the fastest of 3 iterations after 1 warm-up.
+class CanaryKernel {
+ public:
+  explicit CanaryKernel(const TimingOptions& options);
+  double read();
+
+ private:
+  TimingOptions options_;
+  torch::nn::Conv2d conv_{nullptr};
+  std::unique_ptr<PreparedForward> forward_;
+};
 
 // End-to-end latency of a whole network built from `arch` (fresh random weights).
 TimingStats time_arch_end_to_end(const ArchSpec& arch, std::optional<int64_t> input_size, const TimingOptions& options);

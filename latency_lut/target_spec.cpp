@@ -1,6 +1,7 @@
 #include "latency_lut/target_spec.h"
 
 #include "common/error.h"
+#include "common/config_fields.h"
 #include "common/config_reader.h"
 #include "supernet/config_store.h"
 
@@ -50,6 +51,15 @@ TargetSpec parse_target_text(const std::string& text, const std::string& origin)
   t.per_op_overhead_us = r.number("per_op_overhead_us");
   if (t.per_op_overhead_us < 0) r.fail("per_op_overhead_us", "expected a number >= 0");
   t.lut = r.string("lut");
+  // Each key checked on its own, so that the error names it.
+  LutSettings& lut = t.lut_settings;
+  lut.batch = r.optional_integer("lut_batch").value_or(lut.batch);
+  check_lut_settings({lut.batch, "fp32", "nchw"}, r.where("lut_batch"));
+  r.check_at_most("lut_batch", lut.batch, static_cast<int64_t>(kMaxBatch));
+  lut.dtype = r.optional_string("lut_dtype").value_or(lut.dtype);
+  check_lut_settings({1, lut.dtype, "nchw"}, r.where("lut_dtype"));
+  lut.memory_format = r.optional_string("lut_layout").value_or(lut.memory_format);
+  check_lut_settings({1, "fp32", lut.memory_format}, r.where("lut_layout"));
   t.notes = r.optional_string("notes").value_or("");
   r.finish();
   return t;

@@ -11,10 +11,15 @@
 //   memory_efficiency: 0.6
 //   per_op_overhead_us: 30        # launch / dispatch cost per block
 //   lut: luts/tx1.db              # default --db
+//   lut_batch: 1                  # optional: the table rows `dnas search` uses (lut_key.h), unless
+//   lut_dtype: fp32               #   --lut-batch / --lut-dtype / --lut-layout say otherwise;
+//   lut_layout: nchw              #   1, fp32 and nchw when absent
 #pragma once
 
 #include <map>
 #include <string>
+
+#include "latency_lut/lut_key.h"
 
 namespace dnas {
 
@@ -30,6 +35,7 @@ struct TargetSpec {
   double memory_efficiency = 0.6;
   double per_op_overhead_us = 0;
   std::string lut;
+  LutSettings lut_settings;  // lut_batch, lut_dtype, lut_layout
   std::string notes;
   std::string origin;
 

@@ -20,14 +20,6 @@
 namespace dnas {
 namespace {
 
-double percentile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  const double position = q * static_cast<double>(sorted.size() - 1);
-  const size_t below = static_cast<size_t>(std::floor(position));
-  const size_t above = std::min(below + 1, sorted.size() - 1);
-  return sorted[below] + (sorted[above] - sorted[below]) * (position - static_cast<double>(below));
-}
-
 torch::ScalarType scalar_type(const std::string& dtype) {
   if (dtype == "fp16") return torch::kHalf;
   if (dtype == "bf16") return torch::kBFloat16;
@@ -48,22 +40,7 @@ std::string cpu_model_name() {
 
 }  // namespace
 
-TimingStats summarize_samples(std::vector<double> samples) {
-  TimingStats stats;
-  stats.repeats = static_cast<int64_t>(samples.size());
-  if (samples.empty()) return stats;
-  std::sort(samples.begin(), samples.end());
-  stats.median_us = percentile(samples, 0.5);
-  stats.p10_us = percentile(samples, 0.1);
-  stats.p90_us = percentile(samples, 0.9);
-  stats.mean_us = std::accumulate(samples.begin(), samples.end(), 0.0) / static_cast<double>(samples.size());
-  double sum_sq = 0;
-  for (double s : samples) sum_sq += (s - stats.mean_us) * (s - stats.mean_us);
-  stats.std_us = samples.size() > 1 ? std::sqrt(sum_sq / static_cast<double>(samples.size() - 1)) : 0.0;
-  return stats;
-}
-
-TimingStats time_callable(const std::function<void()>& run_once, const TimingOptions& options) {
+std::vector<double> time_callable(const std::function<void()>& run_once, const TimingOptions& options) {
   const bool cuda = options.device == "cuda";
   auto sync = [cuda] {
     if (cuda) torch::cuda::synchronize();
@@ -78,22 +55,31 @@ TimingStats time_callable(const std::function<void()>& run_once, const TimingOpt
     sync();
     samples.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
   }
-  return summarize_samples(std::move(samples));
+  return samples;
+}
+
+PreparedForward::PreparedForward(torch::nn::Module& module, std::function<torch::Tensor(torch::Tensor)> forward,
+                                 int64_t channels, int64_t height, int64_t width, const TimingOptions& options)
+    : forward_(std::move(forward)) {
+  const torch::Device device(options.device == "cuda" ? torch::kCUDA : torch::kCPU);
+  const torch::ScalarType dtype = scalar_type(options.settings.dtype);
+  const bool nhwc = options.settings.memory_format == "nhwc";
+  module.eval();
+  module.to(device, dtype);
+  if (nhwc) use_channels_last(module);
+  input_ = at::randn({options.settings.batch, channels, height, width}, at::TensorOptions().dtype(dtype).device(device));
+  if (nhwc) input_ = to_channels_last(input_);
+}
+
+void PreparedForward::run() const {
+  torch::NoGradGuard no_grad;
+  forward_(input_);
 }
 
 TimingStats time_module_forward(torch::nn::Module& module, const std::function<torch::Tensor(torch::Tensor)>& forward,
                                 int64_t channels, int64_t height, int64_t width, const TimingOptions& options) {
-  const torch::Device device(options.device == "cuda" ? torch::kCUDA : torch::kCPU);
-  const torch::ScalarType dtype = scalar_type(options.settings.dtype);
-  const bool nhwc = options.settings.memory_format == "nhwc";
-  torch::NoGradGuard no_grad;
-  module.eval();
-  module.to(device, dtype);
-  if (nhwc) use_channels_last(module);
-  torch::Tensor input = at::randn({options.settings.batch, channels, height, width},
-                                  at::TensorOptions().dtype(dtype).device(device));
-  if (nhwc) input = to_channels_last(input);
-  return time_callable([&] { forward(input); }, options);
+  const PreparedForward prepared(module, forward, channels, height, width, options);
+  return summarize_samples(time_callable([&] { prepared.run(); }, options));
 }
 
 HostInfo describe_host(const std::string& device) {

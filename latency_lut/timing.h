@@ -1,6 +1,6 @@
-// Timing discipline shared by the block profiler, end-to-end network timing and (later) benchmarks:
-// eval mode, no-grad, warm-up iterations, device synchronisation around every timed iteration,
-// per-iteration samples summarised as median / p10 / p90 / mean / std in microseconds.
+// Timing discipline shared by the block profiler, end-to-end network timing and benchmarks: eval
+// mode, no-grad, warm-up iterations, device synchronisation around every timed iteration,
+// per-iteration samples in microseconds (summarised by rounds.h).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include "common/device.h"
 #include "latency_lut/lut_key.h"
 #include "latency_lut/lut_store.h"
+#include "latency_lut/rounds.h"
 
 namespace dnas {
 
@@ -23,13 +24,24 @@ struct TimingOptions {
   LutSettings settings;
 };
 
-TimingStats summarize_samples(std::vector<double> samples_us);
+// Times `run_once` (already set up) `repeats` times after `warmup` untimed calls; returns the
+// samples in microseconds (summarize_samples / combine_rounds in rounds.h summarise them).
+std::vector<double> time_callable(const std::function<void()>& run_once, const TimingOptions& options);
 
-// Times `run_once` (already set up) `repeats` times after `warmup` untimed calls.
-TimingStats time_callable(const std::function<void()>& run_once, const TimingOptions& options);
+// A forward pass ready to time: `module` in eval mode on the options' device, dtype and memory
+// format, with a random N x C x H x W input; run() calls it under no-grad.
+class PreparedForward {
+ public:
+  PreparedForward(torch::nn::Module& module, std::function<torch::Tensor(torch::Tensor)> forward, int64_t channels,
+                  int64_t height, int64_t width, const TimingOptions& options);
+  void run() const;
 
-// Puts `module` in eval mode on the options' device, dtype and memory format, and times its
-// forward pass on a random N x C x H x W input under no-grad.
+ private:
+  std::function<torch::Tensor(torch::Tensor)> forward_;
+  torch::Tensor input_;
+};
+
+// PreparedForward timed in one burst (warm-up, then `repeats` samples), summarised.
 TimingStats time_module_forward(torch::nn::Module& module, const std::function<torch::Tensor(torch::Tensor)>& forward,
                                 int64_t channels, int64_t height, int64_t width, const TimingOptions& options);
 

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <random>
 
 #include "latency_lut/profiler.h"
+#include "supernet/network.h"
 #include "common/error.h"
 
 namespace dnas {
@@ -55,12 +57,15 @@ std::pair<double, double> fit_linear(const std::vector<double>& x, const std::ve
 }
 
 ValidationReport validate_table(const LatencyTable& table, const SearchSpace& space, size_t archs, uint64_t seed,
-                                const TimingOptions& timing,
+                                const TimingOptions& timing, const RoundsOptions& rounds,
                                 const std::function<void(size_t, size_t)>& progress) {
   DNAS_CHECK(archs >= 4, "--archs: expected at least 4 architectures, got ", archs);
+  DNAS_CHECK(rounds.rounds >= 2, "--rounds: expected at least 2 (the noise floor compares rounds), got ",
+             rounds.rounds);
   const std::vector<SearchableLayer> layers = space.searchable_layers();
   std::mt19937_64 rng(seed);
   ValidationReport report;
+  std::vector<std::unique_ptr<PreparedForward>> forwards;
   for (size_t a = 0; a < archs; ++a) {
     ArchValidation v;
     for (const SearchableLayer& l : layers) {
@@ -71,10 +76,36 @@ ValidationReport validate_table(const LatencyTable& table, const SearchSpace& sp
     const ArchLatency predicted = table.for_arch(resolve_arch(arch), space.name);
     report.estimated = report.estimated || predicted.any_estimated;
     v.predicted_us = predicted.total_us();
-    v.measured_us = time_arch_end_to_end(arch, std::nullopt, timing).median_us;
     report.archs.push_back(std::move(v));
-    if (progress) progress(a + 1, archs);
+    Network net(arch, std::nullopt);
+    const FeatureShape& in = net->resolved().input;
+    forwards.push_back(std::make_unique<PreparedForward>(
+        *net, [net](torch::Tensor x) mutable { return net->forward(x); }, in.channels, in.height, in.width, timing));
   }
+  std::vector<std::vector<std::vector<double>>> samples(archs);
+  const size_t total = archs * static_cast<size_t>(rounds.rounds);
+  size_t done = 0;
+  RoundsHooks hooks;
+  hooks.time_item = [&](size_t i) { return time_callable([&] { forwards[i]->run(); }, timing); };
+  CanaryKernel canary(timing);
+  hooks.time_canary = [&] { return canary.read(); };
+  hooks.keep = [&](const ItemRound& r) {
+    samples[r.item].push_back(r.samples);
+    if (progress) progress(++done, total);
+  };
+  report.canary = run_rounds(std::vector<int64_t>(archs, rounds.rounds), rounds, hooks);
+  std::vector<double> noise;
+  for (size_t a = 0; a < archs; ++a) {
+    std::vector<std::vector<double>> even, odd;
+    for (size_t r = 0; r < samples[a].size(); ++r) (r % 2 ? odd : even).push_back(samples[a][r]);
+    ArchValidation& v = report.archs[a];
+    v.measured_us = combine_rounds(samples[a]).median_us;
+    v.even_us = combine_rounds(even).median_us;
+    v.odd_us = combine_rounds(odd).median_us;
+    noise.push_back(std::abs(v.even_us - v.odd_us) / v.measured_us);
+  }
+  std::sort(noise.begin(), noise.end());
+  report.noise_floor = percentile_of_sorted(noise, 0.5);
   std::vector<double> predicted, measured;
   for (const ArchValidation& v : report.archs) {
     predicted.push_back(v.predicted_us);

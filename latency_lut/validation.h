@@ -1,7 +1,10 @@
 // `lut validate`: how well summed table rows predict whole networks on this machine. Samples
 // random architectures from a space, predicts each as the sum of its blocks' table latencies,
-// measures each end to end with the profiler's timing discipline, and reports the median absolute
-// percentage error, the max error and Kendall's tau-b between predicted and measured. A linear
+// measures each end to end with the profiler's discipline (interleaved rounds with the drift
+// canary and the same estimator, rounds.h), and reports the median absolute percentage error, the
+// max error and Kendall's tau-b between predicted and measured, beside its own noise floor: each
+// arch's latency from its even rounds against its odd rounds (the median relative difference over
+// archs), so a user can tell table error from machine noise. A linear
 // correction (measured = scale * predicted + offset) is fitted on all archs; its error is reported
 // 2-fold cross-validated (fit on one half, scored on the other), so it is not flattered.
 #pragma once
@@ -21,6 +24,7 @@ struct ArchValidation {
   std::vector<std::string> choices;
   double predicted_us = 0;
   double measured_us = 0;
+  double even_us = 0, odd_us = 0;  // from its even / odd rounds
   double corrected_us = 0;  // cross-validated prediction
 };
 
@@ -35,6 +39,8 @@ struct ValidationReport {
   ErrorStats raw, corrected;
   double scale = 1, offset_us = 0;  // fitted on all archs
   bool estimated = false;           // predictions used estimated rows
+  double noise_floor = 0;           // median |even - odd| / measured over archs, as a fraction
+  CanaryReport canary;
 };
 
 ErrorStats error_stats(const std::vector<double>& predicted, const std::vector<double>& measured);
@@ -42,8 +48,9 @@ double kendall_tau_b(const std::vector<double>& a, const std::vector<double>& b)
 // Least squares y = scale * x + offset.
 std::pair<double, double> fit_linear(const std::vector<double>& x, const std::vector<double>& y);
 
+// `timing` is per round; `rounds.rounds` must be at least 2 (the noise floor needs two).
 ValidationReport validate_table(const LatencyTable& table, const SearchSpace& space, size_t archs, uint64_t seed,
-                                const TimingOptions& timing,
+                                const TimingOptions& timing, const RoundsOptions& rounds,
                                 const std::function<void(size_t done, size_t total)>& progress = {});
 
 }  // namespace dnas

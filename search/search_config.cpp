@@ -31,6 +31,12 @@ const ConfigFields<SearchConfig>& search_config_fields() {
           .text("space", &C::space, "Search space name or .yaml")
           .text("target", &C::target, "Target whose latency table drives the loss")
           .text("db", &C::db, "Latency table (default: the target's; estimates if absent)")
+          .integer("lut_batch", &C::lut_batch, "Batch of the table rows to use (0: the target's lut_batch, else 1)",
+                   Range::between(0, kMaxBatch))
+          .text("lut_dtype", &C::lut_dtype,
+                "dtype of the table rows to use: fp32, fp16 or bf16 (default: the target's lut_dtype, else fp32)")
+          .text("lut_layout", &C::lut_layout,
+                "Layout of the table rows to use: nchw or nhwc (default: the target's lut_layout, else nchw)")
           .text("data", &C::data,
                 "mnist:DIR (IDX, plain or .gz), fashion-mnist, cifar10:DIR, cifar100:DIR, folder:DIR, "
                 "synthetic[:N[:SIZE[:C[:CLASSES]]]]")
@@ -107,8 +113,11 @@ const ConfigFields<SearchConfig>& search_config_fields() {
           .integer("seed", &C::seed, "Seed of every random draw", Range::at_least(0))
           .integer("threads", &C::threads, "Intra-op threads (0: LibTorch's default)", Range::between(0, kMaxThreads))
           .text("precision", &C::precision, "fp32, or bf16 (CUDA autocast; weights stay fp32)", {"fp32", "bf16"})
-          .text("memory_format", &C::memory_format,
-                "Training layout: nhwc (channels-last, LibTorch's fast depthwise kernels) or nchw", {"nhwc", "nchw"})
+          .text("train_layout", &C::train_layout,
+                "Layout the supernet trains in: nhwc (channels-last, LibTorch's fast depthwise kernels) or nchw "
+                "(the table's is --lut-layout)",
+                {"nhwc", "nchw"})
+          .renamed_from("memory_format")
           .integer("image_size", &C::image_size, "Image size for folder datasets", Range::between(1, kMaxImageSize))
           .integer("max_samples", &C::max_samples, "Use only the first N training images (0: all)", Range::at_least(0))
           .boolean("estimate_missing", &C::estimate_missing, "Fill missing table rows with labelled estimates")
@@ -139,6 +148,16 @@ void SearchConfig::validate() const {
   DNAS_CHECK(latency_target_ms == 0 || latency_target_fraction == 0,
              "--latency-target-ms and --latency-target-fraction: give one of them");
   DNAS_CHECK(method == "dnas" || samples >= 1, "--method random: needs --samples >= 1 (the random archs to score)");
+  if (!lut_dtype.empty()) check_lut_settings({1, lut_dtype, "nchw"}, "--lut-dtype");  // "": the target's
+  if (!lut_layout.empty()) check_lut_settings({1, "fp32", lut_layout}, "--lut-layout");
+}
+
+LutSettings resolved_lut_settings(const SearchConfig& config, const TargetSpec& target) {
+  LutSettings settings = target.lut_settings;
+  if (config.lut_batch > 0) settings.batch = config.lut_batch;
+  if (!config.lut_dtype.empty()) settings.dtype = config.lut_dtype;
+  if (!config.lut_layout.empty()) settings.memory_format = config.lut_layout;
+  return settings;
 }
 
 }  // namespace dnas

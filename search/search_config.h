@@ -2,7 +2,9 @@
 // back by --resume (which refuses a changed config, naming the keys) and accepted by --config.
 // Every field is defined once, in search_config_fields(), which also gives `dnas search` its flags.
 // A "dnas-search/1" config (written before latency targets, schedules and derivation were
-// reworked) reads with the settings that reproduce how that version searched.
+// reworked) reads with the settings that reproduce how that version searched. `train_layout` was
+// called `memory_format` before the latency table's own layout became a setting (`lut_layout`);
+// configs that say `memory_format` still read.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +13,8 @@
 
 #include "common/config_fields.h"
 #include "common/json.h"
+#include "latency_lut/lut_key.h"
+#include "latency_lut/target_spec.h"
 
 namespace dnas {
 
@@ -18,6 +22,11 @@ struct SearchConfig {
   std::string space = "small";
   std::string target = "host-cpu";
   std::string db;                 // "" = the target's table; estimates if it does not exist yet
+  // Which of the table's rows to look latencies up in (lut_key.h); 0 / "" = the target's lut_batch,
+  // lut_dtype, lut_layout (target_spec.h). See resolved_lut_settings().
+  int64_t lut_batch = 0;
+  std::string lut_dtype;
+  std::string lut_layout;
   std::string data = "synthetic";
   std::string device = "cpu";
   std::string out = "runs/search";
@@ -52,7 +61,7 @@ struct SearchConfig {
   int64_t seed = 0;
   int64_t threads = 0;             // 0 = LibTorch's default
   std::string precision = "fp32";   // fp32, or bf16 (CUDA autocast)
-  std::string memory_format = "nhwc";  // nhwc (channels-last: LibTorch's fast CPU depthwise kernels) or nchw
+  std::string train_layout = "nhwc";  // nhwc (channels-last: LibTorch's fast CPU depthwise kernels) or nchw
   int64_t image_size = 32;         // folder datasets
   int64_t max_samples = 0;         // 0 = the whole training set
   bool estimate_missing = false;
@@ -70,6 +79,10 @@ struct SearchConfig {
 };
 
 const ConfigFields<SearchConfig>& search_config_fields();
+
+// The table setting a search looks latencies up at: each of lut_batch, lut_dtype and lut_layout as
+// the config gives it, else as the target does (whose own default is 1 / fp32 / nchw).
+LutSettings resolved_lut_settings(const SearchConfig& config, const TargetSpec& target);
 
 inline Json config_to_json(const SearchConfig& config) { return search_config_fields().to_json(config); }
 // Reads a config.json of either format (see the top of this file).

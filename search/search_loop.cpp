@@ -111,6 +111,7 @@ struct SearchInputs {
   std::vector<int64_t> w_split, theta_split;
   TargetSpec target;
   std::string db;
+  LutSettings lut;  // the table rows looked up
   ResolvedSpace resolved;
   std::string space_args;  // the space as `dnas profile-latency` would be told it
   SpaceLatency latency;
@@ -140,7 +141,8 @@ SearchInputs prepare_inputs(const SearchConfig& config, const World& world,
 
   in.target = load_target(config.target);
   in.db = table_for_lookup(in.target, config.db);
-  const LatencyTable table(in.target, in.db, {}, config.estimate_missing);
+  in.lut = resolved_lut_settings(config, in.target);
+  const LatencyTable table(in.target, in.db, in.lut, config.estimate_missing);
   in.resolved = resolve_space(in.space, std::nullopt, in.space.name);
   in.space_args = detail::concat(config.space, " --input ", in.space.input_size, " --input-channels ",
                                  in.space.input_channels, " --num-classes ", in.space.num_classes);
@@ -155,9 +157,18 @@ SearchInputs prepare_inputs(const SearchConfig& config, const World& world,
     check_target_reachable(config.latency_target_ms, in.reachable,
                            "space " + in.space.name + " on " + in.target.name +
                                (in.latency.any_estimated ? " (estimated latencies)" : ""));
-  if (in.latency.any_estimated)
-    message("latency: " + std::string(in.db.empty() ? "no table at " + in.target.lut : "table " + in.db + " is incomplete") +
-            ", so candidate latencies are roofline ESTIMATES for " + in.target.name);
+  const std::string setting = describe_lut_settings(in.lut);
+  if (!in.latency.any_estimated)
+    message("latency: table " + in.db + ", rows at " + setting);
+  else if (in.db.empty())
+    message("latency: no table at " + in.target.lut + ", so candidate latencies are roofline ESTIMATES for " +
+            in.target.name + " at " + setting);
+  else if (table.measured_rows() == 0)
+    message("latency: table " + in.db + " has no rows for " + in.target.name +
+            ", so candidate latencies are roofline ESTIMATES for " + in.target.name + " at " + setting);
+  else
+    message("latency: table " + in.db + " at " + setting +
+            " is incomplete, so the missing candidate latencies are roofline ESTIMATES");
   return in;
 }
 
@@ -195,7 +206,7 @@ StepSettings step_settings(const SearchConfig& config) {
                   : config.target_loss == "dual"      ? TargetLoss::kDual
                   : config.target_loss == "absolute"  ? TargetLoss::kAbsolute
                                                       : TargetLoss::kHinge;
-  s.channels_last = channels_last_format(config.memory_format);
+  s.channels_last = channels_last_format(config.train_layout, "--train-layout");
   s.autocast_bf16 = config.precision == "bf16";
   return s;
 }
@@ -239,7 +250,7 @@ void derive_result(const SearchConfig& config, const SearchInputs& in, Supernet&
 
   ArchSpec arch = in.space.derive(result.choices);
   arch.name = in.space.name + "_searched";
-  const LatencyTable table(in.target, in.db, {}, config.estimate_missing);
+  const LatencyTable table(in.target, in.db, in.lut, config.estimate_missing);
   const ArchLatency arch_latency = table.for_arch(resolve_arch(arch), in.space_args);
   result.predicted_latency_ms = arch_latency.total_us() / 1000.0;
   result.latency_estimated = arch_latency.any_estimated;
@@ -253,7 +264,8 @@ void derive_result(const SearchConfig& config, const SearchInputs& in, Supernet&
                  {"predicted_latency_ms", result.predicted_latency_ms}, {"latency_estimated", result.latency_estimated},
                  {"layer_latency_us", layer_latency}, {"accuracy_theta_split", result.derived_accuracy},
                  {"sampled_accuracy_theta_split", result.theta_accuracy}, {"epochs", config.epochs},
-                 {"seed", config.seed}, {"mode", config.mode}};
+                 {"seed", config.seed}, {"mode", config.mode},
+                 {"lut_settings", {{"batch", in.lut.batch}, {"dtype", in.lut.dtype}, {"layout", in.lut.memory_format}}}};
   if (config.has_target()) {
     arch.origin["latency_target_ms"] = config.latency_target_ms;
     arch.origin["latency_target_met"] = result.target_met;

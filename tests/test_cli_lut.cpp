@@ -60,12 +60,12 @@ TEST_F(CliLut, ProfileListExportImportRoundTrip) {
   EXPECT_EQ(json::parse(dry.out)["to_measure"].size(), blocks);
   EXPECT_FALSE(fs::exists(db)) << "a dry run must not create the table";
 
-  const Result profiled = run("profile-latency --space small --target host-cpu --db " + db + " --repeats 3 --warmup 1 --json");
+  const Result profiled = run("profile-latency --space small --target host-cpu --db " + db + " --repeats 3 --warmup 1 --rounds 2 --json");
   ASSERT_EQ(profiled.exit_code, 0) << profiled.err;
   EXPECT_EQ(json::parse(profiled.out)["measured"].get<size_t>(), blocks);
   EXPECT_EQ(query_int(db, "SELECT count(*) FROM measurements"), static_cast<int64_t>(blocks));
 
-  const Result again = run("profile-latency --space small --target host-cpu --db " + db + " --repeats 3 --warmup 1 --json");
+  const Result again = run("profile-latency --space small --target host-cpu --db " + db + " --repeats 3 --warmup 1 --rounds 2 --json");
   EXPECT_EQ(json::parse(again.out)["measured"], 0);
   EXPECT_EQ(json::parse(again.out)["skipped"].get<size_t>(), blocks);
 
@@ -96,7 +96,7 @@ void exec_sql(const std::string& db, const std::string& sql) {
 // fact is refused when read, naming the column and the key.
 TEST_F(CliLut, ImportAndReadRefuseBadRows) {
   const std::string db = path("good.db");
-  ASSERT_EQ(run("profile-latency --space small --target host-cpu --db " + db + " --repeats 1 --warmup 0").exit_code, 0);
+  ASSERT_EQ(run("profile-latency --space small --target host-cpu --db " + db + " --repeats 1 --warmup 0 --rounds 2").exit_code, 0);
   const Result exported = run("lut export --db " + db + " --format csv");
   ASSERT_EQ(exported.exit_code, 0) << exported.err;
   std::vector<std::string> lines;
@@ -144,41 +144,52 @@ TEST_F(CliLut, ImportAndReadRefuseBadRows) {
   expect_one_line_error(run("lut list --db " + db), "damaged latency table: measurements.std_us is missing");
 }
 
-TEST_F(CliLut, KilledProfilerLeavesAConsistentTableAndResumes) {
+TEST_F(CliLut, AProfilerKilledMidRoundResumesLosingAndRepeatingNothing) {
   const std::string db = path("killed.db");
-  const std::string args = "profile-latency --space fbnet --target host-cpu --db " + db + " --repeats 3 --warmup 0";
-  const size_t total = dry_run_keys("--space fbnet --target host-cpu --db " + db).size();
+  const int64_t rounds = 3;
+  const std::string args = "profile-latency --space fbnet --target host-cpu --db " + db +
+                           " --rounds 3 --repeats 2 --warmup 0 --canary-threshold 10";
+  const int64_t total = static_cast<int64_t>(dry_run_keys("--space fbnet --target host-cpu --db " + db).size());
   const pid_t pid = spawn(args);
-  int64_t rows = 0;
-  for (int i = 0; i < 600 && rows < 5; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (fs::exists(db)) rows = query_int(db, "SELECT count(*) FROM measurements");
+  // Kill it inside the second round: every block has one round stored, some have two.
+  int64_t stored = 0;
+  for (int i = 0; i < 1200 && stored < total + 5; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    if (fs::exists(db)) stored = query_int(db, "SELECT count(*) FROM round_samples");
   }
   kill(pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
   ASSERT_TRUE(WIFSIGNALED(status)) << "the profiler finished before it could be killed";
   EXPECT_EQ(integrity(db), "ok");
-  const int64_t kept = query_int(db, "SELECT count(*) FROM measurements");
-  EXPECT_GE(kept, 5);
-  EXPECT_LT(kept, static_cast<int64_t>(total));
+  const int64_t kept = query_int(db, "SELECT count(*) FROM round_samples");
+  ASSERT_GT(kept, total);
+  ASSERT_LT(kept, 2 * total) << "killed too late: the test means to kill it mid-round";
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM measurements"), 0);  // rows come with a block's last round
   const Result list = run("lut list --db " + db);
   EXPECT_NE(list.out.find("interrupted"), std::string::npos) << list.out;
 
   const Result resumed = run(args + " --json");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   const json summary = json::parse(resumed.out);
-  EXPECT_EQ(summary["skipped"].get<int64_t>(), kept);
-  EXPECT_EQ(summary["measured"].get<int64_t>() + kept, static_cast<int64_t>(total));
-  EXPECT_EQ(query_int(db, "SELECT count(*) FROM measurements"), static_cast<int64_t>(total));
+  EXPECT_EQ(summary["measured"].get<int64_t>(), total);
+  EXPECT_EQ(integrity(db), "ok");
+  // Nothing lost: the killed run's rounds are still there and count; nothing repeated: every block
+  // has exactly `rounds` rounds, numbered 0..rounds-1, and a row that says so.
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM round_samples WHERE run_id = 1"), kept);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM round_samples"), rounds * total);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM (SELECT key FROM round_samples GROUP BY key "
+                          "HAVING count(*) != 3 OR count(DISTINCT round) != 3 OR max(round) != 2)"), 0);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM measurements WHERE rounds = 3"), total);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM measurements"), total);
 }
 
 TEST_F(CliLut, TwoProfilersWritingOneTableLoseNoRows) {
   const std::string db = path("shared.db");
   std::set<std::string> expected = dry_run_keys("--space small --target host-cpu --db " + db);
   for (const std::string& k : dry_run_keys("--space mixed --target host-cpu --db " + db)) expected.insert(k);
-  const pid_t a = spawn("profile-latency --space small --target host-cpu --db " + db + " --repeats 2 --warmup 0");
-  const pid_t b = spawn("profile-latency --space mixed --target host-cpu --db " + db + " --repeats 2 --warmup 0");
+  const pid_t a = spawn("profile-latency --space small --target host-cpu --db " + db + " --repeats 2 --warmup 0 --rounds 2");
+  const pid_t b = spawn("profile-latency --space mixed --target host-cpu --db " + db + " --repeats 2 --warmup 0 --rounds 2");
   int status_a = 0, status_b = 0;
   waitpid(a, &status_a, 0);
   waitpid(b, &status_b, 0);
@@ -191,8 +202,8 @@ TEST_F(CliLut, TwoProfilersWritingOneTableLoseNoRows) {
 
 TEST_F(CliLut, ValidateReportsErrorAndRankCorrelation) {
   const std::string db = path("v.db");
-  ASSERT_EQ(run("profile-latency --space small --target host-cpu --db " + db + " --repeats 5 --warmup 1").exit_code, 0);
-  const Result r = run("lut validate --db " + db + " --target host-cpu --space small --archs 6 --repeats 5 --warmup 1 --json");
+  ASSERT_EQ(run("profile-latency --space small --target host-cpu --db " + db + " --repeats 5 --warmup 1 --rounds 2").exit_code, 0);
+  const Result r = run("lut validate --db " + db + " --target host-cpu --space small --archs 6 --repeats 5 --warmup 1 --rounds 2 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json v = json::parse(r.out);
   EXPECT_EQ(v["archs"].size(), 6u);
@@ -200,9 +211,12 @@ TEST_F(CliLut, ValidateReportsErrorAndRankCorrelation) {
   EXPECT_LE(v["kendall_tau"].get<double>(), 1.0);
   EXPECT_FALSE(v["estimated"].get<bool>());
   EXPECT_TRUE(v["correction"]["stored"].get<bool>());
+  EXPECT_EQ(v["rounds"].get<int>(), 2);
+  EXPECT_GE(v["noise_floor"].get<double>(), 0.0);
+  EXPECT_GT(v["canary"]["baseline_us"].get<double>(), 0.0);
   EXPECT_EQ(query_int(db, "SELECT count(*) FROM corrections"), 1);
   // A target whose default table does not exist yet predicts from labelled estimates.
-  const Result estimated = run("lut validate --target tx2 --space small --archs 4 --repeats 2 --warmup 0 --device cpu --json");
+  const Result estimated = run("lut validate --target tx2 --space small --archs 4 --repeats 2 --warmup 0 --rounds 2 --device cpu --json");
   ASSERT_EQ(estimated.exit_code, 0) << estimated.err;
   EXPECT_TRUE(json::parse(estimated.out)["estimated"].get<bool>());
   EXPECT_FALSE(json::parse(estimated.out)["correction"]["stored"].get<bool>());  // nowhere to store it
@@ -210,10 +224,31 @@ TEST_F(CliLut, ValidateReportsErrorAndRankCorrelation) {
                         "typo.db: no such latency table");
 }
 
+TEST_F(CliLut, PeersTablesImportOnlyWhenEveryKeyMaps) {
+  const fs::path good = write_temp("dnas_peer_good.yaml",
+                                   "expanded_conv-input:56x56x24-output:56x56x24-expand:3-kernel:5-stride:1-idskip:1:\n"
+                                   "  mean: 1.25\n  std: 0.05\n");
+  const fs::path bad = write_temp("dnas_peer_bad.yaml", "Logits: 0.3\nConv: {mean: 2.0}\n");
+  const std::string db = path("peer.db");
+  expect_one_line_error(run("lut import --db " + db + " --in " + good.string() + " --format proxyless"),
+                        "--target: required with --format proxyless");
+  expect_one_line_error(run("lut import --db " + db + " --in " + bad.string() + " --format proxyless --target pixel1"),
+                        "2 of 2 keys have no dnas block, so nothing was imported");
+  EXPECT_FALSE(fs::exists(db));  // a failed import leaves nothing behind
+  ASSERT_EQ(run("lut import --db " + db + " --in " + good.string() + " --format proxyless --target pixel1").exit_code, 0);
+  const json list = json::parse(run("lut list --db " + db + " --json").out);
+  EXPECT_EQ(list["runs"][0]["source"], "import:proxyless");
+  EXPECT_EQ(list["runs"][0]["target"], "pixel1");
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM measurements WHERE key = 'ir_k5_e3{act=relu6}|in=1x24x56x56|out=24|s=1|"
+                          "fp32|nchw' AND median_us = 1250"), 1);
+  fs::remove(good);
+  fs::remove(bad);
+}
+
 TEST_F(CliLut, ProfileAnArchThenBenchItAgainstThePrediction) {
   const std::string db = path("arch.db");
   const Result profiled = run("profile-latency --arch squeezenet1_1 --input 64 --target host-cpu --db " + db +
-                              " --repeats 3 --warmup 1 --json");
+                              " --repeats 3 --warmup 1 --rounds 2 --json");
   ASSERT_EQ(profiled.exit_code, 0) << profiled.err;
   EXPECT_GT(json::parse(profiled.out)["measured"].get<int>(), 5);
   const Result bench = run("bench net --arch squeezenet1_1 --input 64 --target host-cpu --db " + db +
@@ -259,7 +294,7 @@ TEST_F(CliLut, BadInputGivesOneLineAndExitTwo) {
   fs::remove(corrupt);
 
   // A partially measured target: the error lists the missing keys and the command to run.
-  ASSERT_EQ(run("profile-latency --space small --target host-cpu --db " + db + " --repeats 1 --warmup 0").exit_code, 0);
+  ASSERT_EQ(run("profile-latency --space small --target host-cpu --db " + db + " --repeats 1 --warmup 0 --rounds 2").exit_code, 0);
   expect_one_line_error(run("lut validate --db " + db + " --target host-cpu --space mixed --archs 4"),
                         "Measure them with: dnas profile-latency --space mixed --target host-cpu --db " + db);
   expect_one_line_error(run("lut export --db " + db + " --out " + path("no/such/dir/x.csv")),

@@ -2,6 +2,8 @@
 // round trips, corrupt input, the roofline fallback, the lookup policy, statistics and the profiler.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include <sqlite3.h>
 
 #include <cmath>
@@ -56,7 +58,7 @@ MeasurementRow row(const std::string& target, const std::string& op, int64_t in,
   MeasurementRow m;
   m.target = target;
   m.key = make_lut_key(OpRegistry::builtin().at(op, "t"), args_for(in, in, 1, 8), {});
-  m.stats = {median, median * 0.9, median * 1.2, median * 1.01, median / 10, 50};
+  m.stats = {median, median * 0.9, median * 1.2, median * 1.01, median / 10, 50, 5};
   m.measured_at = "2026-11-21T10:00:00Z";
   m.run_id = run_id;
   return m;
@@ -79,6 +81,8 @@ RunRecord run_for(const std::string& target) {
   r.dnas_version = "0.1.0";
   r.space = "small";
   r.command = "dnas profile-latency --space small --target tx2";
+  r.rounds = 5;
+  r.conditions = target == "tx2" ? R"({"governor":{"end":"schedutil","start":"performance"},"noisy":true})" : "{}";
   return r;
 }
 
@@ -132,7 +136,7 @@ TEST(LutStore, RejectsFilesThatAreNotItsTables) {
     store.db().exec("PRAGMA user_version = 7");
   }
   EXPECT_EQ(error_of([&] { LutStore(future, OpenMode::kExisting); }),
-            future + ": latency table schema version 7, but this dnas reads version 1");
+            future + ": latency table schema version 7, but this dnas reads versions 1 to 2");
   EXPECT_EQ(error_of([&] { LutStore(dir.file("missing.db"), OpenMode::kExisting); }).rfind(dir.file("missing.db") + ": no such latency table", 0), 0u);
 }
 
@@ -163,6 +167,21 @@ TEST(LutIo, CsvAndJsonRoundTripExactly) {
   }
   const std::string only_s8 = export_lut_csv(original, "s8");
   EXPECT_EQ(std::count(only_s8.begin(), only_s8.end(), '\n'), 2);
+  const std::vector<RunRecord> runs = original.runs();
+  EXPECT_EQ(runs[0].rounds, 5);
+  EXPECT_NE(runs[0].conditions.find("schedutil"), std::string::npos);
+
+  // An export written before rounds (38 columns) still imports: 1 round, no conditions.
+  std::istringstream lines(only_s8);
+  std::string old_csv, line;
+  while (std::getline(lines, line)) {
+    for (int i = 0; i < 3; ++i) line = line.substr(0, line.rfind(','));
+    old_csv += line + "\n";
+  }
+  LutStore from_old(dir.file("old.db"), OpenMode::kCreate);
+  EXPECT_EQ(import_lut_csv(from_old, old_csv, "old.csv").measurements, 1u);
+  EXPECT_EQ(from_old.measurements()[0].stats.rounds, 1);
+  EXPECT_EQ(from_old.runs()[0].conditions, "{}");
 }
 
 TEST(LutIo, CorruptRowsNameFileLineAndFieldAndWriteNothing) {
@@ -188,7 +207,7 @@ TEST(LutIo, CorruptRowsNameFileLineAndFieldAndWriteNothing) {
   EXPECT_EQ(error_of([&] { import_lut_csv(target, bad_number, "rows.csv"); }),
             "rows.csv:3: median_us: expected a number >= 0, got 'fast'");
   std::string truncated = csv.substr(0, line_start(4)) + "tx2,Jetson TX2,skip\n";
-  EXPECT_EQ(error_of([&] { import_lut_csv(target, truncated, "rows.csv"); }), "rows.csv:4: expected 38 fields, got 3");
+  EXPECT_EQ(error_of([&] { import_lut_csv(target, truncated, "rows.csv"); }), "rows.csv:4: expected 41 fields, got 3");
   std::string edited_key = csv;
   edited_key.replace(edited_key.find("|in=1x16x8x8"), 12, "|in=1x99x8x8");
   EXPECT_EQ(error_of([&] { import_lut_csv(target, edited_key, "rows.csv"); }), "rows.csv:3: key 'ir_k3_e3|in=1x99x8x8|out=16|s=1|fp32|nchw' does not match its fields (expected 'ir_k3_e3|in=1x16x8x8|out=16|s=1|fp32|nchw')");
@@ -308,16 +327,18 @@ TEST(Profiler, MeasuresEveryBlockOnceAndResumes) {
   ProfileOptions options;
   options.timing.warmup = 1;
   options.timing.repeats = 3;
+  options.rounds.rounds = 2;
   const ProfilePlan plan = plan_profile(store, target, blocks, options);
   EXPECT_EQ(plan.pending.size(), 7u);
   size_t events = 0;
   const ProfileSummary summary = run_profile(store, target, plan, options, [&](const ProfileEvent&) { ++events; });
   EXPECT_EQ(summary.measured, 7u);
-  EXPECT_EQ(events, 7u);
+  EXPECT_EQ(events, 14u);  // one per block and round
   const auto rows = store.measurements("toy");
   ASSERT_EQ(rows.size(), 7u);
   for (const MeasurementRow& m : rows) {
-    EXPECT_EQ(m.stats.repeats, 3);
+    EXPECT_EQ(m.stats.repeats, 6);
+    EXPECT_EQ(m.stats.rounds, 2);
     EXPECT_LE(m.stats.p10_us, m.stats.median_us);
     EXPECT_LE(m.stats.median_us, m.stats.p90_us);
   }

@@ -33,7 +33,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 cd "$work"
 local_db="$work/luts/board.db"
 "$root/scripts/profile-remote.sh" --binary "$dnas" --remote-dir /tmp/dnas-board --db "$local_db" board@localhost -- \
-  --space small --target host-cpu --repeats 2 --warmup 0 > first.log 2>&1 || { cat first.log; fail "first run failed"; }
+  --space small --target host-cpu --repeats 2 --warmup 0 --rounds 2 > first.log 2>&1 || { cat first.log; fail "first run failed"; }
 rows=$("$dnas" lut list --db "$local_db" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["targets"][0]["measurements"])')
 blocks=$("$dnas" profile-latency --space small --target host-cpu --db "$local_db" --dry-run --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["blocks"])')
 [[ "$rows" == "$blocks" ]] || fail "expected $blocks rows back, got $rows"
@@ -41,7 +41,7 @@ blocks=$("$dnas" profile-latency --space small --target host-cpu --db "$local_db
 
 # A second run is seeded with the local table: nothing left to measure on the board.
 "$root/scripts/profile-remote.sh" --binary "$dnas" --remote-dir /tmp/dnas-board --db "$local_db" --keep board@localhost -- \
-  --space small --target host-cpu --repeats 2 --warmup 0 > second.log 2>&1 || { cat second.log; fail "second run failed"; }
+  --space small --target host-cpu --repeats 2 --warmup 0 --rounds 2 > second.log 2>&1 || { cat second.log; fail "second run failed"; }
 grep -q "already measured" second.log || { cat second.log; fail "the seeded table was not resumed"; }
 [[ -x "$board/tmp/dnas-board/dnas" ]] || fail "--keep did not keep the remote directory"
 

@@ -26,8 +26,9 @@ const ConfigFields<TrainConfig>& train_config_fields() {
           .boolean("augment", &C::augment, "Data augmentation (random translation; flips for natural images)")
           .integer("seed", &C::seed, "Seed of every random draw", Range::at_least(0))
           .integer("threads", &C::threads, "Intra-op threads (0: LibTorch's default)", Range::between(0, kMaxThreads))
-          .text("memory_format", &C::memory_format,
+          .text("train_layout", &C::train_layout,
                 "Training layout: nhwc (channels-last, LibTorch's fast depthwise kernels) or nchw", {"nhwc", "nchw"})
+          .renamed_from("memory_format")
           .integer("image_size", &C::image_size, "Image size for folder datasets", Range::between(1, kMaxImageSize))
           .integer("max_samples", &C::max_samples, "Use only the first N training images (0: all)", Range::at_least(0))
           .integer("checkpoint_every", &C::checkpoint_every, "Steps between mid-epoch checkpoints (0: epoch ends)",

@@ -27,7 +27,7 @@ struct TrainConfig {
   double label_smoothing = 0.1;
   bool augment = true;
   int64_t seed = 0, threads = 0, image_size = 32, max_samples = 0, checkpoint_every = 0;
-  std::string memory_format = "nhwc";  // nhwc (channels-last, LibTorch's fast CPU depthwise kernels) or nchw
+  std::string train_layout = "nhwc";  // nhwc (channels-last, LibTorch's fast CPU depthwise kernels) or nchw
 
   // Every field's range (train_config_fields()), then the rules between fields.
   void validate() const;

@@ -67,7 +67,7 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
   torch::manual_seed(static_cast<uint64_t>(config.seed));
   Network net(arch);
   net->to(device);
-  const bool nhwc = channels_last_format(config.memory_format);
+  const bool nhwc = channels_last_format(config.train_layout);
   if (nhwc) use_channels_last(*net);
   auto layout = [nhwc](const at::Tensor& images) { return nhwc ? to_channels_last(images) : images; };
   const std::vector<at::Tensor> parameters = net->parameters();

@@ -1,0 +1,123 @@
+#include "latency_lut/rounds.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <thread>
+
+namespace dnas {
+namespace {
+
+constexpr int kBaselineReadings = 5;
+
+double median_of(std::vector<double> values) { 
+  std::sort(values.begin(), values.end());
+  return percentile_of_sorted(values, 0.5);
+}
+
+}  // namespace
+
+std::vector<size_t> round_order(size_t n, uint64_t seed, int64_t round) {
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(round),
+                    static_cast<uint32_t>(static_cast<uint64_t>(round) >> 32)};
+  std::mt19937_64 rng(seq);
+  // Fisher-Yates with our own draws: std::shuffle's sequence differs between standard libraries.
+  for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[static_cast<size_t>(rng() % i)]);
+  return order;
+}
+
+double percentile_of_sorted(const std::vector<double>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  const double position = p * static_cast<double>(sorted.size() - 1);
+  const size_t below = static_cast<size_t>(std::floor(position));
+  const size_t above = std::min(below + 1, sorted.size() - 1);
+  return sorted[below] + (sorted[above] - sorted[below]) * (position - static_cast<double>(below));
+}
+
+TimingStats summarize_samples(std::vector<double> samples) {
+  TimingStats stats;
+  stats.repeats = static_cast<int64_t>(samples.size());
+  if (samples.empty()) return stats;
+  std::sort(samples.begin(), samples.end());
+  stats.median_us = percentile_of_sorted(samples, 0.5);
+  stats.p10_us = percentile_of_sorted(samples, 0.1);
+  stats.p90_us = percentile_of_sorted(samples, 0.9);
+  stats.mean_us = std::accumulate(samples.begin(), samples.end(), 0.0) / static_cast<double>(samples.size());
+  double sum_sq = 0;
+  for (double s : samples) sum_sq += (s - stats.mean_us) * (s - stats.mean_us);
+  stats.std_us = samples.size() > 1 ? std::sqrt(sum_sq / static_cast<double>(samples.size() - 1)) : 0.0;
+  return stats;
+}
+
+TimingStats combine_rounds(const std::vector<std::vector<double>>& rounds) {
+  std::vector<double> pooled, round_lows;
+  for (std::vector<double> samples : rounds) {
+    if (samples.empty()) continue;
+    pooled.insert(pooled.end(), samples.begin(), samples.end());
+    std::sort(samples.begin(), samples.end());
+    round_lows.push_back(percentile_of_sorted(samples, kRoundPercentile));
+  }
+  TimingStats stats = summarize_samples(pooled);
+  stats.rounds = static_cast<int64_t>(round_lows.size());
+  if (round_lows.empty()) return stats;
+  stats.median_us = median_of(round_lows);
+  stats.p10_us = std::min(stats.p10_us, stats.median_us);
+  stats.p90_us = std::max(stats.p90_us, stats.median_us);
+  return stats;
+}
+
+CanaryReport run_rounds(const std::vector<int64_t>& rounds_needed, const RoundsOptions& options,
+                        const RoundsHooks& hooks) {
+  const auto sleep = hooks.sleep ? hooks.sleep : [](double seconds) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  };
+  CanaryReport report;
+  std::vector<double> readings;
+  auto read_canary = [&] {
+    const double us = hooks.time_canary();
+    readings.push_back(us);
+    report.baseline_us = readings.size() == 1 ? us : std::min(report.baseline_us, us);
+    return us;
+  };
+  auto slow = [&](double canary_us) { return canary_us > (1 + options.canary_threshold) * report.baseline_us; };
+
+  const int64_t most = rounds_needed.empty() ? 0 : *std::max_element(rounds_needed.begin(), rounds_needed.end());
+  if (most <= 0) return report;
+  for (int i = 0; i < kBaselineReadings; ++i) read_canary();
+  double before = readings.back();
+  for (int64_t round = 0; round < std::min(most, options.rounds); ++round) {
+    for (size_t item : round_order(rounds_needed.size(), options.seed, round)) {
+      if (rounds_needed[item] <= round) continue;
+      ItemRound kept{item, round, {}, 0, 0, true};
+      for (;;) {
+        kept.samples = hooks.time_item(item);
+        kept.canary_us = read_canary();
+        ++kept.attempts;
+        const bool spoiled = slow(before) || slow(kept.canary_us);
+        before = kept.canary_us;
+        if (!spoiled) break;
+        if (kept.attempts > options.max_retries) {
+          kept.settled = false;
+          ++report.unsettled;
+          break;
+        }
+        ++report.remeasured;
+        sleep(options.backoff_s * std::pow(3.0, static_cast<double>(kept.attempts - 1)));
+        before = read_canary();
+      }
+      ++report.item_rounds;
+      hooks.keep(kept);
+    }
+  }
+  std::vector<double> drifts;
+  for (double us : readings) drifts.push_back(us / report.baseline_us - 1);
+  report.median_drift = median_of(drifts);
+  report.max_drift = *std::max_element(drifts.begin(), drifts.end());
+  return report;
+}
+
+}  // namespace dnas

@@ -1,0 +1,271 @@
+// The rounds schedule (rounds.h) with scripted timings, and the table's round storage: every round
+// a permutation, each item timed exactly R times, the canary's re-measure replacing spoiled
+// samples, the estimator's properties, and version-1 tables migrated in place.
+#include <gtest/gtest.h>
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <numeric>
+#include <set>
+
+#include "common/error.h"
+#include "latency_lut/lut_store.h"
+#include "latency_lut/rounds.h"
+
+namespace dnas {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(Rounds, EveryRoundIsAPermutationAndEachItemIsTimedExactlyRTimes) {
+  const size_t n = 17;
+  RoundsOptions options;
+  options.rounds = 5;
+  options.seed = 42;
+  std::vector<std::vector<size_t>> visits(static_cast<size_t>(options.rounds));
+  std::map<size_t, int> timed;
+  RoundsHooks hooks;
+  hooks.time_item = [&](size_t i) {
+    ++timed[i];
+    return std::vector<double>{100.0 + static_cast<double>(i)};
+  };
+  hooks.time_canary = [] { return 50.0; };
+  hooks.keep = [&](const ItemRound& r) { visits[static_cast<size_t>(r.round)].push_back(r.item); };
+  hooks.sleep = [](double) {};
+  const CanaryReport report = run_rounds(std::vector<int64_t>(n, options.rounds), options, hooks);
+  EXPECT_EQ(report.item_rounds, static_cast<int64_t>(n) * options.rounds);
+  EXPECT_EQ(report.remeasured, 0);
+  EXPECT_EQ(report.unsettled, 0);
+  std::set<std::vector<size_t>> distinct_orders;
+  for (const std::vector<size_t>& round : visits) {
+    std::vector<size_t> sorted = round;
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<size_t> all(n);
+    std::iota(all.begin(), all.end(), size_t{0});
+    EXPECT_EQ(sorted, all);  // a permutation
+    EXPECT_EQ(round, round_order(n, options.seed, static_cast<int64_t>(&round - visits.data())));
+    distinct_orders.insert(round);
+  }
+  EXPECT_GE(distinct_orders.size(), 4u);  // each round has an order of its own
+  for (size_t i = 0; i < n; ++i) EXPECT_EQ(timed[i], options.rounds) << "item " << i;
+  EXPECT_EQ(round_order(n, 42, 3), round_order(n, 42, 3));
+  EXPECT_NE(round_order(n, 42, 3), round_order(n, 43, 3));
+}
+
+TEST(Rounds, ResumedItemsTakePartOnlyInTheRoundsTheyLack) {
+  RoundsOptions options;
+  options.rounds = 4;
+  std::map<size_t, int> kept;
+  RoundsHooks hooks;
+  hooks.time_item = [](size_t) { return std::vector<double>{1.0}; };
+  hooks.time_canary = [] { return 1.0; };
+  hooks.keep = [&](const ItemRound& r) { ++kept[r.item]; };
+  run_rounds({4, 0, 1, 3}, options, hooks);
+  EXPECT_EQ(kept[0], 4);
+  EXPECT_EQ(kept.count(1), 0u);
+  EXPECT_EQ(kept[2], 1);
+  EXPECT_EQ(kept[3], 3);
+}
+
+TEST(Rounds, ASlowCanaryReplacesTheSpoiledSamples) {
+  RoundsOptions options;
+  options.rounds = 2;
+  options.canary_threshold = 0.1;
+  options.max_retries = 3;
+  // Item 1's first attempt in round 0 runs through a slow spell: the canary after it reads 2x.
+  int canary_reads = 0, item1_attempts = 0;
+  bool spell = false;
+  std::vector<ItemRound> kept;
+  std::vector<double> sleeps;
+  RoundsHooks hooks;
+  hooks.time_item = [&](size_t i) {
+    if (i == 1 && item1_attempts++ == 0) {
+      spell = true;
+      return std::vector<double>{900.0, 950.0};  // spoiled samples
+    }
+    return std::vector<double>{100.0 + static_cast<double>(i), 101.0 + static_cast<double>(i)};
+  };
+  hooks.time_canary = [&] {
+    ++canary_reads;
+    const double us = spell ? 20.0 : 10.0;
+    spell = false;
+    return us;
+  };
+  hooks.keep = [&](const ItemRound& r) { kept.push_back(r); };
+  hooks.sleep = [&](double s) { sleeps.push_back(s); };
+  const CanaryReport report = run_rounds({2, 2, 2}, options, hooks);
+  EXPECT_EQ(report.remeasured, 1);
+  EXPECT_EQ(report.unsettled, 0);
+  EXPECT_FALSE(report.noisy());
+  EXPECT_DOUBLE_EQ(report.baseline_us, 10.0);
+  EXPECT_DOUBLE_EQ(report.max_drift, 1.0);
+  ASSERT_EQ(sleeps.size(), 1u);
+  EXPECT_DOUBLE_EQ(sleeps[0], options.backoff_s);
+  ASSERT_EQ(kept.size(), 6u);
+  for (const ItemRound& r : kept) {
+    EXPECT_TRUE(r.settled);
+    for (double v : r.samples) EXPECT_LT(v, 200.0) << "spoiled samples kept for item " << r.item;
+    if (r.item == 1 && r.round == 0) {
+      EXPECT_EQ(r.attempts, 2);
+    } else {
+      EXPECT_EQ(r.attempts, 1);
+    }
+  }
+}
+
+TEST(Rounds, AMachineThatNeverSettlesIsNoisy) {
+  RoundsOptions options;
+  options.rounds = 3;
+  options.max_retries = 2;
+  int reads = 0;
+  std::vector<ItemRound> kept;
+  RoundsHooks hooks;
+  hooks.time_item = [](size_t) { return std::vector<double>{5.0}; };
+  // Fast for the baseline, then slow for good (a throttled device).
+  hooks.time_canary = [&] { return ++reads <= 5 ? 10.0 : 30.0; };
+  hooks.keep = [&](const ItemRound& r) { kept.push_back(r); };
+  hooks.sleep = [](double) {};
+  const CanaryReport report = run_rounds({3, 3}, options, hooks);
+  EXPECT_EQ(report.item_rounds, 6);
+  EXPECT_EQ(report.unsettled, 6);
+  EXPECT_EQ(report.remeasured, 6 * options.max_retries);
+  EXPECT_TRUE(report.noisy());
+  EXPECT_DOUBLE_EQ(report.unsettled_fraction(), 1.0);
+  for (const ItemRound& r : kept) {
+    EXPECT_FALSE(r.settled);
+    EXPECT_EQ(r.attempts, options.max_retries + 1);
+  }
+}
+
+TEST(Rounds, TheEstimatorIgnoresAMinorityOfSlowRoundsAndKeepsItsSpread) {
+  // Five rounds of ten samples: three quiet (~100 us with spikes), two in a 2x slow spell.
+  std::vector<std::vector<double>> rounds;
+  for (int r = 0; r < 5; ++r) {
+    const double base = r == 1 || r == 3 ? 200.0 : 100.0;
+    std::vector<double> samples;
+    for (int i = 0; i < 10; ++i) samples.push_back(base + i + (i == 9 ? 500.0 : 0.0));
+    rounds.push_back(samples);
+  }
+  const TimingStats stats = combine_rounds(rounds);
+  EXPECT_EQ(stats.rounds, 5);
+  EXPECT_EQ(stats.repeats, 50);
+  EXPECT_NEAR(stats.median_us, 101.8, 1e-9);  // each quiet round's 20th percentile: 100 + 0.2 * 9
+  EXPECT_LE(stats.p10_us, stats.median_us);
+  EXPECT_GE(stats.p90_us, 200.0);
+  EXPECT_GT(stats.std_us, 0.0);
+  // The one-burst median the profiler stored before rounds lands in the spell's neighbourhood.
+  std::vector<double> pooled;
+  for (const auto& r : rounds) pooled.insert(pooled.end(), r.begin(), r.end());
+  EXPECT_GE(summarize_samples(pooled).median_us, stats.median_us + 5);
+  const TimingStats one = combine_rounds({{7.0}});
+  EXPECT_DOUBLE_EQ(one.median_us, 7.0);
+  EXPECT_DOUBLE_EQ(one.p10_us, 7.0);
+  EXPECT_DOUBLE_EQ(one.p90_us, 7.0);
+}
+
+// ---- storage ------------------------------------------------------------------------------
+
+class RoundStore : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("dnas_rounds_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+LutKey key_of(int64_t channels) {
+  LutKey key;
+  key.op = "ir_k3_e1";
+  key.in_channels = channels;
+  key.in_height = key.in_width = 8;
+  key.out_channels = channels;
+  return key;
+}
+
+TEST_F(RoundStore, RoundsResumeAndTheLastOneWritesTheRow) {
+  LutStore store(path("t.db"), OpenMode::kCreate);
+  store.ensure_target("host-cpu", "cpu");
+  RunRecord run;
+  run.target = "host-cpu";
+  run.device = "cpu";
+  run.threads = 2;
+  run.rounds = 3;
+  const int64_t first = store.add_run(run);
+  const std::string key = key_of(8).str();
+  store.put_round({"host-cpu", key, first, 0, {10, 11}, 5, 1, true}, std::nullopt);
+  store.put_round({"host-cpu", key, first, 1, {12.5, 10.25}, 5, 2, true}, std::nullopt);
+  EXPECT_TRUE(store.measurements().empty());
+  // A second run (the resume) with other threads does not see them; with the same threads it does.
+  EXPECT_TRUE(store.rounds_measured_with("host-cpu", 1, "cpu").empty());
+  const auto partial = store.rounds_measured_with("host-cpu", 2, "cpu");
+  ASSERT_EQ(partial.at(key).size(), 2u);
+  EXPECT_EQ(partial.at(key)[1], (std::vector<double>{12.5, 10.25}));  // exact round trip
+  const int64_t second = store.add_run(run);
+  std::vector<std::vector<double>> all = partial.at(key);
+  all.push_back({9, 9.5});
+  const TimingStats stats = combine_rounds(all);
+  store.put_round({"host-cpu", key, second, 2, {9, 9.5}, 5, 1, true},
+                  MeasurementRow{"host-cpu", key_of(8), stats, "now", second});
+  const std::vector<MeasurementRow> rows = store.measurements();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].stats.rounds, 3);
+  EXPECT_EQ(rows[0].stats.repeats, 6);
+  EXPECT_DOUBLE_EQ(rows[0].stats.median_us, stats.median_us);
+  // The same round of the same run cannot be stored twice.
+  EXPECT_THROW(store.put_round({"host-cpu", key, second, 2, {1}, 5, 1, true}, std::nullopt), Error);
+}
+
+TEST_F(RoundStore, AVersionOneTableIsMigratedInPlaceKeepingItsRows) {
+  const std::string db = path("v1.db");
+  sqlite3* handle = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &handle), SQLITE_OK);
+  // The version-1 schema as 4126a11 wrote it, with one run and one row.
+  const char* v1 = R"sql(
+CREATE TABLE targets (name TEXT PRIMARY KEY, device TEXT NOT NULL);
+CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL REFERENCES targets(name),
+  source TEXT NOT NULL, host TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT NOT NULL,
+  libtorch_version TEXT NOT NULL, cuda_version TEXT NOT NULL, device TEXT NOT NULL, device_name TEXT NOT NULL,
+  threads INTEGER NOT NULL, dtype TEXT NOT NULL, batch INTEGER NOT NULL, memory_format TEXT NOT NULL,
+  warmup INTEGER NOT NULL, repeats INTEGER NOT NULL, build_commit TEXT NOT NULL, dnas_version TEXT NOT NULL,
+  space TEXT NOT NULL, command TEXT NOT NULL);
+CREATE TABLE measurements (target TEXT NOT NULL REFERENCES targets(name), key TEXT NOT NULL, op TEXT NOT NULL,
+  variant TEXT NOT NULL, batch INTEGER NOT NULL, in_c INTEGER NOT NULL, in_h INTEGER NOT NULL, in_w INTEGER NOT NULL,
+  out_c INTEGER NOT NULL, stride INTEGER NOT NULL, dtype TEXT NOT NULL, memory_format TEXT NOT NULL,
+  median_us REAL NOT NULL, p10_us REAL NOT NULL, p90_us REAL NOT NULL, mean_us REAL NOT NULL, std_us REAL NOT NULL,
+  repeats INTEGER NOT NULL, measured_at TEXT NOT NULL, run_id INTEGER NOT NULL REFERENCES runs(id),
+  PRIMARY KEY (target, key));
+CREATE TABLE corrections (target TEXT PRIMARY KEY REFERENCES targets(name), space TEXT NOT NULL, scale REAL NOT NULL,
+  offset_us REAL NOT NULL, archs INTEGER NOT NULL, fitted_at TEXT NOT NULL, mape_raw REAL NOT NULL,
+  mape_corrected REAL NOT NULL);
+INSERT INTO targets VALUES ('host-cpu', 'cpu');
+INSERT INTO runs VALUES (1, 'host-cpu', 'profile-latency', 'h', 's', 'f', '1.13', 'none', 'cpu', 'x', 2, 'fp32', 1,
+  'nchw', 10, 50, 'abc', '0.1', 'small', 'dnas');
+INSERT INTO measurements VALUES ('host-cpu', 'ir_k3_e1|in=1x8x8x8|out=8|s=1|fp32|nchw', 'ir_k3_e1', '', 1, 8, 8, 8,
+  8, 1, 'fp32', 'nchw', 42, 40, 44, 42, 1, 50, 't', 1);
+PRAGMA user_version = 1;
+)sql";
+  ASSERT_EQ(sqlite3_exec(handle, v1, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(handle);
+  sqlite3_close(handle);
+
+  const LutStore store(db, OpenMode::kExisting);
+  const std::vector<MeasurementRow> rows = store.measurements();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_DOUBLE_EQ(rows[0].stats.median_us, 42);
+  EXPECT_EQ(rows[0].stats.rounds, 1);
+  ASSERT_EQ(store.runs().size(), 1u);
+  EXPECT_EQ(store.runs()[0].rounds, 1);
+  EXPECT_EQ(store.runs()[0].conditions, "{}");
+  const LutStore again(db, OpenMode::kExisting);  // opening a migrated table changes nothing
+  EXPECT_EQ(again.measurements().size(), 1u);
+}
+
+}  // namespace
+}  // namespace dnas
