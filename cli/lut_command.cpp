@@ -49,8 +49,8 @@ struct TimingFlags {
   std::string lut_layout = "nchw";
   int64_t threads = 0;
   int64_t warmup = 1;
-  int64_t repeats = 4;
-  int64_t rounds = 6;
+  int64_t repeats = 2;
+  int64_t rounds = 10;  // validation's defaults: a whole network is timed 30 times, in 10 rounds
 
   void add_to(CLI::App* cmd, bool with_device = true) {
     if (with_device)
