@@ -79,6 +79,19 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // --memory-format meant two things and was split in two; say which name replaced it here.
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg != "--memory-format" && arg.rfind("--memory-format=", 0) != 0) continue;
+    const std::string command = argv[1];
+    const bool table = command == "profile-latency" || command == "lut" ||
+                       (command == "bench" && argc > 2 && std::string(argv[2]) == "net");
+    std::cerr << "dnas: error: --memory-format: renamed; use "
+              << (table ? "--lut-layout (the latency table's layout)" : "--train-layout (the training layout)")
+              << " here, or " << (table ? "--train-layout for training" : "--lut-layout for the latency table's")
+              << "\n";
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

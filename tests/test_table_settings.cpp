@@ -245,8 +245,12 @@ TEST_F(CliTableSettings, SearchUsesTheTablesSettingWhenPicked) {
   EXPECT_FALSE(json::parse(from_target.out)["latency_estimated"].get<bool>());
   EXPECT_EQ(json::parse(slurp(path("from_target/arch.json")))["origin"]["lut_settings"]["layout"], "nhwc");
 
-  // The old name of --train-layout is gone from the command line.
-  EXPECT_NE(run(search_args("old") + " --memory-format nchw").exit_code, 0);
+  // The old name says which new name replaced it, per command.
+  expect_one_line_error(run(search_args("old") + " --memory-format nchw"), "--memory-format: renamed; use --train-layout");
+  expect_one_line_error(run("profile-latency --space small --target host-cpu --dry-run --memory-format=nhwc"),
+                        "--memory-format: renamed; use --lut-layout");
+  expect_one_line_error(run("bench net --arch squeezenet1_1 --memory-format nhwc"), "use --lut-layout");
+  expect_one_line_error(run("train --memory-format nhwc"), "use --train-layout");
 }
 
 }  // namespace
