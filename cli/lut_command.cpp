@@ -130,10 +130,17 @@ SearchSpace space_for(const std::string& name, int64_t channels, int64_t classes
 std::optional<int64_t> size_override(int64_t size) { return size > 0 ? std::optional<int64_t>(size) : std::nullopt; }
 
 void run_profile_command(const ProfileFlags& f) {
+  ProfileConfig given;
+  f.flags.apply(given);
+  DNAS_CHECK(!given.target.empty(), "--target: required (a target name or .yaml)");
+  const TargetSpec target = load_target(given.target);
+  // The table setting the search will look up (the target's lut_* keys) unless a flag says otherwise.
   ProfileConfig config;
+  config.batch = target.lut_settings.batch;
+  config.dtype = target.lut_settings.dtype;
+  config.lut_layout = target.lut_settings.memory_format;
   f.flags.apply(config);
   config.validate();
-  const TargetSpec target = load_target(config.target);
   const TimingOptions timing = config.timing(target);
   const std::string db_path = default_db(target, config.db);
   std::vector<BlockToTime> blocks;

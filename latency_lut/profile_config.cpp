@@ -20,9 +20,9 @@ const ConfigFields<ProfileConfig>& profile_config_fields() {
                    Range::between(0, 4096))
           .integer("num_classes", &C::num_classes, "Classes (0: the space's)", Range::between(0, 1000000))
           .text("device", &C::device, "cpu or cuda (default: the target's profile_device)")
-          .integer("batch", &C::batch, "Batch size of the timed inputs", Range::between(1, kMaxBatch))
-          .text("dtype", &C::dtype, "Data type (fp16 on CUDA only)", {"fp32", "fp16", "bf16"})
-          .text("lut_layout", &C::lut_layout, "The table's memory format: nchw, or nhwc (channels-last)",
+          .integer("batch", &C::batch, "Batch size of the timed inputs (default: the target's lut_batch, else 1)", Range::between(1, kMaxBatch))
+          .text("dtype", &C::dtype, "Data type, fp16 on CUDA only (default: the target's lut_dtype, else fp32)", {"fp32", "fp16", "bf16"})
+          .text("lut_layout", &C::lut_layout, "The table's memory format: nchw, or nhwc (channels-last) (default: the target's lut_layout, else nchw)",
                 {"nchw", "nhwc"})
           .integer("threads", &C::threads, "Intra-op threads (0: LibTorch's default)", Range::between(0, kMaxThreads))
           .integer("warmup", &C::warmup, "Untimed iterations before each round's timed ones", Range::between(0, 100000))

@@ -244,6 +244,18 @@ TEST_F(CliTableSettings, SearchUsesTheTablesSettingWhenPicked) {
   ASSERT_EQ(from_target.exit_code, 0) << from_target.err;
   EXPECT_FALSE(json::parse(from_target.out)["latency_estimated"].get<bool>());
   EXPECT_EQ(json::parse(slurp(path("from_target/arch.json")))["origin"]["lut_settings"]["layout"], "nhwc");
+  // profile-latency defaults to the same setting: what it would time is keyed nhwc.
+  const Result dry = run("profile-latency --space small --target " + path("host-cpu.yaml") + " --db " +
+                         path("other.db") + " --dry-run --json");
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  const json planned = json::parse(dry.out);
+  ASSERT_FALSE(planned["to_measure"].empty());
+  for (const json& row : planned["to_measure"])
+    EXPECT_NE(row["key"].get<std::string>().find("|nhwc"), std::string::npos) << row["key"];
+  EXPECT_EQ(planned["config"]["lut_layout"], "nhwc");
+  const json overridden = json::parse(run("profile-latency --space small --target " + path("host-cpu.yaml") +
+                                          " --db " + path("other.db") + " --dry-run --json --lut-layout nchw").out);
+  EXPECT_NE(overridden["to_measure"][0]["key"].get<std::string>().find("|nchw"), std::string::npos);
 
   // The old name says which new name replaced it, per command.
   expect_one_line_error(run(search_args("old") + " --memory-format nchw"), "--memory-format: renamed; use --train-layout");
