@@ -27,7 +27,7 @@ for model in squeezenet1_1 mobilenet_v2 "$searched"; do
   "$dnas" train --arch "$model" --data mnist:data/mnist --recipe "$recipe" --epochs "$epochs" --max-samples "$samples" \
     --threads "$threads" --out "$run" --json > "$run.train.json"
   "$dnas" arch info "$run/arch.json" --json > "$run.info.json"
-  "$dnas" bench net --arch "$run/arch.json" --threads "$threads" --repeats 100 --json > "$run.bench.json"
+  "$dnas" bench net --arch "$run/arch.json" --threads "$threads" --repeats 20 --json > "$run.bench.json"
   python3 - "$name" "$run" <<'PY'
 import json, sys
 name, run = sys.argv[1], sys.argv[2]

@@ -123,7 +123,7 @@ def main():
 
     def latency_ms(arch):
         log = os.path.join(out, "latency_" + os.path.basename(arch).replace("/", "_") + ".log")
-        run([dnas, "bench", "net", "--arch", arch, "--input", "28", "--threads", "1", "--repeats", "100", "--json"], log)
+        run([dnas, "bench", "net", "--arch", arch, "--input", "28", "--threads", "1", "--repeats", "20", "--json"], log)
         return last_json(log)["median_ms"]
 
     print("==> measuring latencies", flush=True)

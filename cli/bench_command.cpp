@@ -41,7 +41,7 @@ namespace fs = std::filesystem;
 struct BenchNetFlags {
   std::string arch, model, target, db, device = "cpu", dtype = "fp32", lut_layout = "nchw", input_shape;
   std::optional<int64_t> input_size;
-  int64_t batch = 1, threads = 0, warmup = 10, repeats = 50;
+  int64_t batch = 1, threads = 0, warmup = 2, repeats = 10, rounds = 5;
   bool as_json = false;
 };
 
@@ -69,7 +69,8 @@ std::vector<int64_t> parse_shape(const std::string& text) {
 
 void run_bench_net(const BenchNetFlags& f) {
   DNAS_CHECK(!f.arch.empty() || !f.model.empty(), "bench net: give --arch (an arch or zoo model) or --model (TorchScript)");
-  DNAS_CHECK(f.threads >= 0 && f.repeats >= 1 && f.warmup >= 0, "--threads, --warmup and --repeats must be >= 0 / 1");
+  DNAS_CHECK(f.threads >= 0 && f.repeats >= 1 && f.warmup >= 0 && f.rounds >= 1,
+             "--threads, --warmup, --repeats and --rounds must be >= 0 / 1");
   if (f.threads > 0) at::set_num_threads(static_cast<int>(f.threads));
   TimingOptions timing;
   timing.device = f.device;
@@ -96,13 +97,13 @@ void run_bench_net(const BenchNetFlags& f) {
     try {
       if (lite) {  // PyTorch Mobile's lite-interpreter format (dnas lut export-ops)
         torch::jit::mobile::Module module = torch::jit::_load_for_mobile(f.model, device);
-        stats = summarize_samples(time_callable([&] { module.forward({input}); }, timing));
+        stats = time_in_rounds([&] { module.forward({input}); }, timing, f.rounds);
       } else {
         torch::jit::Module module = torch::jit::load(f.model);
         module.eval();
         module.to(device);
         std::vector<torch::jit::IValue> inputs{input};
-        stats = summarize_samples(time_callable([&] { module.forward(inputs); }, timing));
+        stats = time_in_rounds([&] { module.forward(inputs); }, timing, f.rounds);
       }
     } catch (const c10::Error& e) {
       const std::string message = e.what_without_backtrace();
@@ -114,7 +115,7 @@ void run_bench_net(const BenchNetFlags& f) {
     }
     what = f.model;
   } else {
-    stats = time_arch_end_to_end(*arch, f.input_size, timing);
+    stats = time_arch_end_to_end(*arch, f.input_size, timing, f.rounds);
     what = f.arch;
   }
 
@@ -139,16 +140,16 @@ void run_bench_net(const BenchNetFlags& f) {
                       {"threads", at::get_num_threads()}, {"median_ms", stats.median_us / 1000.0},
                       {"p10_ms", stats.p10_us / 1000.0}, {"p90_ms", stats.p90_us / 1000.0},
                       {"mean_ms", stats.mean_us / 1000.0}, {"std_ms", stats.std_us / 1000.0},
-                      {"repeats", stats.repeats}, {"prediction", prediction}}
+                      {"repeats", stats.repeats}, {"rounds", stats.rounds}, {"prediction", prediction}}
                      .dump(2)
               << '\n';
     return;
   }
   char line[256];
-  std::snprintf(line, sizeof line, "%s on %s, batch %lld, %s, %d threads: median %.3f ms (p10 %.3f, p90 %.3f, %lld runs)",
+  std::snprintf(line, sizeof line, "%s on %s, batch %lld, %s, %d threads: %.3f ms (p10 %.3f, p90 %.3f, %lld runs in %lld rounds)",
                 what.c_str(), f.device.c_str(), static_cast<long long>(f.batch), f.dtype.c_str(), at::get_num_threads(),
                 stats.median_us / 1000.0, stats.p10_us / 1000.0, stats.p90_us / 1000.0,
-                static_cast<long long>(stats.repeats));
+                static_cast<long long>(stats.repeats), static_cast<long long>(stats.rounds));
   std::cout << line << predicted_text << '\n';
 }
 
@@ -179,8 +180,13 @@ void add_bench_command(CLI::App& app) {
   net->add_option("--threads", f->threads, "Intra-op threads (0: default)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{1024}));
-  net->add_option("--warmup", f->warmup, "Untimed runs")->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1000000}));
-  net->add_option("--repeats", f->repeats, "Timed runs")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+  net->add_option("--rounds", f->rounds,
+                  "Bursts of warm-up + timed runs; the latency is the median over bursts of each burst's 20th "
+                  "percentile, as in latency tables")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{10000}));
+  net->add_option("--warmup", f->warmup, "Untimed runs per round")->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1000000}));
+  net->add_option("--repeats", f->repeats, "Timed runs per round")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{1000000}));
   net->add_flag("--json", f->as_json, "Print JSON");
   net->callback([f] { run_bench_net(*f); });
   add_bench_search_step(*bench);

@@ -139,11 +139,12 @@ double CanaryKernel::read() {
 }
 
 TimingStats time_arch_end_to_end(const ArchSpec& arch, std::optional<int64_t> input_size,
-                                 const TimingOptions& options) {
+                                 const TimingOptions& options, int64_t rounds) {
   Network net(arch, input_size);
   const FeatureShape& in = net->resolved().input;
-  return time_module_forward(*net, [&](torch::Tensor x) { return net->forward(x); }, in.channels, in.height, in.width,
-                             options);
+  const PreparedForward prepared(*net, [net](torch::Tensor x) mutable { return net->forward(x); }, in.channels,
+                                 in.height, in.width, options);
+  return time_in_rounds([&] { prepared.run(); }, options, rounds);
 }
 
 }  // namespace dnas

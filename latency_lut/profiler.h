@@ -78,7 +78,9 @@ class CanaryKernel {
   std::unique_ptr<PreparedForward> forward_;
 };
 
-// End-to-end latency of a whole network built from `arch` (fresh random weights).
-TimingStats time_arch_end_to_end(const ArchSpec& arch, std::optional<int64_t> input_size, const TimingOptions& options);
+// End-to-end latency of a whole network built from `arch` (fresh random weights), timed in
+// `rounds` bursts with the table's estimator (time_in_rounds).
+TimingStats time_arch_end_to_end(const ArchSpec& arch, std::optional<int64_t> input_size, const TimingOptions& options,
+                                 int64_t rounds);
 
 }  // namespace dnas

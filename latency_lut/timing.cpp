@@ -76,6 +76,12 @@ void PreparedForward::run() const {
   forward_(input_);
 }
 
+TimingStats time_in_rounds(const std::function<void()>& run_once, const TimingOptions& options, int64_t rounds) {
+  std::vector<std::vector<double>> bursts;
+  for (int64_t r = 0; r < rounds; ++r) bursts.push_back(time_callable(run_once, options));
+  return combine_rounds(bursts);
+}
+
 TimingStats time_module_forward(torch::nn::Module& module, const std::function<torch::Tensor(torch::Tensor)>& forward,
                                 int64_t channels, int64_t height, int64_t width, const TimingOptions& options) {
   const PreparedForward prepared(module, forward, channels, height, width, options);

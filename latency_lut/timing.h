@@ -41,6 +41,11 @@ class PreparedForward {
   torch::Tensor input_;
 };
 
+// `run_once` timed in `rounds` bursts of warm-up + repeats, summarised with the table's estimator
+// (combine_rounds: the median over bursts of each burst's low percentile), so a network's figure
+// compares like for like with summed table rows.
+TimingStats time_in_rounds(const std::function<void()>& run_once, const TimingOptions& options, int64_t rounds);
+
 // PreparedForward timed in one burst (warm-up, then `repeats` samples), summarised.
 TimingStats time_module_forward(torch::nn::Module& module, const std::function<torch::Tensor(torch::Tensor)>& forward,
                                 int64_t channels, int64_t height, int64_t width, const TimingOptions& options);

@@ -19,7 +19,7 @@ for a in "\$@"; do
   case "\$a" in --model=*) model=\${a#--model=} ;; --input_dims=*) dims=\${a#--input_dims=} ;; --iter=*) iter=\${a#--iter=} ;; esac
 done
 IFS=, read -r n c h w <<<"\$dims"
-ms=\$("$dnas" bench net --model "\$model" --input-shape "\${c}x\${h}x\${w}" --batch "\$n" --repeats "\$iter" --warmup 1 --json |
+ms=\$("$dnas" bench net --model "\$model" --input-shape "\${c}x\${h}x\${w}" --batch "\$n" --repeats "\$iter" --warmup 1 --rounds 1 --json |
      python3 -c 'import json,sys; print(json.load(sys.stdin)["mean_ms"])')
 us=\$(python3 -c "print(\$ms * 1000)")
 echo "Starting benchmark."
