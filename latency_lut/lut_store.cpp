@@ -65,17 +65,6 @@ CREATE TABLE measurements (
   rounds INTEGER NOT NULL DEFAULT 1,
   PRIMARY KEY (target, key)
 );
-CREATE TABLE round_samples (
-  target TEXT NOT NULL REFERENCES targets(name),
-  key TEXT NOT NULL,
-  run_id INTEGER NOT NULL REFERENCES runs(id),
-  round INTEGER NOT NULL,
-  samples_us TEXT NOT NULL,
-  canary_us REAL NOT NULL,
-  attempts INTEGER NOT NULL,
-  settled INTEGER NOT NULL,
-  PRIMARY KEY (target, key, run_id, round)
-);
 CREATE TABLE corrections (
   target TEXT PRIMARY KEY REFERENCES targets(name),
   space TEXT NOT NULL,
@@ -88,11 +77,8 @@ CREATE TABLE corrections (
 );
 )sql";
 
-// What version 2 added to a version 1 table.
-const char* kMigrationFrom1 = R"sql(
-ALTER TABLE runs ADD COLUMN rounds INTEGER NOT NULL DEFAULT 1;
-ALTER TABLE runs ADD COLUMN conditions TEXT NOT NULL DEFAULT '{}';
-ALTER TABLE measurements ADD COLUMN rounds INTEGER NOT NULL DEFAULT 1;
+// Version 2's new table, created with the schema and by the migration from version 1.
+const char* kRoundSamplesTable = R"sql(
 CREATE TABLE round_samples (
   target TEXT NOT NULL REFERENCES targets(name),
   key TEXT NOT NULL,
@@ -105,6 +91,19 @@ CREATE TABLE round_samples (
   PRIMARY KEY (target, key, run_id, round)
 );
 )sql";
+
+// What else version 2 added to a version 1 table.
+const char* kMigrationFrom1 = R"sql(
+ALTER TABLE runs ADD COLUMN rounds INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE runs ADD COLUMN conditions TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE measurements ADD COLUMN rounds INTEGER NOT NULL DEFAULT 1;
+)sql";
+
+// Every table of this version, in an empty database.
+void create_schema(SqliteDb& db) {
+  db.exec(kSchema);
+  db.exec(kRoundSamplesTable);
+}
 
 const char* kMeasurementColumns =
     "target, key, op, variant, batch, in_c, in_h, in_w, out_c, stride, dtype, memory_format, median_us, p10_us, "
@@ -213,7 +212,7 @@ void LutStore::open_schema(OpenMode mode) {
       DNAS_CHECK(tables.column_int(0) == 0, path(), ": an SQLite database, but not a dnas latency table (it has ",
                  tables.column_int(0), " other tables and no schema version)");
       DNAS_CHECK(mode == OpenMode::kCreate, path(), ": empty database, not a dnas latency table");
-      db_->exec(kSchema);
+      create_schema(*db_);
       db_->exec("PRAGMA user_version = " + std::to_string(kLutSchemaVersion));
       version = kLutSchemaVersion;
     }
@@ -239,6 +238,7 @@ void LutStore::migrate_from_version_1() {
   again.step();
   if (again.column_int(0) == 1) {
     db_->exec(kMigrationFrom1);
+    db_->exec(kRoundSamplesTable);
     db_->exec("PRAGMA user_version = " + std::to_string(kLutSchemaVersion));
   }
   transaction.commit();
@@ -263,7 +263,7 @@ std::vector<ColumnInfo> table_columns(SqliteDb& db, const std::string& table) {
 
 void LutStore::check_tables() const {
   SqliteDb expected(":memory:", true);
-  expected.exec(kSchema);
+  create_schema(expected);
   for (const char* table : {"targets", "runs", "measurements", "round_samples", "corrections"}) {
     const std::vector<ColumnInfo> want = table_columns(expected, table), have = table_columns(*db_, table);
     DNAS_CHECK(!have.empty(), path(), ": damaged latency table: table '", table, "' is missing");
