@@ -1,6 +1,7 @@
 #include "cli/bench_command.h"
 
 #include "cli/bench_search_step.h"
+#include "cli/bench_loader.h"
 #include "cli/bench_shift.h"
 
 #include <CLI/CLI.hpp>
@@ -191,6 +192,7 @@ void add_bench_command(CLI::App& app) {
   net->callback([f] { run_bench_net(*f); });
   add_bench_search_step(*bench);
   add_bench_shift(*bench);
+  add_bench_loader(*bench);
 }
 
 }  // namespace dnas::cli

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -93,10 +94,11 @@ void run_train_command(TrainFlags& f) {
     bar.reset();
     bar_epoch = -1;
     char line[256];
-    std::snprintf(line, sizeof line, "epoch %lld: train loss %.3f acc %s | test top-1 %s top-5 %s loss %.3f | lr %.4f | %s",
+    std::snprintf(line, sizeof line,
+                  "epoch %lld: train loss %.3f acc %s | test top-1 %s top-5 %s loss %.3f | lr %.4f | %s (data wait %s)",
                   static_cast<long long>(e.epoch + 1), e.train_loss, percent(e.train_accuracy, 2).c_str(),
                   percent(e.test.top1, 2).c_str(), percent(e.test.top5, 2).c_str(), e.test.loss, e.lr,
-                  format_duration(e.seconds).c_str());
+                  format_duration(e.seconds).c_str(), percent(e.data_wait_seconds / std::max(1e-9, e.seconds), 0).c_str());
     std::cerr << line << '\n';
   };
   const TrainResult result = run_training(config, f.resume, interrupt.requested(), callbacks, world);
@@ -108,14 +110,18 @@ void run_train_command(TrainFlags& f) {
     std::exit(130);
   }
   const std::string best = (fs::path(config.out) / "best.pt").string();
+  if (!result.skipped_images.empty()) {
+    std::cerr << "skipped " << result.skipped_images.size() << " bad image(s) (--skip-bad-images):\n";
+    for (const std::string& file : result.skipped_images) std::cerr << "  " << file << '\n';
+  }
   if (f.as_json) {
     json epochs = json::array();
     for (const TrainEpoch& e : result.epochs)
       epochs.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"test_top1", e.test.top1},
-                        {"test_top5", e.test.top5}});
+                        {"test_top5", e.test.top5}, {"seconds", e.seconds}, {"data_wait_seconds", e.data_wait_seconds}});
     std::cout << json{{"run", config.out}, {"ranks", world.size()}, {"best_top1", result.best_top1}, {"best_epoch", result.best_epoch},
                       {"best_weights", best}, {"last_weights", (fs::path(config.out) / "last.pt").string()},
-                      {"epochs", epochs}}
+                      {"epochs", epochs}, {"skipped_images", result.skipped_images}}
                      .dump(2)
               << '\n';
     return;
@@ -127,14 +133,15 @@ void run_train_command(TrainFlags& f) {
 
 struct EvalFlags {
   std::string arch, weights, data, device = "cpu", train_layout = "nhwc";
-  int64_t batch_size = 256, image_size = 32;
-  bool as_json = false;
+  int64_t batch_size = 256, image_size = 32, loader_threads = 0;
+  double eval_resize_ratio = 256.0 / 224.0, crop_scale_min = 0.08;  // crop_scale_min: training only
+  bool skip_bad_images = false, as_json = false;
 };
 
 void run_eval(const EvalFlags& f) {
   check_device(f.device, "fp32", "--device");
   DNAS_CHECK(f.batch_size >= 1, "--batch-size: expected at least 1, got ", f.batch_size);
-  const Dataset test = load_dataset(f.data, false, f.image_size);
+  const Dataset test = load_dataset(f.data, false, data_options(f));
   const ArchSpec arch = arch_for_data(load_arch(f.arch), test);
   Network net(arch);
   load_weights(*net, f.weights);
@@ -229,6 +236,14 @@ void add_train_commands(CLI::App& app) {
   eval->add_option("--batch-size", e->batch_size, "Batch size")->capture_default_str();
   eval->add_option("--image-size", e->image_size, "Image size for folder datasets")->capture_default_str();
   eval->add_option("--train-layout", e->train_layout, "nhwc (channels-last) or nchw, as dnas train")->capture_default_str();
+  eval->add_option("--loader-threads", e->loader_threads, "Image folders: decoding threads (0: the core count)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
+  eval->add_option("--eval-resize-ratio", e->eval_resize_ratio,
+                   "Image folders: resize the short side to image-size x this, then centre-crop")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 4.0));
+  eval->add_flag("--skip-bad-images", e->skip_bad_images, "Image folders: skip corrupt files (reported) instead of stopping");
   eval->add_flag("--json", e->as_json, "Print JSON");
   eval->callback([e] { run_eval(*e); });
 

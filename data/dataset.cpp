@@ -1,18 +1,19 @@
 #include "data/dataset.h"
 
 #include <ATen/ATen.h>
-#include <stb/stb_image.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <random>
 
 #include "common/error.h"
 #include "common/file_io.h"
 #include "data/binary_formats.h"
+#include "data/folder_index.h"
 #include "supernet/config_store.h"
 
 namespace dnas {
@@ -111,39 +112,40 @@ Dataset load_cifar(const fs::path& dir, bool train, int classes) {
   return d;
 }
 
-Dataset load_folder(const fs::path& dir, int64_t image_size) {
-  std::vector<fs::path> classes;
-  for (const auto& entry : fs::directory_iterator(dir))
-    if (entry.is_directory()) classes.push_back(entry.path());
-  std::sort(classes.begin(), classes.end());
-  DNAS_CHECK(classes.size() >= 2, dir.string(), ": expected one sub-folder per class (at least 2), found ", classes.size());
-  std::vector<at::Tensor> images;
-  std::vector<int64_t> labels;
-  for (size_t c = 0; c < classes.size(); ++c) {
-    std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator(classes[c])) {
-      std::string ext = entry.path().extension().string();
-      std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-      if (entry.is_regular_file() && (ext == ".jpg" || ext == ".jpeg" || ext == ".png")) files.push_back(entry.path());
+// ImageNet's per-channel statistics: what torchvision's recipes normalise natural images with
+// (a streamed folder is never read whole, so its own cannot be measured up front).
+constexpr double kImageNetMean[3] = {0.485, 0.456, 0.406}, kImageNetStd[3] = {0.229, 0.224, 0.225};
+
+Dataset load_folder(const fs::path& dir, bool train, const DataOptions& options, const std::string& spec) {
+  const std::string what = "--data " + spec;
+  std::string root = dir.string();
+  FolderIndex index;
+  if (has_train_val_layout(root)) {
+    const FolderIndex train_index = index_image_folder(root + "/train", what);
+    if (train) {
+      index = train_index;
+    } else {
+      index = index_image_folder(root + "/val", what);
+      DNAS_CHECK(index.classes == train_index.classes, what, ": the ", index.classes.size(), " classes of ", root,
+                 "/val differ from the ", train_index.classes.size(), " of train/ (val/ needs one folder per class of train/)");
     }
-    std::sort(files.begin(), files.end());
-    DNAS_CHECK(!files.empty(), classes[c].string(), ": class folder has no .jpg/.jpeg/.png images");
-    for (const fs::path& file : files) {
-      int w = 0, h = 0, n = 0;
-      unsigned char* pixels = stbi_load(file.c_str(), &w, &h, &n, 3);
-      DNAS_CHECK(pixels != nullptr, file.string(), ": cannot decode image (", stbi_failure_reason(), ")");
-      at::Tensor img = at::from_blob(pixels, {h, w, 3}, at::kByte).permute({2, 0, 1}).unsqueeze(0).to(at::kFloat);
-      stbi_image_free(pixels);
-      img = at::upsample_bilinear2d(img, {image_size, image_size}, false).round().clamp(0, 255).to(at::kByte);
-      images.push_back(img);
-      labels.push_back(static_cast<int64_t>(c));
-    }
+  } else {
+    index = index_image_folder(root, what);
   }
   Dataset d;
   d.name = "folder";
-  d.num_classes = static_cast<int64_t>(classes.size());
-  d.images = at::cat(images);
-  d.labels = at::tensor(labels, at::kLong);
+  d.num_classes = static_cast<int64_t>(index.classes.size());
+  d.labels = at::tensor(index.labels, at::kLong);
+  StreamOptions stream;
+  stream.threads = options.loader_threads;
+  stream.skip_bad_images = options.skip_bad_images;
+  stream.transform.size = options.image_size;
+  stream.transform.crop.scale_min = options.crop_scale_min;
+  stream.transform.eval_resize_ratio = options.eval_resize_ratio;
+  stream.transform.dct_scaling = options.dct_scaling;
+  d.stream = std::make_shared<const ImageStream>(std::move(index), stream);
+  d.mean.assign(std::begin(kImageNetMean), std::end(kImageNetMean));
+  d.std.assign(std::begin(kImageNetStd), std::end(kImageNetStd));
   return d;
 }
 
@@ -195,7 +197,7 @@ Dataset make_synthetic(int64_t samples, int64_t size, int64_t channels, int64_t 
   return d;
 }
 
-Dataset load_dataset(const std::string& spec, bool train, int64_t image_size) {
+Dataset load_dataset(const std::string& spec, bool train, const DataOptions& options) {
   std::string kind, path = spec;
   if (auto colon = spec.find(':'); colon != std::string::npos) {
     kind = spec.substr(0, colon);
@@ -243,10 +245,10 @@ Dataset load_dataset(const std::string& spec, bool train, int64_t image_size) {
   if (kind == "mnist") d = load_mnist(dir, train);
   else if (kind == "cifar10") d = load_cifar(dir, train, 10);
   else if (kind == "cifar100") d = load_cifar(dir, train, 100);
-  else if (kind == "folder") d = load_folder(dir, image_size);
+  else if (kind == "folder") d = load_folder(dir, train, options, spec);
   else throw Error("--data " + spec + ": unknown dataset kind '" + kind + "' (mnist, cifar10, cifar100, folder, synthetic; or fashion-mnist)");
   d.source = spec;
-  compute_stats(d);
+  if (!d.streamed()) compute_stats(d);
   return d;
 }
 
@@ -278,15 +280,64 @@ void write_idx_labels(const std::string& path, const at::Tensor& labels) {
 Dataset Dataset::first(int64_t n) const {
   if (n >= size()) return *this;
   Dataset out = *this;
-  out.images = images.slice(0, 0, n);
-  out.labels = labels.slice(0, 0, n);
+  if (!streamed()) {
+    out.images = images.slice(0, 0, n);
+    out.labels = labels.slice(0, 0, n);
+    return out;
+  }
+  // A fixed random subset, kept in index order.
+  std::vector<int64_t> pick(static_cast<size_t>(size()));
+  std::iota(pick.begin(), pick.end(), 0);
+  std::mt19937_64 rng(0x5eed);
+  std::shuffle(pick.begin(), pick.end(), rng);
+  pick.resize(static_cast<size_t>(n));
+  std::sort(pick.begin(), pick.end());
+  const FolderIndex& all = stream->index();
+  FolderIndex subset;
+  subset.root = all.root;
+  subset.classes = all.classes;
+  for (int64_t i : pick) {
+    subset.files.push_back(all.files[static_cast<size_t>(i)]);
+    subset.sizes.push_back(all.sizes[static_cast<size_t>(i)]);
+    subset.labels.push_back(all.labels[static_cast<size_t>(i)]);
+  }
+  out.labels = at::tensor(subset.labels, at::kLong);
+  out.stream = std::make_shared<const ImageStream>(std::move(subset), stream->options());
+  return out;
+}
+
+at::Tensor Dataset::raw(const std::vector<int64_t>& index, uint64_t key, bool augment, bool pinned) const {
+  const auto b = static_cast<int64_t>(index.size());
+  if (!streamed()) {
+    const at::Tensor gathered = images.index_select(0, at::tensor(index, at::kLong));
+    return pinned ? gathered.pin_memory() : gathered;
+  }
+  const int64_t size = stream->image_size();
+  at::Tensor out = at::empty({b, 3, size, size}, at::TensorOptions().dtype(at::kByte).pinned_memory(pinned));
+  stream->load(index, key, augment, out.data_ptr<uint8_t>());
+  return out;
+}
+
+at::Tensor Dataset::normalize(const at::Tensor& raw) const {
+  const at::TensorOptions on = at::TensorOptions().dtype(at::kFloat).device(raw.device());
+  const at::Tensor m = at::tensor(mean, at::kFloat).view({1, -1, 1, 1}).to(on);
+  const at::Tensor s = at::tensor(std, at::kFloat).view({1, -1, 1, 1}).to(on);
+  return raw.to(at::kFloat).div_(255.0).sub_(m).div_(s);
+}
+
+at::Tensor Dataset::normalized_batch(const std::vector<int64_t>& index, uint64_t key, bool augment) const {
+  if (!streamed()) return normalize(raw(index, key, augment));
+  const at::Tensor bytes = at::arange(256, at::kFloat).to(at::kByte).view({1, 1, 1, 256}).expand({1, 3, 1, 256});
+  const at::Tensor table = normalize(bytes.contiguous()).contiguous();
+  const int64_t size = stream->image_size();
+  at::Tensor out = at::empty({static_cast<int64_t>(index.size()), 3, size, size}, at::kFloat);
+  stream->load_normalized(index, key, augment, table.data_ptr<float>(), out.data_ptr<float>());
   return out;
 }
 
 at::Tensor Dataset::normalized(const at::Tensor& index) const {
-  const at::Tensor m = at::tensor(mean, at::kFloat).view({1, -1, 1, 1});
-  const at::Tensor s = at::tensor(std, at::kFloat).view({1, -1, 1, 1});
-  return images.index_select(0, index).to(at::kFloat).div_(255.0).sub_(m).div_(s);
+  const at::Tensor i = index.to(at::kLong).contiguous();
+  return normalize(raw(std::vector<int64_t>(i.data_ptr<int64_t>(), i.data_ptr<int64_t>() + i.numel()), 0, false));
 }
 
 }  // namespace dnas

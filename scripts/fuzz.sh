@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz/: arch JSON, space YAML, search/train configs,
-# latency-table imports (ours and peers'), IDX and CIFAR layouts) with clang, AddressSanitizer and
+# latency-table imports (ours and peers'), IDX and CIFAR layouts, JPEG / PNG decoding) with clang, AddressSanitizer and
 # UndefinedBehaviorSanitizer into build-fuzz/, and runs each for
 # FUZZ_SECONDS (default 20) from its seed corpus. A crash, sanitizer report, exception other than
 # dnas::Error, input slower than 5 s or over 2 GiB fails the run; the input that did it is kept
@@ -17,7 +17,7 @@ cmake -S tests/fuzz -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BU
 cmake --build "$build" -j"$(nproc)"
 mkdir -p "$build/findings"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-for target in arch space config lut_import peer_import datasets; do
+for target in arch space config lut_import peer_import datasets image_decode; do
   scratch=$(mktemp -d)
   echo "==> fuzz_$target for ${seconds} s"
   if ! "$build/fuzz_$target" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -max_len=65536 \

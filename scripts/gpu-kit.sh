@@ -13,7 +13,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev            # header-only
   libyaml-cpp-dev libyaml-cpp0.7             # search-space YAML
   libsqlite3-dev libsqlite3-0                # latency lookup tables
-  libstb-dev libstb0                         # image-folder datasets
+  libjpeg62-turbo-dev libjpeg62-turbo libpng-dev libpng16-16  # image folders (libjpeg-turbo, libpng)
   zlib1g-dev                                 # gzipped IDX (headers; the host has libz.so.1)
   libgtest-dev                               # the test suites
 )

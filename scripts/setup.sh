@@ -15,7 +15,9 @@ packages=(
   nlohmann-json3-dev    # arch JSON, --json output
   libyaml-cpp-dev       # search-space YAML
   libsqlite3-dev        # latency lookup tables
-  libstb-dev            # JPEG / PNG decoding for image-folder datasets
+  libjpeg62-turbo-dev   # JPEG decoding for image folders (libjpeg-turbo: cropped, DCT-scaled decode)
+  libpng-dev            # PNG decoding for image folders
+  python3-torchvision python3-pil  # tests and bench: torchvision's transforms and PIL are the reference
   zlib1g-dev            # gzipped IDX datasets
   dataset-fashion-mnist # Fashion-MNIST (gzipped IDX), the search-quality benchmark's data; tests read it
   libonnx-dev           # ONNX protobuf types and checker (dnas export --format onnx)

@@ -15,8 +15,10 @@
 # The tests run one intra-op thread per process (OMP_NUM_THREADS=1; those that time or compare
 # threads set --threads themselves): ctest runs $(nproc) tests at once, and this LibTorch's OpenMP
 # threads spin while they wait, so two 2-thread processes on 2 cores took 76 s where one took 10.
-# The generated hostile-input suite (test_cli_hostile, ~400 dnas runs, 3 CPU-minutes) checks dnas'
-# own validation, not LibTorch, and runs in the bookworm suite only, to keep CI within its time.
+# The generated hostile-input suite (test_cli_hostile, ~400 dnas runs, 3 CPU-minutes), the CLI's
+# bad-input tables (*BadInputGivesOneLine*) and the remote / Android profiling stand-ins check
+# dnas' own validation and scripts, not LibTorch, and run in the bookworm suite only, to keep CI
+# within its time.
 # Needs root (mmdebstrap, mount, chroot), as CI and the developers' machines have.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +26,7 @@ root=${DNAS_TRIXIE_ROOT:-/var/cache/dnas/trixie}
 build_dir=${DNAS_BUILD_DIR:-build-torch2}
 [[ $build_dir != /* ]] || { echo "test-libtorch2.sh: DNAS_BUILD_DIR must be relative to the tree" >&2; exit 2; }
 packages=build-essential,cmake,ninja-build,pkg-config,libtorch-dev,libcli11-dev,nlohmann-json3-dev,libyaml-cpp-dev
-packages+=,libsqlite3-dev,libstb-dev,zlib1g-dev,dataset-fashion-mnist,libonnx-dev,libgoogle-glog-dev,libgloo-dev,libgtest-dev,python3,python3-torch
+packages+=,libsqlite3-dev,libjpeg62-turbo-dev,libpng-dev,zlib1g-dev,dataset-fashion-mnist,libonnx-dev,libgoogle-glog-dev,libgloo-dev,libgtest-dev,python3,python3-torch,python3-torchvision,python3-pil
 sudo=""
 [[ $(id -u) -ne 0 ]] && sudo="sudo"
 
@@ -60,5 +62,5 @@ $sudo unshare --mount --propagation private bash -c '
   mount -t tmpfs tmpfs "$root/tmp"
   exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
     CI="$3" DNAS_BUILD_DIR="$4" DNAS_SKIP_APT=1 \
-    bash -c "cd /dnas && bash scripts/setup.sh && OMP_NUM_THREADS=1 ctest --test-dir \"\$DNAS_BUILD_DIR\" --output-on-failure -j\$(nproc) -E CliHostile"
+    bash -c "cd /dnas && bash scripts/setup.sh && OMP_NUM_THREADS=1 ctest --test-dir \"\$DNAS_BUILD_DIR\" --output-on-failure -j\$(nproc) -E 'CliHostile|BadInputGivesOneLine|profile_remote|profile_android'"
 ' _ "$root" "$tree" "${CI:-}" "$build_dir"

@@ -64,6 +64,10 @@ struct SearchConfig {
   std::string train_layout = "nhwc";  // nhwc (channels-last: LibTorch's fast CPU depthwise kernels) or nchw
   int64_t image_size = 32;         // folder datasets
   int64_t max_samples = 0;         // 0 = the whole training set
+  int64_t loader_threads = 0;       // image folders: decoding threads (0: the core count)
+  bool skip_bad_images = false;     // image folders: skip bad files instead of stopping
+  double crop_scale_min = 0.08;     // image folders: RandomResizedCrop's smallest area fraction
+  double eval_resize_ratio = 256.0 / 224.0;  // image folders: Resize(size x this), CenterCrop(size)
   bool estimate_missing = false;
   int64_t checkpoint_every = 0;    // steps between mid-epoch checkpoints; 0 = end of epoch only
 

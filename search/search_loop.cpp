@@ -77,7 +77,7 @@ class ThetaBatches {
   ThetaBatches(const Dataset& data, const std::vector<int64_t>& split, int64_t batch_size, int64_t seed,
                const World& world, int64_t position)
       : data_(data), split_(split), batch_size_(batch_size), seed_(seed), world_(world), position_(position) {
-    per_pass_ = static_cast<int64_t>(split.size()) / (batch_size * world.size());
+    per_pass_ = batches_per_epoch(static_cast<int64_t>(split.size()), batch_size, world.size());
   }
   int64_t position() const { return position_; }
   // The next batch; advances the position.
@@ -86,7 +86,8 @@ class ThetaBatches {
     if (!loader_ || pass != pass_) {
       pass_ = pass;
       loader_ = std::make_unique<BatchLoader>(data_, split_, batch_size_, derive_seed(seed_, -3, kPhaseTheta, pass),
-                                              position_ % per_pass_, world_.device(), Shard{world_.rank(), world_.size()});
+                                              position_ % per_pass_, world_.device(), Shard{world_.rank(), world_.size()},
+                                              /*augment=*/true);
     }
     Batch batch;
     DNAS_ASSERT(loader_->next(batch), "theta batches: pass ", pass, " ended early");
@@ -122,7 +123,7 @@ struct SearchInputs {
 SearchInputs prepare_inputs(const SearchConfig& config, const World& world,
                             const std::function<void(const std::string&)>& message) {
   SearchInputs in;
-  in.data = load_dataset(config.data, true, config.image_size);
+  in.data = load_dataset(config.data, true, data_options(config));
   if (config.max_samples > 0) in.data = in.data.first(config.max_samples);
   DNAS_CHECK(in.data.height() == in.data.width(), "--data ", config.data, ": expected square images, got ",
              in.data.height(), "x", in.data.width());
@@ -174,10 +175,10 @@ SearchInputs prepare_inputs(const SearchConfig& config, const World& world,
 
 // How many theta steps train theta over the run (after the warm-up), for the automatic rate.
 int64_t theta_steps_after_warmup(const SearchConfig& config, const SearchInputs& in, const World& world) {
-  const int64_t global_batch = config.batch_size * world.size();
-  const int64_t w_steps = static_cast<int64_t>(in.w_split.size()) / global_batch;
-  const int64_t per_epoch = config.theta_every > 0 ? w_steps / config.theta_every
-                                                   : static_cast<int64_t>(in.theta_split.size()) / global_batch;
+  const int64_t w_steps = batches_per_epoch(static_cast<int64_t>(in.w_split.size()), config.batch_size, world.size());
+  const int64_t per_epoch =
+      config.theta_every > 0 ? w_steps / config.theta_every
+                             : batches_per_epoch(static_cast<int64_t>(in.theta_split.size()), config.batch_size, world.size());
   const double epochs = std::max(0.0, static_cast<double>(config.epochs) - config.resolved_warmup());
   return static_cast<int64_t>(static_cast<double>(per_epoch) * epochs);
 }
@@ -388,7 +389,7 @@ SearchResult run_search(const SearchConfig& requested, bool resume, const std::a
       // theta_every-th w step.
       stepper.begin_phase(true);
       BatchLoader loader(in.data, in.w_split, config.batch_size, derive_seed(config.seed, epoch, kPhaseW, -1),
-                         progress.step, device, Shard{world.rank(), world.size()});
+                         progress.step, device, Shard{world.rank(), world.size()}, /*augment=*/true);
       ThetaBatches theta_batches(in.data, in.theta_split, config.batch_size, config.seed, world, progress.theta_batches);
       DeviceSums theta_pending(device);
       const int64_t steps = loader.batches();
@@ -433,7 +434,7 @@ SearchResult run_search(const SearchConfig& requested, bool resume, const std::a
         stepper.begin_phase(w_phase);
         BatchLoader loader(in.data, w_phase ? in.w_split : in.theta_split, config.batch_size,
                            derive_seed(config.seed, epoch, phase, -1), progress.step, device,
-                           Shard{world.rank(), world.size()});
+                           Shard{world.rank(), world.size()}, /*augment=*/true);
         const int64_t steps = loader.batches();
         tau = temperature(config, epoch, 0, steps);
         auto step = [&](const Batch& batch, int64_t s) {
@@ -487,6 +488,9 @@ SearchResult run_search(const SearchConfig& requested, bool resume, const std::a
   }
   if (!result.epochs.empty()) result.theta_accuracy = result.epochs.back().theta_accuracy;
   derive_result(config, in, net, settings.channels_last, world, run, result, message);
+  const std::vector<std::string> skipped = skipped_images(in.data);
+  if (!skipped.empty())
+    message(detail::concat("skipped ", skipped.size(), " bad image(s) (--skip-bad-images), first: ", skipped.front()));
   return result;
 }
 

@@ -28,6 +28,10 @@ struct TrainConfig {
   bool augment = true;
   int64_t seed = 0, threads = 0, image_size = 32, max_samples = 0, checkpoint_every = 0;
   std::string train_layout = "nhwc";  // nhwc (channels-last, LibTorch's fast CPU depthwise kernels) or nchw
+  int64_t loader_threads = 0;       // image folders: decoding threads (0: the core count)
+  bool skip_bad_images = false;     // image folders: skip bad files instead of stopping
+  double crop_scale_min = 0.08;     // image folders: RandomResizedCrop's smallest area fraction
+  double eval_resize_ratio = 256.0 / 224.0;  // image folders: Resize(size x this), CenterCrop(size)
 
   // Every field's range (train_config_fields()), then the rules between fields.
   void validate() const;

@@ -59,9 +59,9 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
   if (config.threads > 0) at::set_num_threads(static_cast<int>(config.threads));
   const c10::Device device = world.device();
 
-  Dataset train = load_dataset(config.data, true, config.image_size);
+  Dataset train = load_dataset(config.data, true, data_options(config));
   if (config.max_samples > 0 && config.max_samples < train.size()) train = train.first(config.max_samples);
-  const Dataset test = load_dataset(config.data, false, config.image_size);
+  const Dataset test = load_dataset(config.data, false, data_options(config));
   const ArchSpec arch = arch_for_data(load_arch(config.arch), train);
 
   torch::manual_seed(static_cast<uint64_t>(config.seed));
@@ -99,7 +99,7 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
   std::vector<int64_t> all(static_cast<size_t>(train.size()));
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
   const int64_t global_batch = config.batch_size * world.size();
-  const int64_t steps = train.size() / global_batch;
+  const int64_t steps = batches_per_epoch(train.size(), config.batch_size, world.size());
   DNAS_CHECK(steps >= 1, "--data ", config.data, ": fewer training images than one batch of ", global_batch,
              world.distributed() ? " (--batch-size per rank x ranks)" : "");
   const auto ce_options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(config.label_smoothing);
@@ -117,13 +117,15 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
     const int64_t epoch = progress.epoch;
     net->train();
     BatchLoader loader(train, all, config.batch_size, derive_seed(config.seed, epoch, 0, -1), progress.step, device,
-                       Shard{world.rank(), world.size()});
+                       Shard{world.rank(), world.size()}, /*augment=*/config.augment);
     double lr = config.lr;
     auto step = [&](const Batch& batch, int64_t s) {
       torch::manual_seed(derive_seed(config.seed, epoch, world.rank(), s));  // augmentation draws
       lr = scheduled_learning_rate(config.lr, config.schedule, config.warmup_epochs, config.epochs, epoch, s, steps);
       set_sgd_learning_rate(optimizer, lr);
-      const at::Tensor images = layout(config.augment ? augment(batch.images, pad, flip) : batch.images);
+      // A streamed folder's augmentation (random resized crops, flips) happened as it was decoded.
+      const bool shift_and_flip = config.augment && !train.streamed();
+      const at::Tensor images = layout(shift_and_flip ? augment(batch.images, pad, flip) : batch.images);
       const at::Tensor logits = net->forward(images);
       const at::Tensor loss = torch::nn::functional::cross_entropy(logits, batch.labels, ce_options);
       descend(loss, reducer, optimizer);
@@ -142,13 +144,15 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
     record.train_loss = sums.mean_loss();
     record.train_accuracy = sums.accuracy();
     record.lr = lr;
+    record.data_wait_seconds = loader.waited_seconds();
     world.broadcast_from_main(net->buffers());  // BN statistics: rank 0's, as saved in last.pt
     record.test =
         evaluate(*net, [&](at::Tensor x) { return net->forward(layout(x)); }, test, config.batch_size, device, world);
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     run.append("log.jsonl", {{"epoch", epoch}, {"train_loss", record.train_loss}, {"train_accuracy", record.train_accuracy},
                              {"test_top1", record.test.top1}, {"test_top5", record.test.top5},
-                             {"test_loss", record.test.loss}, {"lr", lr}, {"seconds", record.seconds}});
+                             {"test_loss", record.test.loss}, {"lr", lr}, {"seconds", record.seconds},
+                             {"data_wait_seconds", record.data_wait_seconds}});
     if (world.is_main()) save_weights(*net, run.path("last.pt"));
     Progress next;
     next.epoch = epoch + 1;
@@ -167,6 +171,8 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
   }
   result.best_top1 = progress.best_top1;
   result.best_epoch = static_cast<int64_t>(progress.best_epoch);
+  result.skipped_images = skipped_images(train);
+  for (std::string& file : skipped_images(test)) result.skipped_images.push_back(std::move(file));
   return result;
 }
 

@@ -21,6 +21,7 @@ namespace dnas {
 struct TrainEpoch {
   int64_t epoch = 0;
   double train_loss = 0, train_accuracy = 0, lr = 0, seconds = 0;
+  double data_wait_seconds = 0;  // of the training steps, time spent waiting for the loader (this process)
   EvalResult test;
 };
 
@@ -34,6 +35,7 @@ struct TrainResult {
   double best_top1 = 0;
   int64_t best_epoch = -1;
   std::vector<TrainEpoch> epochs;
+  std::vector<std::string> skipped_images;  // --skip-bad-images: "<path>: <reason>", train and test sets
 };
 
 // Distributed over `world` (see train/distributed.h): batch_size is per rank, each rank trains
