@@ -78,6 +78,8 @@ void BatchLoader::produce() {
         const at::Tensor raw = data_.raw(index, key_, augment_, /*pinned=*/true).to(device_, /*non_blocking=*/true);
         batch.labels = batch.labels.pin_memory().to(device_, /*non_blocking=*/true);
         batch.images = data_.normalize(raw);
+      } else if (data_.streamed()) {
+        batch.images = data_.normalized_batch(index, key_, augment_, recycled_batch(batch_size_, data_.height()));
       } else {
         batch.images = data_.normalized_batch(index, key_, augment_);
       }
@@ -94,6 +96,16 @@ void BatchLoader::produce() {
   std::lock_guard<std::mutex> lock(mutex_);
   done_ = true;
   changed_.notify_all();
+}
+
+at::Tensor BatchLoader::recycled_batch(int64_t batch_size, int64_t size) {
+  // Reference counts are atomic: a tensor seen unshared cannot become shared again except
+  // through this ring.
+  for (const at::Tensor& t : spare_)
+    if (t.use_count() == 1 && t.storage().use_count() == 1) return t;
+  const at::Tensor fresh = at::empty({batch_size, 3, size, size}, at::kFloat);
+  if (spare_.size() < prefetch_ + 3) spare_.push_back(fresh);
+  return fresh;
 }
 
 bool BatchLoader::next(Batch& batch) {

@@ -61,6 +61,9 @@ class BatchLoader {
 
  private:
   void produce();
+  // A float batch tensor nobody else holds any more, from a small ring, or a new one: a streamed
+  // batch is ~40 MB at 224 px, and a fresh allocation that size is mapped and page-faulted anew.
+  at::Tensor recycled_batch(int64_t batch_size, int64_t size);
 
   const Dataset& data_;
   std::vector<int64_t> order_;
@@ -74,6 +77,7 @@ class BatchLoader {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Batch> queue_;
+  std::vector<at::Tensor> spare_;  // producer thread only
   bool done_ = false, stop_ = false;
   double waited_seconds_ = 0;
   std::string error_;

@@ -325,12 +325,16 @@ at::Tensor Dataset::normalize(const at::Tensor& raw) const {
   return raw.to(at::kFloat).div_(255.0).sub_(m).div_(s);
 }
 
-at::Tensor Dataset::normalized_batch(const std::vector<int64_t>& index, uint64_t key, bool augment) const {
+at::Tensor Dataset::normalized_batch(const std::vector<int64_t>& index, uint64_t key, bool augment,
+                                     at::Tensor into) const {
   if (!streamed()) return normalize(raw(index, key, augment));
   const at::Tensor bytes = at::arange(256, at::kFloat).to(at::kByte).view({1, 1, 1, 256}).expand({1, 3, 1, 256});
   const at::Tensor table = normalize(bytes.contiguous()).contiguous();
   const int64_t size = stream->image_size();
-  at::Tensor out = at::empty({static_cast<int64_t>(index.size()), 3, size, size}, at::kFloat);
+  const std::vector<int64_t> shape = {static_cast<int64_t>(index.size()), 3, size, size};
+  at::Tensor out = into.defined() ? into : at::empty(shape, at::kFloat);
+  DNAS_ASSERT(out.sizes() == at::IntArrayRef(shape) && out.scalar_type() == at::kFloat && out.is_contiguous(),
+              "normalized_batch: a buffer of the wrong shape");
   stream->load_normalized(index, key, augment, table.data_ptr<float>(), out.data_ptr<float>());
   return out;
 }

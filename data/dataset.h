@@ -51,7 +51,10 @@ struct Dataset {
   at::Tensor normalize(const at::Tensor& raw) const;
   // raw() then normalize() on the CPU; a streamed folder normalises on its decoding threads (the
   // same values: a table of normalize() applied to every byte value).
-  at::Tensor normalized_batch(const std::vector<int64_t>& index, uint64_t key, bool augment) const;
+  // `into`, when given (float, B x C x H x W), receives a streamed folder's batch instead of a new
+  // tensor.
+  at::Tensor normalized_batch(const std::vector<int64_t>& index, uint64_t key, bool augment,
+                              at::Tensor into = {}) const;
   // normalize(raw(index)) without augmentation: what evaluation feeds the network.
   at::Tensor normalized(const at::Tensor& index) const;
   int64_t channels() const { return streamed() ? 3 : images.size(1); }

@@ -1,5 +1,11 @@
 #include "data/image_stream.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include "common/error.h"
@@ -9,6 +15,7 @@
 namespace dnas {
 
 namespace {
+
 int64_t resolve_threads(int64_t threads) {
   if (threads > 0) return threads;
   return std::max<int64_t>(1, static_cast<int64_t>(std::thread::hardware_concurrency()));
@@ -20,12 +27,42 @@ ImageStream::ImageStream(FolderIndex index, StreamOptions options)
       // The thread asking for a batch decodes too, so the pool holds one fewer.
       pool_(threads_ - 1) {}
 
+namespace {
+
+// The whole of a regular file into `bytes` (reused between calls: no allocation, no copies);
+// errors name the file.
+void read_image_file(const std::string& path, std::string& bytes) {
+  // O_NONBLOCK: a FIFO put where an image was is refused below instead of blocking the open.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) throw Error(path + ": cannot read file (" + std::strerror(errno) + ")");
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > kMaxReadBytes) {
+    const std::string why = !S_ISREG(st.st_mode) ? "not a regular file" : "larger than 1 GiB";
+    ::close(fd);
+    throw Error(path + ": cannot read file (" + why + ")");
+  }
+  bytes.resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // the file shrank: decode what there is (a truncated image is an error there)
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  bytes.resize(done);
+}
+
+}  // namespace
+
 void ImageStream::load_one(int64_t index, uint64_t key, bool train, uint8_t* out) const {
   const std::string path = index_.path(index);
   ImageTransform transform = options_.transform;
   transform.train = train;
   SampleRandom random(key, index);
-  load_transformed(read_text_file(path), path, transform, random, out);
+  thread_local std::string bytes;
+  read_image_file(path, bytes);
+  load_transformed(bytes, path, transform, random, out);
 }
 
 void ImageStream::load_or_substitute(int64_t index, uint64_t key, bool train, uint8_t* out) const {
