@@ -325,6 +325,7 @@ SearchResult run_search(const SearchConfig& requested, bool resume, const std::a
                                torch::optim::AdamOptions(0.01).weight_decay(config.theta_weight_decay));  // rate per step
   const CheckpointParts parts{{{"supernet", net.get()}}, {{"w_optimizer", &w_opt}, {"theta_optimizer", &theta_opt}}};
   if (!resume) run.create(config_to_json(requested));
+  const DiscardUnsavedOnError discard_on_error(run);
 
   Progress progress;
   if (resume) {

@@ -102,4 +102,20 @@ TEST_F(CliTrain, BadInputGivesOneLineAndExitTwo) {
   expect_one_line_error(run("train --data synthetic --out " + path("c")), "--arch: required");
 }
 
+// A corrupt image in a streamed folder stops training with one line naming the file, and the run
+// directory it had started is removed (no checkpoint was written, so nothing could resume it).
+TEST_F(CliTrain, ACorruptImageStopsTheRunNamingItAndLeavesNothing) {
+  for (const char* c : {"a", "b"}) {
+    fs::create_directories(path(std::string("folder/") + c));
+    for (int i = 0; i < 2; ++i)
+      std::ofstream(path(std::string("folder/") + c + "/" + std::to_string(i) + ".jpg"), std::ios::binary)
+          << "\xff\xd8\xff\xe0 not really a JPEG";
+  }
+  const Result r = run("train --arch " + path("tiny.json") + " --data folder:" + path("folder") +
+                       " --image-size 8 --batch-size 2 --epochs 1 --out " + path("corrupt"));
+  expect_one_line_error(r, "cannot decode image");
+  EXPECT_NE(r.err.find(path("folder/")), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(path("corrupt"))) << "the failed run left its directory behind";
+}
+
 }  // namespace

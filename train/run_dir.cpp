@@ -73,6 +73,7 @@ void RunDir::discard_unsaved() const {
   std::error_code ec;
   fs::remove(config_path(), ec);
   for (const std::string& log : logs_) fs::remove(path(log), ec);
+  for (const std::string& file : written_) fs::remove(path(file), ec);
   if (created_dir_) fs::remove(dir_, ec);  // only when empty: nothing of the user's goes
 }
 
@@ -98,7 +99,9 @@ void RunDir::truncate_logs(int64_t epoch) const {
 }
 
 void RunDir::write(const std::string& file, const std::string& text) const {
-  if (world_.is_main()) write_text_file_atomic(path(file), text);
+  if (!world_.is_main()) return;
+  write_text_file_atomic(path(file), text);
+  written_.push_back(file);
 }
 
 void RunDir::save_checkpoint(const CheckpointParts& parts, const at::Tensor& progress) const {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -54,9 +55,9 @@ class RunDir {
   // and empty logs, so a run refused for bad input leaves nothing behind.
   void create(const Json& config) const;
 
-  // Rank 0, for a run that stops before its first checkpoint: removes what create() wrote, so the
-  // same command can be run again (a run directory without a checkpoint can be neither resumed
-  // nor reused).
+  // Rank 0, for a run that stops before its first checkpoint: removes what create() and write()
+  // wrote, so the same command can be run again (a run directory without a checkpoint can be
+  // neither resumed nor reused).
   void discard_unsaved() const;
 
   // Rank 0: one line appended to `log`.
@@ -82,7 +83,28 @@ class RunDir {
   mutable std::string config_text_;   // config.json as created or verified: saved in each checkpoint
   mutable bool created_dir_ = false;  // create() made the directory (discard_unsaved() may remove it)
   std::vector<std::string> logs_;
+  mutable std::vector<std::string> written_;  // files write() made
   const World& world_;
+};
+
+// Calls run.discard_unsaved() when the scope it guards is left by an exception (a corrupt image,
+// a failing disk): a run that fails before its first checkpoint leaves nothing behind.
+class DiscardUnsavedOnError {
+ public:
+  explicit DiscardUnsavedOnError(const RunDir& run) : run_(run), exceptions_(std::uncaught_exceptions()) {}
+  ~DiscardUnsavedOnError() {
+    if (std::uncaught_exceptions() <= exceptions_) return;
+    try {
+      run_.discard_unsaved();
+    } catch (...) {  // the first error is the one to report
+    }
+  }
+  DiscardUnsavedOnError(const DiscardUnsavedOnError&) = delete;
+  DiscardUnsavedOnError& operator=(const DiscardUnsavedOnError&) = delete;
+
+ private:
+  const RunDir& run_;
+  int exceptions_;
 };
 
 }  // namespace dnas

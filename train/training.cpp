@@ -80,6 +80,7 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
     run.create(train_config_to_json(config));
     run.write("arch.json", arch_to_json(arch).dump(2) + "\n");
   }
+  const DiscardUnsavedOnError discard_on_error(run);
   Progress progress;
   if (resume) {
     progress = unpack_fields<Progress>(run.load_checkpoint(parts), run.checkpoint_path());
