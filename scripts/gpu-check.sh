@@ -6,7 +6,7 @@
 # In order, each step bounded by its own time limit so one hang cannot eat the lease:
 #   1. build against that PyTorch's LibTorch (scripts/build-gpu.sh: CUDA shift kernel, NCCL)
 #   2. ctest, the CUDA tests included (OnCuda*: steps equal the CPU, bf16 autocast, the shift
-#      kernel, an NCCL group of one searching)
+#      kernel, an NCCL group of one searching, streamed image batches through pinned memory)
 #   3. dnas bench search-step for the fbnet space at 224, batch 256: soft and hard, fp32 and bf16,
 #      with the Python PyTorch baseline (fp32), through bench/gpu_hours.sh, which turns the step
 #      rates into the GPU-hours of FBNet's protocol against the paper's 216

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
+#include <ATen/Context.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -266,6 +267,27 @@ TEST_F(ImageStreamTest, TheShardsOfOneStepMakeTheSingleProcessBatch) {
   ASSERT_EQ(rank0.size(), single.size());
   for (size_t s = 0; s < single.size(); ++s)
     EXPECT_TRUE(at::equal(at::cat({rank0[s].images, rank1[s].images}), single[s].images));
+}
+
+// On CUDA a streamed batch travels as uint8 through pinned memory and is normalised on the device:
+// the same images as the CPU path (which normalises on the decoding threads), to float rounding.
+TEST_F(ImageStreamTest, OnCudaStreamedBatchesEqualTheCpu) {
+  if (!at::hasCUDA()) GTEST_SKIP() << "no CUDA device (needs a GPU)";
+  const Dataset data = load_dataset("folder:" + root_, true, options(32));
+  std::vector<int64_t> all(static_cast<size_t>(data.size()));
+  std::iota(all.begin(), all.end(), 0);
+  for (const bool augment : {true, false}) {
+    BatchLoader cpu(data, all, 4, 7, 0, c10::Device(c10::kCPU), {}, augment);
+    BatchLoader cuda(data, all, 4, 7, 0, c10::Device(c10::kCUDA, 0), {}, augment);
+    Batch a, b;
+    while (cpu.next(a)) {
+      ASSERT_TRUE(cuda.next(b));
+      EXPECT_TRUE(b.images.is_cuda());
+      EXPECT_TRUE(at::allclose(a.images, b.images.cpu(), 1e-5, 1e-6));
+      EXPECT_TRUE(at::equal(a.labels, b.labels.cpu()));
+    }
+    EXPECT_FALSE(cuda.next(b));
+  }
 }
 
 TEST_F(ImageStreamTest, ACorruptFileStopsTheRunNamingItOrIsSkippedAndReported) {
