@@ -62,5 +62,5 @@ $sudo unshare --mount --propagation private bash -c '
   mount -t tmpfs tmpfs "$root/tmp"
   exec chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
     CI="$3" DNAS_BUILD_DIR="$4" DNAS_SKIP_APT=1 \
-    bash -c "cd /dnas && bash scripts/setup.sh && OMP_NUM_THREADS=1 ctest --test-dir \"\$DNAS_BUILD_DIR\" --output-on-failure -j\$(nproc) -E 'CliHostile|BadInputGivesOneLine|profile_remote|profile_android'"
+    bash -c "cd /dnas && bash scripts/setup.sh && OMP_NUM_THREADS=1 ctest --test-dir \"\$DNAS_BUILD_DIR\" --output-on-failure -j\$(nproc) -E \"CliHostile|BadInputGivesOneLine|profile_remote|profile_android\""
 ' _ "$root" "$tree" "${CI:-}" "$build_dir"
