@@ -26,7 +26,7 @@ using nlohmann::json;
 
 struct LoaderBenchFlags {
   std::string data;
-  int64_t image_size = 224, batch_size = 64, threads = 0, batches = 40, seed = 0;
+  int64_t image_size = 224, batch_size = 64, loader_threads = 0, batches = 40, seed = 0;
   bool eval = false, skip_bad_images = false, as_json = false;
   double crop_scale_min = 0.08, eval_resize_ratio = 256.0 / 224.0;
 };
@@ -42,12 +42,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }
 
 void run_bench_loader(const LoaderBenchFlags& f) {
-  DataOptions options;
-  options.image_size = f.image_size;
-  options.loader_threads = f.threads;
-  options.skip_bad_images = f.skip_bad_images;
-  options.crop_scale_min = f.crop_scale_min;
-  options.eval_resize_ratio = f.eval_resize_ratio;
+  const DataOptions options = data_options(f);  // the loader flags carry the config fields' names
   at::set_num_threads(1);  // normalising is the loader's only LibTorch work: keep it off the decoders' cores
   const auto index_start = std::chrono::steady_clock::now();
   const Dataset data = load_dataset(f.data, !f.eval, options);
@@ -121,7 +116,7 @@ void add_bench_loader(CLI::App& bench) {
   cmd->add_option("--data", f->data, "Dataset (folder:DIR streams; others are in memory)")->required();
   cmd->add_option("--image-size", f->image_size, "Output size")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{4096}));
   cmd->add_option("--batch-size", f->batch_size, "Batch size")->capture_default_str()->check(CLI::Range(int64_t{2}, int64_t{65536}));
-  cmd->add_option("--threads", f->threads, "Decoding threads (0: the core count)")
+  cmd->add_option("--threads", f->loader_threads, "Decoding threads (0: the core count)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{1024}));
   cmd->add_option("--batches", f->batches, "Batches to time (at most an epoch)")

@@ -134,6 +134,8 @@ class ConfigFields {
     migrations_.push_back({std::move(format), std::move(defaults), std::move(fixup)});
     return *this;
   }
+  // Adds a group of fields defined elsewhere (e.g. add_data_fields in data/data_config_fields.h).
+  ConfigFields& with(void (*add_group)(ConfigFields&)) { return add_group(*this), *this; }
   // Modifiers of the field added last.
   ConfigFields& not_compared_on_resume() { return fields_.back().compared_on_resume = false, *this; }
   ConfigFields& flag_by_command() { return fields_.back().flag_by_command = true, *this; }

@@ -11,7 +11,6 @@
 // deterministic); skipped() reports how many files were skipped.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>

@@ -5,6 +5,7 @@
 
 #include "common/device.h"
 #include "common/error.h"
+#include "data/data_config_fields.h"
 
 namespace dnas {
 
@@ -118,20 +119,7 @@ const ConfigFields<SearchConfig>& search_config_fields() {
                 "(the table's is --lut-layout)",
                 {"nhwc", "nchw"})
           .renamed_from("memory_format")
-          .integer("image_size", &C::image_size, "Image size for folder datasets (the crop the network sees)", Range::between(1, kMaxImageSize))
-          .integer("max_samples", &C::max_samples, "Use only the first N training images (0: all)", Range::at_least(0))
-          .integer("loader_threads", &C::loader_threads,
-                   "Threads decoding image folders (0: the core count; batches do not depend on it)",
-                   Range::between(0, kMaxThreads))
-          .not_compared_on_resume()
-          .boolean("skip_bad_images", &C::skip_bad_images,
-                   "Image folders: skip corrupt or unreadable files (counted and reported) instead of stopping")
-          .number("crop_scale_min", &C::crop_scale_min,
-                  "Image folders: RandomResizedCrop's smallest crop, as a fraction of the image's area",
-                  Range::above_to(0, 1))
-          .number("eval_resize_ratio", &C::eval_resize_ratio,
-                  "Image folders: evaluation resizes the short side to image-size x this, then centre-crops",
-                  Range::between(1, 4))
+          .with(add_data_fields<C>)  // image_size, max_samples, the image-folder settings
           .boolean("estimate_missing", &C::estimate_missing, "Fill missing table rows with labelled estimates")
           .integer("checkpoint_every", &C::checkpoint_every, "Steps between mid-epoch checkpoints (0: epoch ends)",
                    Range::at_least(0));
