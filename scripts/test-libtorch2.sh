@@ -12,6 +12,7 @@
 #   DNAS_BUILD_DIR    build directory, relative to the tree (default: build-torch2)
 #   DNAS_MIRROR       Debian mirror for the chroot (default: the one this machine's apt uses)
 #   CI=true           warnings are errors, as in the bookworm build
+# `--prepare` only makes (or checks) the chroot, so a caller can do it while it builds other things.
 # The tests run one intra-op thread per process (OMP_NUM_THREADS=1; those that time or compare
 # threads set --threads themselves): ctest runs $(nproc) tests at once, and this LibTorch's OpenMP
 # threads spin while they wait, so two 2-thread processes on 2 cores took 76 s where one took 10.
@@ -33,6 +34,8 @@ packages=build-essential,cmake,ninja-build,pkg-config,libtorch-dev,libcli11-dev,
 packages+=,libsqlite3-dev,libjpeg62-turbo-dev,libpng-dev,zlib1g-dev,dataset-fashion-mnist,libonnx-dev,libgoogle-glog-dev,libgloo-dev,libgtest-dev,python3,python3-torch,python3-torchvision,python3-pil
 sudo=""
 [[ $(id -u) -ne 0 ]] && sudo="sudo"
+prepare_only=0
+[[ ${1:-} == --prepare ]] && prepare_only=1
 
 if [[ ! -f $root/.dnas-packages || $(cat "$root/.dnas-packages") != "$packages" ]]; then
   if ! command -v mmdebstrap >/dev/null; then
@@ -52,6 +55,7 @@ if [[ ! -f $root/.dnas-packages || $(cat "$root/.dnas-packages") != "$packages" 
   $sudo rm -rf "$root"
   $sudo mv "$root.partial" "$root"
 fi
+((prepare_only)) && exit 0
 
 tree=$PWD
 $sudo mkdir -p "$root/dnas"
