@@ -14,9 +14,11 @@
 // Canary: a fixed reference kernel timed after every item-round. Its baseline is the fastest
 // canary reading so far (a machine is never faster than it can be); an item-round whose canary
 // before or after it read more than `canary_threshold` above the baseline was timed while the
-// machine was slow, so it is timed again, after a short back-off, up to `max_retries` times. An
-// item-round that never settles keeps its last attempt and is counted as unsettled; a run with
-// more than kNoisyFraction of its item-rounds unsettled is noisy.
+// machine was slow, so it is timed again, after a short back-off, up to `max_retries` times. One
+// still spoiled then is deferred to a make-up pass after the last round (a slow spell outlasts the
+// back-offs, but by the end of the schedule it has usually passed), where it gets max_retries + 1
+// more attempts. An item-round that never settles keeps its last attempt and is counted as
+// unsettled; a run with more than kNoisyFraction of its item-rounds unsettled is noisy.
 #pragma once
 
 #include <cstdint>
@@ -56,7 +58,7 @@ struct ItemRound {
   std::vector<double> samples;  // the kept attempt's timed iterations, microseconds
   double canary_us = 0;         // the canary right after the kept attempt
   int64_t attempts = 1;
-  bool settled = true;          // false: still spoiled after max_retries
+  bool settled = true;          // false: still spoiled after its retries and the make-up pass's
 };
 
 struct CanaryReport {
@@ -80,7 +82,8 @@ struct RoundsHooks {
 };
 
 // Runs the schedule: item i takes part in the first `rounds_needed[i]` rounds (at most
-// options.rounds); every round visits its items in round_order. Calls `keep` once per item-round.
+// options.rounds); every round visits its items in round_order. Calls `keep` once per item-round:
+// in schedule order, except that deferred item-rounds are kept after the last round.
 CanaryReport run_rounds(const std::vector<int64_t>& rounds_needed, const RoundsOptions& options,
                         const RoundsHooks& hooks);
 

@@ -1,6 +1,7 @@
 // The rounds schedule (rounds.h) with scripted timings, and the table's round storage: every round
 // a permutation, each item timed exactly R times, the canary's re-measure replacing spoiled
-// samples, the estimator's properties, and version-1 tables migrated in place.
+// samples (right away, or in the make-up pass after the last round), the estimator's properties,
+// and version-1 tables migrated in place.
 #include <gtest/gtest.h>
 
 #include <sqlite3.h>
@@ -131,13 +132,56 @@ TEST(Rounds, AMachineThatNeverSettlesIsNoisy) {
   const CanaryReport report = run_rounds({3, 3}, options, hooks);
   EXPECT_EQ(report.item_rounds, 6);
   EXPECT_EQ(report.unsettled, 6);
-  EXPECT_EQ(report.remeasured, 6 * options.max_retries);
+  // max_retries in its round, then max_retries + 1 more in the make-up pass.
+  EXPECT_EQ(report.remeasured, 6 * (2 * options.max_retries + 1));
   EXPECT_TRUE(report.noisy());
   EXPECT_DOUBLE_EQ(report.unsettled_fraction(), 1.0);
+  ASSERT_EQ(kept.size(), 6u);
   for (const ItemRound& r : kept) {
     EXPECT_FALSE(r.settled);
-    EXPECT_EQ(r.attempts, options.max_retries + 1);
+    EXPECT_EQ(r.attempts, 2 * (options.max_retries + 1));
   }
+}
+
+TEST(Rounds, ASpellLongerThanTheRetriesIsWaitedOutAfterTheLastRound) {
+  RoundsOptions options;
+  options.rounds = 3;
+  options.max_retries = 2;
+  // Item 2's first round runs into a spell that lasts through all its retries: every canary
+  // reading from its first attempt to its last reads 3x.
+  int item2_attempts = 0, slow_reads_left = 0;
+  std::vector<ItemRound> kept;
+  RoundsHooks hooks;
+  hooks.time_item = [&](size_t i) {
+    if (i == 2 && item2_attempts++ == 0) slow_reads_left = 2 * static_cast<int>(options.max_retries) + 1;
+    const double spoil = slow_reads_left > 0 ? 5.0 : 1.0;
+    return std::vector<double>{spoil * (100.0 + static_cast<double>(i))};
+  };
+  hooks.time_canary = [&] {
+    if (slow_reads_left > 0) return --slow_reads_left, 30.0;
+    return 10.0;
+  };
+  hooks.keep = [&](const ItemRound& r) { kept.push_back(r); };
+  hooks.sleep = [](double) {};
+  const CanaryReport report = run_rounds({3, 3, 3, 3}, options, hooks);
+  EXPECT_EQ(report.item_rounds, 12);
+  EXPECT_EQ(report.unsettled, 0);
+  EXPECT_FALSE(report.noisy());
+  ASSERT_EQ(kept.size(), 12u);
+  std::map<size_t, int> per_item;
+  for (const ItemRound& r : kept) {
+    ++per_item[r.item];
+    EXPECT_TRUE(r.settled);
+    for (double v : r.samples) EXPECT_LT(v, 200.0) << "spoiled samples kept for item " << r.item << ", round " << r.round;
+  }
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(per_item[i], 3) << "item " << i;
+  // The spoiled item-round is the last one kept: it was deferred to the make-up pass.
+  EXPECT_EQ(kept.back().item, 2u);
+  EXPECT_EQ(kept.back().round, 0);
+  EXPECT_EQ(kept.back().attempts, options.max_retries + 2);
+  // Its retries, one retry of the item after it (the reading before that one was slow), and the
+  // make-up attempt.
+  EXPECT_EQ(report.remeasured, options.max_retries + 2);
 }
 
 TEST(Rounds, TheEstimatorIgnoresAMinorityOfSlowRoundsAndKeepsItsSpread) {
