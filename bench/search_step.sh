@@ -4,7 +4,9 @@
 # from a shared machine hits both sides alike. For each mode it reports the median images/s of
 # the w step and the theta step over ROUNDS rounds, and the ratios the search-speed issue asks for:
 #   dnas soft w-step / Python soft w-step (target >= 1.2), dnas hard / dnas soft w-step (>= 4),
-#   dnas hard / dnas soft peak tensor memory of a step (<= 1/4).
+#   dnas hard / dnas soft peak tensor memory of a step (<= 1/4). The dnas rows use separate
+#   weights per candidate, as the Python supernet does; "dnas nested" is hard mode with its default
+#   nested weight sharing.
 #   SPACE=small INPUT=28 CHANNELS=1 BATCH=32 THREADS=2 STEPS=5 ROUNDS=3 bash bench/search_step.sh
 # Python: the first of $PYTHON, python3, /usr/bin/python3 that imports torch (Debian python3-torch).
 set -euo pipefail
@@ -25,9 +27,10 @@ echo "# $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(grep -m1 'model name' /pr
 echo "# space $space, input ${channels}x${input}x${input}, batch $batch, $threads threads, $steps timed steps, $rounds rounds"
 for round in $(seq "$rounds"); do
   for mode in soft hard; do
-    "$dnas" bench search-step "${common[@]}" --mode "$mode" >> "$work/dnas-$mode.jsonl"
+    "$dnas" bench search-step "${common[@]}" --mode "$mode" --weight-sharing separate >> "$work/dnas-$mode.jsonl"
     "$python" bench/search_step.py "${common[@]}" --mode "$mode" >> "$work/python-$mode.jsonl"
   done
+  "$dnas" bench search-step "${common[@]}" --mode hard --weight-sharing nested >> "$work/dnas-nested.jsonl"
 done
 "$python" - "$work" <<'PY'
 import json, statistics, sys
@@ -37,6 +40,7 @@ def load(side, mode):
 def median(rows, key):
     return statistics.median(r[key] for r in rows)
 rows = {(side, mode): load(side, mode) for side in ("dnas", "python") for mode in ("soft", "hard")}
+rows[("dnas", "nested")] = load("dnas", "nested")
 first = rows[("dnas", "soft")][0]
 print(f"# dnas: LibTorch {first['libtorch']}, memory format {first['memory_format']}; "
       f"python: torch {rows[('python', 'soft')][0]['torch']}; supernet params {first['params']:,}")
@@ -53,4 +57,6 @@ print(f"dnas soft w-step / Python soft w-step: {soft_ratio:.2f}x (target >= 1.2)
 print(f"dnas hard w-step / Python hard w-step: {py_hard:.2f}x")
 print(f"dnas hard / soft w-step images/s:      {hard_ratio:.2f}x (target >= 4)")
 print(f"dnas hard / soft step tensor memory:   {memory:.2f} (target <= 0.25)")
+nested = median(rows[("dnas", "nested")], "w_images_per_s") / median(rows[("dnas", "hard")], "w_images_per_s")
+print(f"dnas hard nested / separate w-step:    {nested:.2f}x (nested params {rows[('dnas', 'nested')][0]['params']:,})")
 PY

@@ -39,6 +39,7 @@ using nlohmann::json;
 
 struct SearchStepFlags {
   std::string space = "small", mode = "soft", device = "cpu", train_layout = "nhwc", precision = "fp32";
+  std::string weight_sharing = "auto";
   int64_t batch = 32, threads = 0, steps = 10, warmup = 2;
   std::optional<int64_t> input, channels, classes;
   uint64_t seed = 0;
@@ -69,6 +70,12 @@ void synchronize(const c10::Device& device) {
 
 void run_search_step(const SearchStepFlags& f) {
   DNAS_CHECK(f.mode == "soft" || f.mode == "hard", "--mode: expected soft or hard, got '", f.mode, "'");
+  SearchConfig sharing;  // resolves auto as dnas search does
+  sharing.mode = f.mode;
+  sharing.weight_sharing = f.weight_sharing;
+  DNAS_CHECK(f.weight_sharing == "auto" || f.weight_sharing == "separate" || f.weight_sharing == "nested",
+             "--weight-sharing: expected auto, separate or nested, got '", f.weight_sharing, "'");
+  const bool nested = sharing.resolved_weight_sharing() == "nested";
   DNAS_CHECK(f.batch >= 2 && f.steps >= 1 && f.warmup >= 0, "--batch >= 2, --steps >= 1 and --warmup >= 0 expected");
   check_device(f.device, "fp32", "--device");
   if (!f.profile.empty()) check_output_path(f.profile);
@@ -82,7 +89,7 @@ void run_search_step(const SearchStepFlags& f) {
   if (f.classes) space.num_classes = *f.classes;
   at::manual_seed(f.seed);
   const bool nhwc = channels_last_format(f.train_layout);
-  Supernet net(space);
+  Supernet net(space, std::nullopt, nested ? WeightSharing::kNested : WeightSharing::kSeparate);
   net->to(device);
   if (nhwc) use_channels_last(*net);
   // A random latency table per candidate (100-1000 us) and a fixed stem + head part, as in the
@@ -156,7 +163,8 @@ void run_search_step(const SearchStepFlags& f) {
 
   const double images = static_cast<double>(f.batch * f.steps);
   json result{{"space", f.space}, {"batch", f.batch}, {"input", space.input_size}, {"channels", space.input_channels},
-              {"classes", space.num_classes}, {"mode", f.mode}, {"device", f.device}, {"memory_format", f.train_layout}, {"precision", f.precision},
+              {"classes", space.num_classes}, {"mode", f.mode},
+              {"weight_sharing", nested ? "nested" : "separate"}, {"device", f.device}, {"memory_format", f.train_layout}, {"precision", f.precision},
               {"threads", at::get_num_threads()}, {"steps", f.steps}, {"warmup", f.warmup},
               {"libtorch", TORCH_VERSION}, {"layers", net->num_layers()}, {"params", count_parameters(*net)},
               {"w_images_per_s", images / w_seconds}, {"theta_images_per_s", images / theta_seconds},
@@ -204,6 +212,9 @@ void add_bench_search_step(CLI::App& bench) {
   cmd->add_option("--channels", f->channels, "Input channels (default: the space's)");
   cmd->add_option("--classes", f->classes, "Classes (default: the space's)");
   cmd->add_option("--mode", f->mode, "soft (every candidate runs) or hard (only the sampled one)")->capture_default_str();
+  cmd->add_option("--weight-sharing", f->weight_sharing,
+                  "Candidates' conv weights: separate, nested or auto (nested in hard mode), as in dnas search")
+      ->capture_default_str();
   cmd->add_option("--device", f->device, "cpu or cuda")->capture_default_str();
   cmd->add_option("--train-layout", f->train_layout, "nhwc (channels-last) or nchw")->capture_default_str();
   cmd->add_option("--precision", f->precision, "fp32, or bf16 (CUDA autocast)")->capture_default_str();

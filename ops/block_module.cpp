@@ -2,6 +2,7 @@
 
 #include <ATen/ops/adaptive_avg_pool2d.h>
 #include <ATen/ops/cat.h>
+#include <ATen/ops/conv2d.h>
 #include <ATen/ops/dropout.h>
 #include <ATen/ops/empty_like.h>
 #include <ATen/ops/hardsigmoid.h>
@@ -59,8 +60,8 @@ M BlockImpl::register_at(const std::string& path, M module) {
   return parent->register_module(path.substr(start), module);
 }
 
-BlockImpl::BlockImpl(BlockPlan plan, std::string description)
-    : torch::nn::Module("Block"), plan_(std::move(plan)), description_(std::move(description)) {
+BlockImpl::BlockImpl(BlockPlan plan, std::string description, std::shared_ptr<const ConvWeightSource> lent)
+    : torch::nn::Module("Block"), plan_(std::move(plan)), description_(std::move(description)), lent_(std::move(lent)) {
   const std::vector<int> uses = plan_.uses();
   modules_.resize(plan_.steps.size());
   in_place_.resize(plan_.steps.size());
@@ -72,6 +73,7 @@ BlockImpl::BlockImpl(BlockPlan plan, std::string description)
     in_place_[i] = s.inputs.size() == 1 && s.inputs[0] != 0 && uses[static_cast<size_t>(s.inputs[0])] == 1;
     switch (s.kind) {
       case StepKind::kConv:
+        if (lent_ && lent_->lends(i)) break;
         modules_[i].conv = register_at(s.module, torch::nn::Conv2d(torch::nn::Conv2dOptions(s.in_channels, s.out_channels, s.kernel)
                                                                         .stride(s.stride)
                                                                         .padding(s.padding)
@@ -98,10 +100,19 @@ torch::Tensor BlockImpl::forward(torch::Tensor x) {
     const torch::Tensor& in = values[static_cast<size_t>(s.inputs[0])];
     torch::Tensor& out = values[i + 1];
     switch (s.kind) {
-      case StepKind::kConv:
-        out = modules_[i].conv->forward(in);
-        MacTally::record(modules_[i].conv->weight.numel() * out.size(2) * out.size(3));
+      case StepKind::kConv: {
+        if (modules_[i].conv) {
+          out = modules_[i].conv->forward(in);
+          MacTally::record(modules_[i].conv->weight.numel() * out.size(2) * out.size(3));
+          break;
+        }
+        torch::Tensor weight = lent_->weight(i);
+        // Slices of a channels-last parameter can lose the strides that select the NHWC kernels.
+        if (in.suggest_memory_format() == at::MemoryFormat::ChannelsLast) weight = to_channels_last(weight);
+        out = at::conv2d(in, weight, {}, {s.stride, s.stride}, {s.padding, s.padding}, {1, 1}, s.groups);
+        MacTally::record(weight.numel() * out.size(2) * out.size(3));
         break;
+      }
       case StepKind::kBatchNorm: out = modules_[i].bn->forward(in); break;
       case StepKind::kActivation: out = apply_activation(in, s.act, in_place_[i]); break;
       case StepKind::kShuffle: out = shuffle_channels(in, s.groups); break;
@@ -136,8 +147,8 @@ torch::Tensor BlockImpl::forward(torch::Tensor x) {
 
 void BlockImpl::pretty_print(std::ostream& stream) const { stream << "Block(" << description_ << ")"; }
 
-torch::nn::AnyModule make_block(const OpDef& op, const BlockArgs& args) {
-  return torch::nn::AnyModule(Block(plan_block(op, args), describe_block(op, args)));
+torch::nn::AnyModule make_block(const OpDef& op, const BlockArgs& args, std::shared_ptr<const ConvWeightSource> lent) {
+  return torch::nn::AnyModule(Block(plan_block(op, args), describe_block(op, args), std::move(lent)));
 }
 
 at::Tensor to_channels_last(const at::Tensor& x) {

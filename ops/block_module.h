@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -20,10 +21,22 @@
 
 namespace dnas {
 
+// Lends a block the weights of some of its conv steps (a supernet's weight sharing between the
+// candidates of a layer, supernet/shared_convs.h). A lent step registers no module of its own and
+// in every forward convolves with weight(step): a tensor of the step's shape [out, in / groups,
+// kernel, kernel], usually a view of a bigger shared parameter, so that its gradient reaches it.
+class ConvWeightSource {
+ public:
+  virtual ~ConvWeightSource() = default;
+  virtual bool lends(size_t step) const = 0;
+  virtual torch::Tensor weight(size_t step) const = 0;
+};
+
 class BlockImpl : public torch::nn::Module {
  public:
-  // `description` is what pretty_print() shows (describe_block()).
-  BlockImpl(BlockPlan plan, std::string description);
+  // `description` is what pretty_print() shows (describe_block()). The conv steps that `lent`
+  // lends take their weights from it (none when it is null).
+  BlockImpl(BlockPlan plan, std::string description, std::shared_ptr<const ConvWeightSource> lent = nullptr);
   torch::Tensor forward(torch::Tensor x);
 
   const BlockPlan& plan() const { return plan_; }
@@ -43,14 +56,17 @@ class BlockImpl : public torch::nn::Module {
 
   BlockPlan plan_;
   std::string description_;
+  std::shared_ptr<const ConvWeightSource> lent_;
   std::vector<StepModules> modules_;  // per step
   std::vector<bool> in_place_;        // per step: may overwrite its input (used only by it)
   std::vector<int> last_use_;         // per value: the last step that reads it
 };
 TORCH_MODULE(Block);
 
-// Builds the module for `op` at `args`. Throws dnas::Error for arguments that cannot work.
-torch::nn::AnyModule make_block(const OpDef& op, const BlockArgs& args);
+// Builds the module for `op` at `args`, its conv steps' weights lent by `lent` where it lends
+// them. Throws dnas::Error for arguments that cannot work.
+torch::nn::AnyModule make_block(const OpDef& op, const BlockArgs& args,
+                                std::shared_ptr<const ConvWeightSource> lent = nullptr);
 
 // Stores every 4-D parameter (convolution weights) channels-last (NHWC in memory), so that with
 // channels-last inputs LibTorch picks its NHWC kernels. The blocks handle either layout.

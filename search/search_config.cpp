@@ -12,7 +12,7 @@ namespace dnas {
 const ConfigFields<SearchConfig>& search_config_fields() {
   using C = SearchConfig;
   static const ConfigFields<C> fields =
-      ConfigFields<C>("dnas-search/2")
+      ConfigFields<C>("dnas-search/3")
           // How dnas searched before format 2: the paper's per-epoch alternation, FBNet's loss
           // with a hinge penalty over a budget, warm-up round(epochs / 9) (at least 1), and the
           // argmax as the result, scored with batch statistics.
@@ -23,12 +23,15 @@ const ConfigFields<SearchConfig>& search_config_fields() {
                      c.target_loss = "hinge";
                      c.samples = 0;
                      c.recalibration_batches = 0;
+                     c.weight_sharing = "separate";
                    },
                    [](C& c) {
                      if (c.warmup_epochs < 0)
                        c.warmup_epochs =
                            c.epochs <= 1 ? 0 : std::max<int64_t>(1, std::llround(static_cast<double>(c.epochs) / 9.0));
                    })
+          // Format 2 had no weight sharing.
+          .migrate("dnas-search/2", [](C& c) { c.weight_sharing = "separate"; })
           .text("space", &C::space, "Search space name or .yaml")
           .text("target", &C::target, "Target whose latency table drives the loss")
           .text("db", &C::db, "Latency table (default: the target's; estimates if absent)")
@@ -63,6 +66,10 @@ const ConfigFields<SearchConfig>& search_config_fields() {
                 "Hard mode's w-step paths: gumbel (GDAS), uniform (SPOS), bi (one of each, TF-NAS)",
                 {"gumbel", "uniform", "bi"})
           .text("noise", &C::noise, "Gumbel noise per batch or per sample (soft mode)", {"batch", "sample"})
+          .text("weight_sharing", &C::weight_sharing,
+                "Candidates' conv weights: separate (FBNet), nested (k3 the centre of k5, e3 the first half of "
+                "e6: single-path training learns in far fewer steps), auto (nested in hard mode)",
+                {"auto", "separate", "nested"})
           .text("schedule", &C::schedule,
                 "Temperature: anneal (tau0 to tau-min over the run, per step), exp (the paper: x tau-decay per "
                 "epoch), linear (tau0 to tau-min, per epoch)",
@@ -129,6 +136,11 @@ const ConfigFields<SearchConfig>& search_config_fields() {
 double SearchConfig::resolved_lr_theta(int64_t theta_steps) const {
   if (lr_theta > 0) return lr_theta;
   return std::clamp(30.0 / static_cast<double>(std::max<int64_t>(1, theta_steps)), 0.01, 0.3);
+}
+
+std::string SearchConfig::resolved_weight_sharing() const {
+  if (weight_sharing != "auto") return weight_sharing;
+  return mode == "hard" ? "nested" : "separate";
 }
 
 double SearchConfig::resolved_warmup() const {

@@ -1,10 +1,11 @@
-// Everything that defines a search, resolved: written to <run>/config.json ("dnas-search/2"), read
+// Everything that defines a search, resolved: written to <run>/config.json ("dnas-search/3"), read
 // back by --resume (which refuses a changed config, naming the keys) and accepted by --config.
 // Every field is defined once, in search_config_fields(), which also gives `dnas search` its flags.
 // A "dnas-search/1" config (written before latency targets, schedules and derivation were
 // reworked) reads with the settings that reproduce how that version searched. `train_layout` was
 // called `memory_format` before the latency table's own layout became a setting (`lut_layout`);
-// configs that say `memory_format` still read.
+// configs that say `memory_format` still read. Configs of format 1 and 2 (before weight sharing)
+// read as weight_sharing "separate", as they searched.
 #pragma once
 
 #include <cstdint>
@@ -39,6 +40,7 @@ struct SearchConfig {
   std::string mode = "soft";      // soft | hard
   std::string w_sampling = "gumbel";  // hard mode's w-step paths: gumbel | uniform | bi (one of each)
   std::string noise = "batch";    // batch | sample (per-sample Gumbel noise, soft mode)
+  std::string weight_sharing = "auto";  // auto (nested in hard mode) | separate | nested (shared_convs.h)
   std::string schedule = "anneal";  // temperature: anneal (tau0 -> tau_min over the run) | exp (paper) | linear
   double tau0 = 5.0;
   double tau_decay = 0.95599748183;  // exp: exp(-0.045) per epoch
@@ -71,6 +73,9 @@ struct SearchConfig {
   bool estimate_missing = false;
   int64_t checkpoint_every = 0;    // steps between mid-epoch checkpoints; 0 = end of epoch only
 
+  // weight_sharing with auto resolved: nested when the supernet trains one path per step (--mode
+  // hard), else separate.
+  std::string resolved_weight_sharing() const;
   bool has_target() const { return latency_target_ms > 0 || latency_target_fraction > 0; }
   // Epochs (a real number: warm-up ends mid-epoch) with theta frozen.
   double resolved_warmup() const;

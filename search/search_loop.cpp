@@ -317,8 +317,10 @@ SearchResult run_search(const SearchConfig& requested, bool resume, const std::a
   }
 
   torch::manual_seed(static_cast<uint64_t>(config.seed));
-  Supernet net(in.space);
+  const bool nested = config.resolved_weight_sharing() == "nested";
+  Supernet net(in.space, std::nullopt, nested ? WeightSharing::kNested : WeightSharing::kSeparate);
   net->to(device);
+  if (nested) message("weight sharing: nested (each layer's candidates are slices of one set of conv weights)");
   torch::optim::SGD w_opt(net->weight_parameters(),
                           torch::optim::SGDOptions(config.lr_w).momentum(config.momentum).weight_decay(config.weight_decay));
   torch::optim::Adam theta_opt(net->theta_parameters(),

@@ -9,6 +9,7 @@
 #include "ops/block_module.h"
 #include "common/error.h"
 #include "ops/registry.h"
+#include "supernet/shared_convs.h"
 
 namespace dnas {
 
@@ -46,17 +47,36 @@ LayerSample one_hot_sample(int64_t candidates, int64_t index, const torch::Devic
   return sample;
 }
 
-MixedOpImpl::MixedOpImpl(const std::vector<std::string>& candidate_keys, const std::vector<BlockArgs>& candidate_args)
+MixedOpImpl::MixedOpImpl(const std::vector<std::string>& candidate_keys, const std::vector<BlockArgs>& candidate_args,
+                         WeightSharing sharing)
     : keys_(candidate_keys) {
   DNAS_CHECK(!keys_.empty() && keys_.size() == candidate_args.size(), "MixedOp: expected one BlockArgs per candidate");
+  for (size_t i = 0; i < keys_.size(); ++i)
+    plans_.push_back(plan_block(OpRegistry::builtin().at(keys_[i], "MixedOp"), candidate_args[i]));
   candidates = register_module("candidates", torch::nn::ModuleList());
+  std::unique_ptr<SharedConvs> shared;
+  if (sharing == WeightSharing::kNested) shared = std::make_unique<SharedConvs>(plans_, *this);
   for (size_t i = 0; i < keys_.size(); ++i) {
-    torch::nn::AnyModule block = make_block(OpRegistry::builtin().at(keys_[i], "MixedOp"), candidate_args[i]);
+    lent_.push_back(shared ? shared->source(i) : nullptr);
+    const OpDef& op = OpRegistry::builtin().at(keys_[i], "MixedOp");
+    torch::nn::AnyModule block(Block(plans_[i], describe_block(op, candidate_args[i]), lent_.back()));
     candidates->push_back(block.ptr());
     blocks_.push_back(std::move(block));
   }
   // Uniform start: equal logits give equal probabilities.
   theta = register_parameter("theta", at::zeros({static_cast<int64_t>(keys_.size())}));
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> MixedOpImpl::candidate_state(size_t candidate) const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  const torch::nn::Module& block = *blocks_.at(candidate).ptr();
+  for (const auto& p : block.named_parameters()) out.emplace_back(p.key(), p.value());
+  for (const auto& b : block.named_buffers()) out.emplace_back(b.key(), b.value());
+  const std::shared_ptr<const ConvWeightSource>& lent = lent_.at(candidate);
+  const std::vector<Step>& steps = plans_.at(candidate).steps;
+  for (size_t i = 0; lent && i < steps.size(); ++i)
+    if (lent->lends(i)) out.emplace_back(steps[i].module + ".weight", lent->weight(i));
+  return out;
 }
 
 torch::Tensor MixedOpImpl::forward(torch::Tensor x, const LayerSample& sample) {

@@ -7,11 +7,15 @@
 //                  (value one-hot, gradient of the soft weights); only the sampled candidate runs,
 //                  forward and backward, and its output is scaled by the (unit) weight so theta
 //                  still receives a gradient.
-// Candidate modules are registered as "candidates.<i>" in space order; theta as "theta".
+// Candidate modules are registered as "candidates.<i>" in space order; theta as "theta"; with
+// nested weight sharing (shared_convs.h) the shared conv weights as "shared.<path>" (e.g.
+// "shared.dw_conv"), and the candidates keep only what is theirs alone (BatchNorm, SE, biases).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -19,12 +23,17 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
 
+#include "ops/block_module.h"
+#include "ops/block_plan.h"
 #include "ops/op_def.h"
 
 namespace dnas {
 
 enum class SampleMode { kSoft, kHard };
 enum class NoiseScope { kPerBatch, kPerSample };
+// separate: every candidate has its own weights (FBNet); nested: candidates share their convs'
+// weights, the smaller a slice of the larger (shared_convs.h).
+enum class WeightSharing { kSeparate, kNested };
 
 struct LayerSample {
   torch::Tensor weights;  // [K] or [N, K] (soft); [K] straight-through one-hot (hard)
@@ -48,8 +57,13 @@ LayerSample one_hot_sample(int64_t candidates, int64_t index, const torch::Devic
 class MixedOpImpl : public torch::nn::Module {
  public:
   // `candidates[i]` is built by make_block(op, args[i]); all map the same input to the same shape.
-  MixedOpImpl(const std::vector<std::string>& candidate_keys, const std::vector<BlockArgs>& candidate_args);
+  MixedOpImpl(const std::vector<std::string>& candidate_keys, const std::vector<BlockArgs>& candidate_args,
+              WeightSharing sharing = WeightSharing::kSeparate);
   torch::Tensor forward(torch::Tensor x, const LayerSample& sample);
+
+  // Candidate i's weights and buffers as a standalone block of its op (make_block) names them,
+  // shared slices included: what the candidate computes with, e.g. to load into that block.
+  std::vector<std::pair<std::string, torch::Tensor>> candidate_state(size_t candidate) const;
 
   const std::vector<std::string>& candidate_keys() const { return keys_; }
   torch::Tensor theta;
@@ -57,6 +71,8 @@ class MixedOpImpl : public torch::nn::Module {
 
  private:
   std::vector<std::string> keys_;
+  std::vector<BlockPlan> plans_;
+  std::vector<std::shared_ptr<const ConvWeightSource>> lent_;  // per candidate; null when separate
   std::vector<torch::nn::AnyModule> blocks_;
 };
 TORCH_MODULE(MixedOp);

@@ -10,7 +10,7 @@
 
 namespace dnas {
 
-SupernetImpl::SupernetImpl(const SearchSpace& space, std::optional<int64_t> input_size)
+SupernetImpl::SupernetImpl(const SearchSpace& space, std::optional<int64_t> input_size, WeightSharing sharing)
     : resolved_(resolve_space(space, input_size, space.name)) {
   stem = register_module("stem", torch::nn::Sequential());
   head = register_module("head", torch::nn::Sequential());
@@ -24,7 +24,7 @@ SupernetImpl::SupernetImpl(const SearchSpace& space, std::optional<int64_t> inpu
       keys.push_back(c.op);
       args.push_back(c.args);
     }
-    layers_.push_back(MixedOp(keys, args));
+    layers_.push_back(MixedOp(keys, args, sharing));
     layers->push_back(layers_.back());
   }
   for (const ResolvedLayer& l : resolved_.head) head->push_back(make_block(registry.at(l.spec.op, l.label()), l.args));

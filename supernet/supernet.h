@@ -26,7 +26,9 @@ using ArchSample = std::vector<LayerSample>;
 
 class SupernetImpl : public torch::nn::Module {
  public:
-  explicit SupernetImpl(const SearchSpace& space, std::optional<int64_t> input_size = std::nullopt);
+  // `sharing`: whether each layer's candidates share their conv weights (mixed_op.h).
+  explicit SupernetImpl(const SearchSpace& space, std::optional<int64_t> input_size = std::nullopt,
+                        WeightSharing sharing = WeightSharing::kSeparate);
 
   ArchSample sample(double tau, SampleMode mode, NoiseScope scope, int64_t batch) const;
   // The one-hot sample of argmax(theta) per layer.

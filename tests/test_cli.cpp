@@ -178,14 +178,23 @@ TEST(CliBench, ShiftVerifiesThenTimesEveryMapInBothLayouts) {
 }
 
 TEST(CliBench, SearchStepReportsTheSupernetAndItsSpeed) {
-  const Result r = run("bench search-step --space small --input 28 --channels 1 --batch 4 --steps 1 --warmup 0 --mode hard --json");
+  const std::string args = "bench search-step --space small --input 28 --channels 1 --batch 4 --steps 1 --warmup 0 --json";
+  const Result r = run(args + " --mode hard --weight-sharing separate");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["params"].get<int64_t>(), 537810);  // the same supernet bench/search_step.py builds
+  EXPECT_EQ(j["weight_sharing"], "separate");
   EXPECT_GT(j["w_images_per_s"].get<double>(), 0.0);
   EXPECT_GT(j["theta_images_per_s"].get<double>(), 0.0);
   EXPECT_GT(j["peak_step_tensor_bytes"].get<int64_t>(), 0);
   expect_one_line_error(run("bench search-step --mode medium"), "--mode: expected soft or hard");
+  // Hard mode shares the candidates' conv weights by default: fewer parameters, the same blocks.
+  const Result nested = run(args + " --mode hard");
+  ASSERT_EQ(nested.exit_code, 0) << nested.err;
+  const auto n = nlohmann::json::parse(nested.out);
+  EXPECT_EQ(n["weight_sharing"], "nested");
+  EXPECT_EQ(n["params"].get<int64_t>(), 198930);
+  expect_one_line_error(run(args + " --weight-sharing some"), "--weight-sharing: expected auto, separate or nested");
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 #include <ATen/ops/equal.h>
 #include <ATen/ops/full.h>
 #include <ATen/ops/randn.h>
+#include <ATen/ops/tensor.h>
 #include <torch/nn/functional/loss.h>
+#include <torch/optim/sgd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -28,6 +30,7 @@
 #include "search/derivation.h"
 #include "search/search_loop.h"
 #include "supernet/config_store.h"
+#include "supernet/network.h"
 #include "supernet/supernet.h"
 #include "tests/test_support.h"
 
@@ -76,6 +79,136 @@ TEST(MixedOp, OneHotWeightsEqualTheStandaloneBlock) {
     soft.index = -1;
     EXPECT_TRUE(at::allclose(mixed->forward(x, soft), expected, 1e-5, 1e-6)) << keys[i];
   }
+}
+
+// Loads `state` (MixedOpImpl::candidate_state) into a fresh standalone block of `key` at `args`.
+torch::nn::AnyModule standalone_block(const std::string& key, const BlockArgs& args,
+                                      const std::vector<std::pair<std::string, torch::Tensor>>& state) {
+  torch::nn::AnyModule plain = make_block(OpRegistry::builtin().at(key, "t"), args);
+  std::map<std::string, torch::Tensor> by_name(state.begin(), state.end());
+  torch::NoGradGuard no_grad;
+  for (auto& p : plain.ptr()->named_parameters()) {
+    EXPECT_EQ(by_name.count(p.key()), 1u) << key << ": " << p.key();
+    p.value().copy_(by_name.at(p.key()));
+  }
+  for (auto& b : plain.ptr()->named_buffers()) b.value().copy_(by_name.at(b.key()));
+  EXPECT_EQ(by_name.size(), plain.ptr()->named_parameters().size() + plain.ptr()->named_buffers().size()) << key;
+  return plain;
+}
+
+const std::vector<std::string> kNestedKeys = {"ir_k3_e1", "ir_k3_e3", "ir_k5_e6", "ir_k5_e1_g2", "ir_k3_e1_g2",
+                                              "shift_k3_e3", "fire_sr0.25", "skip", "ir_k5_e3_se"};
+
+BlockArgs nested_args() {
+  BlockArgs args;
+  args.input = {8, 6, 6};
+  args.out_channels = 8;
+  args.stride = 1;
+  return args;
+}
+
+TEST(MixedOp, NestedSharingOneHotEqualsTheStandaloneBlockWithItsSlices) {
+  torch::manual_seed(1);
+  MixedOp mixed(kNestedKeys, std::vector<BlockArgs>(kNestedKeys.size(), nested_args()), WeightSharing::kNested);
+  // The IR and shift convs share three weights of the largest shape: pw 48x8, dw 48 x 5x5, pwl 8x48.
+  const auto params = mixed->named_parameters();
+  ASSERT_NE(params.find("shared.pw_conv"), nullptr);
+  EXPECT_EQ(params["shared.pw_conv"].sizes(), (std::vector<int64_t>{48, 8, 1, 1}));
+  EXPECT_EQ(params["shared.dw_conv"].sizes(), (std::vector<int64_t>{48, 1, 5, 5}));
+  EXPECT_EQ(params["shared.pwl_conv"].sizes(), (std::vector<int64_t>{8, 48, 1, 1}));
+  EXPECT_EQ(params.find("candidates.2.dw.conv.weight"), nullptr);
+  EXPECT_NE(params.find("candidates.2.dw.bn.weight"), nullptr);       // BatchNorm stays per candidate
+  EXPECT_NE(params.find("candidates.6.squeeze.conv.weight"), nullptr);  // biased (Fire): its own
+  EXPECT_NE(params.find("candidates.8.se.fc1.weight"), nullptr);
+  mixed->eval();
+  const torch::Tensor x = at::randn({2, 8, 6, 6});
+  for (size_t i = 0; i < kNestedKeys.size(); ++i) {
+    torch::nn::AnyModule plain = standalone_block(kNestedKeys[i], nested_args(), mixed->candidate_state(i));
+    plain.ptr()->eval();
+    const torch::Tensor expected = plain.forward(x);
+    const int64_t k = static_cast<int64_t>(kNestedKeys.size());
+    EXPECT_TRUE(at::allclose(mixed->forward(x, one_hot_sample(k, static_cast<int64_t>(i), torch::kCPU)), expected, 1e-5,
+                             1e-6))
+        << kNestedKeys[i];
+    LayerSample soft{one_hot_sample(k, static_cast<int64_t>(i), torch::kCPU).weights, -1};
+    EXPECT_TRUE(at::allclose(mixed->forward(x, soft), expected, 1e-5, 1e-6)) << kNestedKeys[i];
+  }
+  // Channels-last (the search's default layout) computes the same.
+  const int64_t count = static_cast<int64_t>(kNestedKeys.size());
+  std::vector<torch::Tensor> nchw;
+  for (int64_t i = 0; i < count; ++i) nchw.push_back(mixed->forward(x, one_hot_sample(count, i, torch::kCPU)));
+  use_channels_last(*mixed);
+  for (int64_t i = 0; i < count; ++i) {
+    const torch::Tensor nhwc = mixed->forward(to_channels_last(x), one_hot_sample(count, i, torch::kCPU));
+    EXPECT_TRUE(at::allclose(nhwc, nchw[static_cast<size_t>(i)], 1e-5, 1e-6)) << kNestedKeys[static_cast<size_t>(i)];
+  }
+}
+
+TEST(MixedOp, NestedSlicesAreTheCentreAndTheFirstChannelsOfTheLargest) {
+  torch::manual_seed(2);
+  MixedOp mixed(kNestedKeys, std::vector<BlockArgs>(kNestedKeys.size(), nested_args()), WeightSharing::kNested);
+  auto state = [&](size_t candidate, const std::string& name) {
+    for (const auto& [key, value] : mixed->candidate_state(candidate))
+      if (key == name) return value;
+    ADD_FAILURE() << name;
+    return torch::Tensor();
+  };
+  const torch::Tensor big_pw = state(2, "pw.conv.weight"), big_dw = state(2, "dw.conv.weight");
+  const torch::Tensor big_pwl = state(2, "pwl.conv.weight");
+  // ir_k3_e3: the first 24 filters, the centre 3x3.
+  EXPECT_TRUE(at::equal(state(1, "pw.conv.weight"), big_pw.narrow(0, 0, 24)));
+  EXPECT_TRUE(at::equal(state(1, "dw.conv.weight"), big_dw.narrow(0, 0, 24).narrow(2, 1, 3).narrow(3, 1, 3)));
+  EXPECT_TRUE(at::equal(state(1, "pwl.conv.weight"), big_pwl.narrow(1, 0, 24)));
+  // ir_k3_e1_g2: two groups of 4 filters, group j over inputs 4j..4j+3. A shuffle over 2 groups
+  // follows, sending filter o to channel (o mod 4) * 2 + o / 4, where the dw reads shared filter
+  // that channel's: so its filters are shared filters 0, 2, 4, 6 and 1, 3, 5, 7.
+  const torch::Tensor grouped = state(4, "pw.conv.weight");
+  EXPECT_EQ(grouped.sizes(), (std::vector<int64_t>{8, 4, 1, 1}));
+  const auto rows = [&](std::vector<int64_t> r) { return big_pw.index_select(0, at::tensor(r)); };
+  EXPECT_TRUE(at::equal(grouped.narrow(0, 0, 4), rows({0, 2, 4, 6}).narrow(1, 0, 4)));
+  EXPECT_TRUE(at::equal(grouped.narrow(0, 4, 4), rows({1, 3, 5, 7}).narrow(1, 4, 4)));
+  // Its pwl (no shuffle after it): the diagonal blocks of the first 8 input channels, in order.
+  const torch::Tensor grouped_pwl = state(4, "pwl.conv.weight");
+  EXPECT_TRUE(at::equal(grouped_pwl.narrow(0, 0, 4), big_pwl.narrow(0, 0, 4).narrow(1, 0, 4)));
+  EXPECT_TRUE(at::equal(grouped_pwl.narrow(0, 4, 4), big_pwl.narrow(0, 4, 4).narrow(1, 4, 4)));
+  // Shared: fewer weights than separate candidates.
+  MixedOp separate(kNestedKeys, std::vector<BlockArgs>(kNestedKeys.size(), nested_args()));
+  EXPECT_LT(count_parameters(*mixed), count_parameters(*separate));
+}
+
+// One step on the path of ir_k5_e6 changes what ir_k3_e3 computes when they share, and leaves it
+// alone when they do not.
+TEST(MixedOp, AHardStepOnOnePathTrainsTheOthersOnlyWhenShared) {
+  for (WeightSharing sharing : {WeightSharing::kNested, WeightSharing::kSeparate}) {
+    torch::manual_seed(3);
+    MixedOp mixed(kNestedKeys, std::vector<BlockArgs>(kNestedKeys.size(), nested_args()), sharing);
+    mixed->eval();  // BN uses running statistics: the outputs depend on the weights alone
+    const int64_t k = static_cast<int64_t>(kNestedKeys.size());
+    const torch::Tensor x = at::randn({2, 8, 6, 6});
+    const torch::Tensor before = mixed->forward(x, one_hot_sample(k, 1, torch::kCPU)).detach();
+    torch::optim::SGD sgd(mixed->parameters(), torch::optim::SGDOptions(0.1));
+    mixed->forward(x, one_hot_sample(k, 2, torch::kCPU)).square().sum().backward();
+    sgd.step();
+    const torch::Tensor after = mixed->forward(x, one_hot_sample(k, 1, torch::kCPU)).detach();
+    EXPECT_EQ(at::equal(before, after), sharing == WeightSharing::kSeparate) << static_cast<int>(sharing);
+  }
+}
+
+TEST(SearchConfig, WeightSharingIsNestedInHardModeAndSeparateInConfigsWrittenBeforeIt) {
+  SearchConfig config;
+  EXPECT_EQ(config.resolved_weight_sharing(), "separate");
+  config.mode = "hard";
+  EXPECT_EQ(config.resolved_weight_sharing(), "nested");
+  config.weight_sharing = "separate";
+  EXPECT_EQ(config.resolved_weight_sharing(), "separate");
+  Json saved = config_to_json(config);
+  EXPECT_EQ(saved["format"], "dnas-search/3");
+  saved.erase("weight_sharing");
+  saved["weight_sharing"] = "auto";
+  EXPECT_EQ(config_from_json(saved, "new.json").resolved_weight_sharing(), "nested");
+  saved.erase("weight_sharing");
+  saved["format"] = "dnas-search/2";  // a hard-mode search from before: it resumes as it ran
+  EXPECT_EQ(config_from_json(saved, "old.json").resolved_weight_sharing(), "separate");
 }
 
 const char* kTinySpace = R"(format: dnas-space/1
