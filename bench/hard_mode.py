@@ -21,23 +21,14 @@ import json
 import os
 import statistics
 import subprocess
-import sys
-import time
+
+from bench_runs import run
 
 VARIANTS = {
     "soft": [],
     "hard": ["--mode", "hard"],
     "hard-separate": ["--mode", "hard", "--weight-sharing", "separate"],
 }
-
-
-def run(cmd, log):
-    start = time.monotonic()
-    with open(log, "w") as out:
-        code = subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT)
-    if code != 0:
-        sys.exit(f"hard_mode: `{' '.join(cmd)}` failed ({code}); see {log}")
-    return time.monotonic() - start
 
 
 def summary(folder):

@@ -15,6 +15,8 @@ inputs (configs/models/squeezenet1_1_small.json). Every contestant is retrained 
 the same recipe and scored on the 10,000 test images; its latency is measured end to end with
 `dnas bench net`. Writes results.json, results.md and pareto.svg into the output folder.
 Searches and retrains run two at a time, one thread each (the pairs of a comparison together).
+`--search-flags` adds flags to both searches (e.g. '--mode hard': single-path dnas against random
+search on the same nested-weight supernet).
 """
 import argparse
 import concurrent.futures
@@ -22,18 +24,11 @@ import json
 import math
 import os
 import re
+import shlex
 import subprocess
-import sys
 import time
 
-
-def run(cmd, log):
-    start = time.monotonic()
-    with open(log, "w") as out:
-        code = subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT)
-    if code != 0:
-        sys.exit(f"search_quality: `{' '.join(cmd)}` failed ({code}); see {log}")
-    return time.monotonic() - start
+from bench_runs import run
 
 
 def parallel(jobs, width=2):
@@ -58,6 +53,8 @@ def main():
     p.add_argument("--random-archs", type=int, default=20, help="K: random archs scored by the random search")
     p.add_argument("--train-samples", type=int, default=10000)
     p.add_argument("--train-epochs", type=int, default=3)
+    p.add_argument("--search-flags", default="",
+                   help="more flags for both searches, dnas and random, e.g. '--mode hard' (the same supernet for both)")
     p.add_argument("--widths", default="0.25,0.35,0.5,0.75,1.0", help="MobileNetV2 widths to fit to the targets")
     a = p.parse_args()
     dnas, out = os.path.abspath(a.dnas), os.path.abspath(a.out)
@@ -65,6 +62,7 @@ def main():
     db = os.path.join(out, "host-cpu-28x28.db")
     data = "fashion-mnist"
     common = ["--space", "small", "--target", "host-cpu", "--db", db, "--data", data, "--threads", "1"]
+    search_flags = shlex.split(a.search_flags)
     began = time.monotonic()
 
     print("==> latency table of the small space at 28x28x1 (host-cpu)", flush=True)
@@ -82,7 +80,7 @@ def main():
             return 0.0  # done in an earlier run
         subprocess.call(["rm", "-rf", folder])
         return run([dnas, "search", *common, "--max-samples", str(a.search_samples), "--latency-target-ms",
-                    str(target), "--seed", str(seed), "--out", folder, "--json", *extra], folder + ".log")
+                    str(target), "--seed", str(seed), "--out", folder, "--json", *search_flags, *extra], folder + ".log")
 
     pairs = [(t, s) for t in targets for s in range(a.seeds)]
     print(f"==> {len(pairs)} dnas searches ({a.search_epochs} epochs on {a.search_samples} images)", flush=True)
@@ -182,7 +180,7 @@ def main():
                                 "best_dnas_at_or_below": best and best["test_top1"],
                                 "dnas_at_least_as_good": bool(best) and best["test_top1"] >= c["test_top1"]})
     summary = {"reachable_ms": [lo, hi], "targets_ms": targets, "random_epochs": random_epochs,
-               "search_epochs": a.search_epochs, "dnas_wins": wins, "pairs": len(pairs),
+               "search_epochs": a.search_epochs, "search_flags": a.search_flags, "dnas_wins": wins, "pairs": len(pairs),
                "mean_margin": sum(margins) / len(margins), "baselines": baseline_checks,
                "minutes": (time.monotonic() - began) / 60, "contestants": contestants}
     with open(os.path.join(out, "results.json"), "w") as f:
@@ -207,7 +205,8 @@ def write_markdown(s, path):
     rows.append(f"dnas landed within 5% of the target (on the table) in {len(landed)} of {s['pairs']} searches.")
     rows.append(f"dnas >= random in {s['dnas_wins']} of {s['pairs']} (target, seed) pairs; mean margin "
                 f"{100 * s['mean_margin']:+.2f} points. Random search ran {s['random_epochs']} epochs to dnas' "
-                f"{s['search_epochs']} (equal wall-clock).")
+                f"{s['search_epochs']} (equal wall-clock)"
+                + (f"; both searched with `{s['search_flags']}`." if s.get("search_flags") else "."))
     for b in s["baselines"]:
         best = "none" if b["best_dnas_at_or_below"] is None else f"{100 * b['best_dnas_at_or_below']:.2f}%"
         rows.append(f"{b['baseline']}: {100 * b['test_top1']:.2f}% at {b['measured_ms']:.3f} ms; best dnas result at "
