@@ -265,7 +265,7 @@ void derive_result(const SearchConfig& config, const SearchInputs& in, Supernet&
                  {"predicted_latency_ms", result.predicted_latency_ms}, {"latency_estimated", result.latency_estimated},
                  {"layer_latency_us", layer_latency}, {"accuracy_theta_split", result.derived_accuracy},
                  {"sampled_accuracy_theta_split", result.theta_accuracy}, {"epochs", config.epochs},
-                 {"seed", config.seed}, {"mode", config.mode},
+                 {"seed", config.seed}, {"mode", config.mode}, {"weight_sharing", config.resolved_weight_sharing()},
                  {"lut_settings", {{"batch", in.lut.batch}, {"dtype", in.lut.dtype}, {"layout", in.lut.memory_format}}}};
   if (config.has_target()) {
     arch.origin["latency_target_ms"] = config.latency_target_ms;

@@ -423,15 +423,24 @@ TEST(Search, SoftAndHardModesBothLearn) {
 }
 
 // Resume is exact with every piece of state: the interleaved theta batches, the schedule, the
-// dual multiplier, and the derivation (candidates, recalibration, projection) after it.
+// dual multiplier, the derivation (candidates, recalibration, projection) after it, and hard
+// mode's shared weights.
 TEST(Search, ResumeAfterAnInterruptIsExact) {
   TempDir dir;
   std::ofstream(dir.file("tiny.yaml")) << kTinySpace;
-  for (const bool target : {false, true}) {
-    SCOPED_TRACE(target ? "dual target, hard constraint" : "no target");
-    const std::string tag = target ? "_target" : "";
+  std::ofstream(dir.file("shared.yaml"))
+      << std::regex_replace(kTinySpace, std::regex("candidates: \\[ir_k3_e6, skip\\]"),
+                            "candidates: [ir_k3_e3, ir_k5_e6, skip]");
+  for (const std::string kind : {"plain", "target", "hard"}) {
+    SCOPED_TRACE(kind == "target" ? "dual target, hard constraint" : kind == "hard" ? "hard mode, nested" : "no target");
+    const bool target = kind == "target";
+    const std::string tag = kind == "plain" ? "" : "_" + kind;
     auto config = [&](const std::string& out) {
       SearchConfig c = tiny_config(dir, out + tag);
+      if (kind == "hard") {
+        c.mode = "hard";  // nested weight sharing, by default
+        c.space = dir.file("shared.yaml");
+      }
       if (target) {
         c.db = dir.file("tiny.db");
         c.latency_target_ms = 0.035;  // all skip: 0.03 ms; any ir_k3_e6: 50 ms
@@ -469,6 +478,8 @@ TEST(Search, ResumeAfterAnInterruptIsExact) {
     const nlohmann::json whole_last = last_jsonl(dir.file("whole" + tag + "/log.jsonl"));
     EXPECT_EQ(lines.back()["lambda"], whole_last["lambda"]);
     if (target) { EXPECT_NE(whole_last["lambda"].get<double>(), 0.0); }
+    const auto arch = nlohmann::json::parse(slurp(dir.file("split" + tag + "/arch.json")));
+    EXPECT_EQ(arch["origin"]["weight_sharing"], kind == "hard" ? "nested" : "separate");
   }
 
   SearchConfig c = tiny_config(dir, "split");
