@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,7 +46,8 @@ class NoTf32 {
 };
 
 // One search side on one device: the small space's supernet (initialised from seed 0, so both
-// devices start from the same weights), its optimizers and stepper.
+// devices start from the same weights; its candidates' weights shared in hard mode, as a search
+// shares them by default), its optimizers and stepper.
 struct Side {
   World world;  // first: the stepper keeps a reference to it
   Supernet net{nullptr};
@@ -53,13 +55,14 @@ struct Side {
   std::unique_ptr<torch::optim::Adam> theta_opt;
   std::unique_ptr<SearchStepper> stepper;
 
-  Side(const torch::Device& device, SampleMode mode, bool bf16) {
+  Side(const torch::Device& device, SampleMode mode, bool bf16, std::optional<WeightSharing> sharing = std::nullopt) {
     SearchSpace space = load_space("small");
     space.input_size = 28;
     space.input_channels = 1;
     space.num_classes = 10;
     torch::manual_seed(0);
-    net = Supernet(space);
+    net = Supernet(space, std::nullopt,
+                   sharing.value_or(mode == SampleMode::kHard ? WeightSharing::kNested : WeightSharing::kSeparate));
     net->to(device);
     std::vector<at::Tensor> latency_us;
     for (size_t l = 0; l < net->num_layers(); ++l) {
@@ -116,10 +119,10 @@ void expect_parameters_near(Supernet cpu, Supernet cuda, double tolerance) {
   }
 }
 
-void steps_match(SampleMode mode) {
+void steps_match(SampleMode mode, std::optional<WeightSharing> sharing = std::nullopt) {
   const NoTf32 exact;
   const Batch28 batch;
-  Side cpu(torch::kCPU, mode, false), cuda(torch::Device(torch::kCUDA, 0), mode, false);
+  Side cpu(torch::kCPU, mode, false, sharing), cuda(torch::Device(torch::kCUDA, 0), mode, false, sharing);
   const std::vector<double> cpu_losses = cpu.two_steps(batch.images, batch.labels);
   const std::vector<double> cuda_losses = cuda.two_steps(batch.images, batch.labels);
   for (size_t i = 0; i < cpu_losses.size(); ++i) EXPECT_NEAR(cuda_losses[i], cpu_losses[i], 1e-4 * std::abs(cpu_losses[i]));
@@ -133,7 +136,12 @@ TEST(Cuda, OnCudaSoftStepsEqualTheCpu) {
 
 TEST(Cuda, OnCudaHardStepsEqualTheCpu) {
   SKIP_WITHOUT_CUDA();
-  steps_match(SampleMode::kHard);
+  steps_match(SampleMode::kHard);  // nested weights
+}
+
+TEST(Cuda, OnCudaHardStepsWithSeparateWeightsEqualTheCpu) {
+  SKIP_WITHOUT_CUDA();
+  steps_match(SampleMode::kHard, WeightSharing::kSeparate);
 }
 
 TEST(Cuda, OnCudaSamplesEqualTheCpuAndStayOnTheDevice) {
