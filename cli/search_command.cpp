@@ -233,11 +233,15 @@ void add_search_commands(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "search",
       "Search an architecture: train a Gumbel-softmax supernet against a target's latency table\n"
-      "The loss is CE * alpha * (log LAT)^beta with LAT the expected latency from the target's table;\n"
-      "the argmax of theta is the derived architecture. Writes a run directory (config.json,\n"
-      "log.jsonl, theta.jsonl, checkpoint.pt, arch.json, report.html). Ctrl-C writes a checkpoint.\n"
+      "The loss is CE * alpha * (log LAT)^beta with LAT the expected latency from the target's table,\n"
+      "or CE + penalty * |LAT/T - 1| with a target T. The result is the best of argmax(theta) and\n"
+      "--samples draws by BN-recalibrated accuracy. --mode soft runs every candidate (FBNet); --mode\n"
+      "hard one sampled path per step, about 6x faster, its candidates sharing nested weights.\n"
+      "Writes a run directory (config.json, log.jsonl, theta.jsonl, checkpoint.pt, arch.json,\n"
+      "candidates.json, report.html). Ctrl-C writes a checkpoint.\n"
       "Examples:\n"
       "  dnas search --space small --target host-cpu --data mnist:data/mnist --epochs 6 --out runs/mnist\n"
+      "  dnas search --space small --data fashion-mnist --mode hard --latency-target-fraction 0.3\n"
       "  dnas search --resume --out runs/mnist\n"
       "  dnas search --space small --target tx1 --data synthetic --latency-target-ms 0.5\n"
       "Distributed (data parallel over c10d: Gloo on CPU, NCCL on GPUs; --batch-size is per rank):\n"
