@@ -69,13 +69,12 @@ void synchronize(const c10::Device& device) {
 }
 
 void run_search_step(const SearchStepFlags& f) {
-  DNAS_CHECK(f.mode == "soft" || f.mode == "hard", "--mode: expected soft or hard, got '", f.mode, "'");
-  SearchConfig sharing;  // resolves auto as dnas search does
-  sharing.mode = f.mode;
-  sharing.weight_sharing = f.weight_sharing;
-  DNAS_CHECK(f.weight_sharing == "auto" || f.weight_sharing == "separate" || f.weight_sharing == "nested",
-             "--weight-sharing: expected auto, separate or nested, got '", f.weight_sharing, "'");
-  const bool nested = sharing.resolved_weight_sharing() == "nested";
+  // --mode and --weight-sharing are the search's own settings: checked and resolved as it does.
+  SearchConfig search;
+  search.mode = f.mode;
+  search.weight_sharing = f.weight_sharing;
+  search_config_fields().validate(search);
+  const bool nested = search.resolved_weight_sharing() == "nested";
   DNAS_CHECK(f.batch >= 2 && f.steps >= 1 && f.warmup >= 0, "--batch >= 2, --steps >= 1 and --warmup >= 0 expected");
   check_device(f.device, "fp32", "--device");
   if (!f.profile.empty()) check_output_path(f.profile);

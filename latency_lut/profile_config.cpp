@@ -35,7 +35,8 @@ const ConfigFields<ProfileConfig>& profile_config_fields() {
           .number("canary_threshold", &C::canary_threshold,
                   "A block-round is timed again when the canary kernel ran this much slower than its best",
                   Range::above_to(0, 10))
-          .integer("max_retries", &C::max_retries, "Re-measures of a block-round spoiled by drift, at most, in its round (and again as many in a "
+          .integer("max_retries", &C::max_retries,
+                   "Re-measures of a block-round spoiled by drift, at most, in its round (and again as many in a "
                    "make-up pass after the last round)",
                    Range::between(0, 100));
   return fields;

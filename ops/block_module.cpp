@@ -147,8 +147,8 @@ torch::Tensor BlockImpl::forward(torch::Tensor x) {
 
 void BlockImpl::pretty_print(std::ostream& stream) const { stream << "Block(" << description_ << ")"; }
 
-torch::nn::AnyModule make_block(const OpDef& op, const BlockArgs& args, std::shared_ptr<const ConvWeightSource> lent) {
-  return torch::nn::AnyModule(Block(plan_block(op, args), describe_block(op, args), std::move(lent)));
+torch::nn::AnyModule make_block(const OpDef& op, const BlockArgs& args) {
+  return torch::nn::AnyModule(Block(plan_block(op, args), describe_block(op, args)));
 }
 
 at::Tensor to_channels_last(const at::Tensor& x) {

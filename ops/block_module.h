@@ -63,10 +63,8 @@ class BlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Block);
 
-// Builds the module for `op` at `args`, its conv steps' weights lent by `lent` where it lends
-// them. Throws dnas::Error for arguments that cannot work.
-torch::nn::AnyModule make_block(const OpDef& op, const BlockArgs& args,
-                                std::shared_ptr<const ConvWeightSource> lent = nullptr);
+// Builds the module for `op` at `args`. Throws dnas::Error for arguments that cannot work.
+torch::nn::AnyModule make_block(const OpDef& op, const BlockArgs& args);
 
 // Stores every 4-D parameter (convolution weights) channels-last (NHWC in memory), so that with
 // channels-last inputs LibTorch picks its NHWC kernels. The blocks handle either layout.

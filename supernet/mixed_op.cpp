@@ -51,15 +51,19 @@ MixedOpImpl::MixedOpImpl(const std::vector<std::string>& candidate_keys, const s
                          WeightSharing sharing)
     : keys_(candidate_keys) {
   DNAS_CHECK(!keys_.empty() && keys_.size() == candidate_args.size(), "MixedOp: expected one BlockArgs per candidate");
-  for (size_t i = 0; i < keys_.size(); ++i)
-    plans_.push_back(plan_block(OpRegistry::builtin().at(keys_[i], "MixedOp"), candidate_args[i]));
+  // Planned first: nested sharing needs every candidate's plan before any block is built.
+  std::vector<std::string> descriptions;
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    const OpDef& op = OpRegistry::builtin().at(keys_[i], "MixedOp");
+    plans_.push_back(plan_block(op, candidate_args[i]));
+    descriptions.push_back(describe_block(op, candidate_args[i]));
+  }
   candidates = register_module("candidates", torch::nn::ModuleList());
   std::unique_ptr<SharedConvs> shared;
   if (sharing == WeightSharing::kNested) shared = std::make_unique<SharedConvs>(plans_, *this);
   for (size_t i = 0; i < keys_.size(); ++i) {
     lent_.push_back(shared ? shared->source(i) : nullptr);
-    const OpDef& op = OpRegistry::builtin().at(keys_[i], "MixedOp");
-    torch::nn::AnyModule block(Block(plans_[i], describe_block(op, candidate_args[i]), lent_.back()));
+    torch::nn::AnyModule block(Block(plans_[i], descriptions[i], lent_.back()));
     candidates->push_back(block.ptr());
     blocks_.push_back(std::move(block));
   }

@@ -56,7 +56,8 @@ LayerSample one_hot_sample(int64_t candidates, int64_t index, const torch::Devic
 
 class MixedOpImpl : public torch::nn::Module {
  public:
-  // `candidates[i]` is built by make_block(op, args[i]); all map the same input to the same shape.
+  // `candidates[i]` is the block of op keys[i] at args[i] (as make_block builds it, less the conv
+  // weights nested sharing lends it); all map the same input to the same shape.
   MixedOpImpl(const std::vector<std::string>& candidate_keys, const std::vector<BlockArgs>& candidate_args,
               WeightSharing sharing = WeightSharing::kSeparate);
   torch::Tensor forward(torch::Tensor x, const LayerSample& sample);
