@@ -10,7 +10,10 @@ def run(cmd, log):
     ends the benchmark with a line that names the command and the log."""
     start = time.monotonic()
     with open(log, "w") as out:
-        code = subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            code = subprocess.call(cmd, stdout=out, stderr=subprocess.STDOUT)
+        except OSError as e:
+            sys.exit(f"{os.path.basename(sys.argv[0])}: cannot run {cmd[0]}: {e.strerror}")
     if code != 0:
         sys.exit(f"{os.path.basename(sys.argv[0])}: `{' '.join(cmd)}` failed ({code}); see {log}")
     return time.monotonic() - start

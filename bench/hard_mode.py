@@ -52,6 +52,8 @@ def main():
     p.add_argument("--fraction", type=float, default=0.25, help="the target, as a fraction of the reachable range")
     p.add_argument("--db", help="a measured table of the small space at 28x28 (default: profile one first)")
     a = p.parse_args()
+    if a.seeds < 1 or a.epochs < 1 or a.samples < 1 or not 0 < a.fraction < 1:
+        p.error("expected --seeds, --epochs and --samples >= 1 and --fraction in (0, 1)")
     out = os.path.abspath(a.out)
     os.makedirs(out, exist_ok=True)
     db = a.db or os.path.join(out, "host.db")
