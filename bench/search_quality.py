@@ -60,6 +60,10 @@ def main():
                    help="more flags for both searches, dnas and random, e.g. '--mode hard' (the same supernet for both)")
     p.add_argument("--widths", default="0.25,0.35,0.5,0.75,1.0", help="MobileNetV2 widths to fit to the targets")
     a = p.parse_args()
+    for name in ("seeds", "search_samples", "search_epochs", "random_archs", "train_samples", "train_epochs",
+                 "train_seeds"):
+        if getattr(a, name) < 1:
+            p.error(f"--{name.replace('_', '-')}: expected >= 1, got {getattr(a, name)}")
     dnas, out = os.path.abspath(a.dnas), os.path.abspath(a.out)
     os.makedirs(out, exist_ok=True)
     db = os.path.join(out, "host-cpu-28x28.db")
