@@ -1,8 +1,9 @@
 // After the search: which architecture it hands back.
 //
-// The candidates are the argmax of theta and `samples` archs drawn from softmax(theta) (FBNet
-// draws 6 and retrains them all), or for --method random `samples` uniform random archs within
-// the target. Each is scored through the supernet on the theta split after its BatchNorm
+// The candidates are the argmax of theta and `samples` distinct archs within the target drawn from
+// softmax(theta) (FBNet draws 6 and retrains them all; draws outside the target are rejected, so
+// theta's preference is sampled where the result may lie), or for --method random `samples`
+// uniform random archs within the target. Each is scored through the supernet on the theta split after its BatchNorm
 // statistics are re-estimated on training images (SPOS: the running statistics of a supernet
 // were gathered on a mixture of paths, which one path does not reproduce). The result is the most
 // accurate candidate within the target (|LAT / T - 1| <= tolerance), or without a target the most

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <set>
 
 #include "latency_lut/lut_store.h"
 #include "latency_lut/profiler.h"
@@ -404,6 +405,44 @@ TEST(Derivation, BatchNormRecalibrationChangesOnlyThePathsRunningStatistics) {
   // Cumulative averages over exactly the 4 batches.
   for (const auto& b : net->named_buffers())
     if (b.key() == "stem.0.bn.num_batches_tracked") { EXPECT_EQ(b.value().item<int64_t>(), 4); }
+}
+
+// The samples are drawn within the target, so theta's preference is sampled where the result may
+// lie: on a 3-layer space of {ir_k3_e6: 100 us, skip: 10 us} and 30 us fixed, a target of 150 us
+// holds exactly the three archs with one ir_k3_e6. Every draw is scored only when it is one of them,
+// however theta leans, and both methods find all three.
+TEST(Derivation, SamplesAreDrawnWithinTheTarget) {
+  const SearchSpace space = parse_space_text(kTinySpace, "tiny.yaml");
+  torch::manual_seed(5);
+  Supernet net(space);
+  const Dataset data = make_synthetic(64, 8, 1, 2, 3);
+  std::vector<int64_t> split(64);
+  for (int64_t i = 0; i < 64; ++i) split[static_cast<size_t>(i)] = i;
+  const std::vector<std::vector<double>> latency_us(3, {100.0, 10.0});
+  const DerivationInputs in{data, split, split, latency_us, 30.0};
+  const std::set<std::vector<int64_t>> band = {{0, 1, 1}, {1, 0, 1}, {1, 1, 0}};
+  for (const char* method : {"dnas", "random"}) {
+    for (const double skip_logit : {0.0, 3.0}) {  // uniform theta, and one that leans to skip (p = 0.95)
+      at::NoGradGuard no_grad;
+      for (const at::Tensor& theta : net->theta_parameters()) theta[1].fill_(skip_logit);
+      SearchConfig c;
+      c.method = method;
+      c.latency_target_ms = 0.15;
+      c.samples = 16;
+      c.batch_size = 16;
+      c.recalibration_batches = 1;
+      const std::vector<Candidate> candidates = derive_architecture(c, net, in, false);
+      std::set<std::vector<int64_t>> sampled;
+      for (const Candidate& candidate : candidates) {
+        if (candidate.name == "argmax") continue;
+        EXPECT_TRUE(candidate.within_target) << method << " " << candidate.name;
+        EXPECT_EQ(band.count(candidate.choice), 1u) << method << " " << candidate.name;
+        sampled.insert(candidate.choice);
+      }
+      EXPECT_EQ(sampled, band) << method << ", skip logit " << skip_logit;
+      EXPECT_EQ(candidates.size(), std::string(method) == "dnas" ? 4u : 3u) << method;  // + the argmax
+    }
+  }
 }
 
 TEST(Search, SoftAndHardModesBothLearn) {
