@@ -111,7 +111,7 @@ const ConfigFields<SearchConfig>& search_config_fields() {
           .number("latency_tolerance", &C::latency_tolerance,
                   "A result is within the target when |LAT / target - 1| <= this", Range::between(0, 1))
           .integer("samples", &C::samples,
-                   "Archs drawn from softmax(theta) besides the argmax; the best within the target wins (0: argmax)",
+                   "Archs drawn from softmax(theta) within the target (others are redrawn), besides the argmax; the best wins (0: argmax)",
                    Range::between(0, 10000))
           .integer("recalibration_batches", &C::recalibration_batches,
                    "Training batches that re-estimate an arch's BatchNorm statistics before it is scored (0: none)",
