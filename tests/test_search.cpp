@@ -372,15 +372,28 @@ TEST(Search, ConvergesToTheTenTimesCheaperCandidate) {
   }
 }
 
+// The tiny space's supernet (weights from `seed`) and 64 synthetic 8x8 images, all in one split.
+Supernet seeded_tiny_supernet(uint64_t seed) {
+  torch::manual_seed(seed);
+  return Supernet(parse_space_text(kTinySpace, "tiny.yaml"));
+}
+
+struct TinyDerivation {
+  explicit TinyDerivation(uint64_t seed) : net(seeded_tiny_supernet(seed)), data(make_synthetic(64, 8, 1, 2, 3)) {
+    for (int64_t i = 0; i < 64; ++i) split.push_back(i);
+  }
+  Supernet net;
+  Dataset data;
+  std::vector<int64_t> split;
+};
+
 // Recalibration re-estimates the running statistics of the BatchNorms on the path, and touches
 // nothing else: no weight, no theta, no other BatchNorm.
 TEST(Derivation, BatchNormRecalibrationChangesOnlyThePathsRunningStatistics) {
-  const SearchSpace space = parse_space_text(kTinySpace, "tiny.yaml");
-  torch::manual_seed(4);
-  Supernet net(space);
-  const Dataset data = make_synthetic(64, 8, 1, 2, 3);
-  std::vector<int64_t> split(64);
-  for (int64_t i = 0; i < 64; ++i) split[static_cast<size_t>(i)] = i;
+  TinyDerivation tiny(4);
+  Supernet& net = tiny.net;
+  const Dataset& data = tiny.data;
+  const std::vector<int64_t>& split = tiny.split;
   std::map<std::string, at::Tensor> before;
   for (const auto& p : net->named_parameters()) before[p.key()] = p.value().detach().clone();
   for (const auto& b : net->named_buffers()) before[b.key()] = b.value().detach().clone();
@@ -412,14 +425,10 @@ TEST(Derivation, BatchNormRecalibrationChangesOnlyThePathsRunningStatistics) {
 // holds exactly the three archs with one ir_k3_e6. Every draw is scored only when it is one of them,
 // however theta leans, and both methods find all three.
 TEST(Derivation, SamplesAreDrawnWithinTheTarget) {
-  const SearchSpace space = parse_space_text(kTinySpace, "tiny.yaml");
-  torch::manual_seed(5);
-  Supernet net(space);
-  const Dataset data = make_synthetic(64, 8, 1, 2, 3);
-  std::vector<int64_t> split(64);
-  for (int64_t i = 0; i < 64; ++i) split[static_cast<size_t>(i)] = i;
+  TinyDerivation tiny(5);
+  Supernet& net = tiny.net;
   const std::vector<std::vector<double>> latency_us(3, {100.0, 10.0});
-  const DerivationInputs in{data, split, split, latency_us, 30.0};
+  const DerivationInputs in{tiny.data, tiny.split, tiny.split, latency_us, 30.0};
   const std::set<std::vector<int64_t>> band = {{0, 1, 1}, {1, 0, 1}, {1, 1, 0}};
   for (const char* method : {"dnas", "random"}) {
     for (const double skip_logit : {0.0, 3.0}) {  // uniform theta, and one that leans to skip (p = 0.95)
