@@ -129,12 +129,15 @@ std::vector<Candidate> draw_candidates(const SearchConfig& config, const Superne
     return true;
   };
   const bool uniform = config.method == "random";
+  std::vector<std::discrete_distribution<size_t>> layers;  // built once: up to 1000 x --samples draws
+  for (const std::vector<double>& p : probabilities)
+    layers.emplace_back(p.begin(), p.end());
   auto draw = [&] {
     std::vector<int64_t> choice;
-    for (size_t l = 0; l < in.latency_us.size(); ++l) {
-      const std::vector<double>& p = probabilities[l];
-      choice.push_back(uniform ? std::uniform_int_distribution<int64_t>(0, static_cast<int64_t>(p.size()) - 1)(rng)
-                               : static_cast<int64_t>(std::discrete_distribution<size_t>(p.begin(), p.end())(rng)));
+    for (size_t l = 0; l < layers.size(); ++l) {
+      const int64_t size = static_cast<int64_t>(probabilities[l].size());
+      choice.push_back(uniform ? std::uniform_int_distribution<int64_t>(0, size - 1)(rng)
+                               : static_cast<int64_t>(layers[l](rng)));
     }
     return choice;
   };
