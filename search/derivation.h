@@ -3,12 +3,12 @@
 // The candidates are the argmax of theta and `samples` distinct archs within the target drawn from
 // softmax(theta) (FBNet draws 6 and retrains them all; draws outside the target are rejected, so
 // theta's preference is sampled where the result may lie), or for --method random `samples`
-// uniform random archs within the target. Each is scored through the supernet on the theta split after its BatchNorm
-// statistics are re-estimated on training images (SPOS: the running statistics of a supernet
-// were gathered on a mixture of paths, which one path does not reproduce). The result is the most
-// accurate candidate within the target (|LAT / T - 1| <= tolerance), or without a target the most
-// accurate one; with --latency-constraint hard it is then projected onto LAT <= T
-// (latency_target.h), and the projection is scored too. Every candidate is kept, with its table
+// uniform random archs within the target. Each is scored through the supernet on the theta split
+// after its BatchNorm statistics are re-estimated on training images (SPOS: the running
+// statistics of a supernet were gathered on a mixture of paths, which one path does not
+// reproduce). The result is the most accurate candidate within the target (|LAT / T - 1| <=
+// tolerance), or without a target the most accurate one; with --latency-constraint hard it is
+// then projected onto LAT <= T (latency_target.h), and the projection is scored too. Every candidate is kept, with its table
 // latency and accuracy, for the run's candidates.json, the CLI and the report.
 #pragma once
 

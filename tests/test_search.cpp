@@ -372,12 +372,12 @@ TEST(Search, ConvergesToTheTenTimesCheaperCandidate) {
   }
 }
 
-// The tiny space's supernet (weights from `seed`) and 64 synthetic 8x8 images, all in one split.
 Supernet seeded_tiny_supernet(uint64_t seed) {
   torch::manual_seed(seed);
   return Supernet(parse_space_text(kTinySpace, "tiny.yaml"));
 }
 
+// The tiny space's supernet (weights from `seed`) and 64 synthetic 8x8 images, all in one split.
 struct TinyDerivation {
   explicit TinyDerivation(uint64_t seed) : net(seeded_tiny_supernet(seed)), data(make_synthetic(64, 8, 1, 2, 3)) {
     for (int64_t i = 0; i < 64; ++i) split.push_back(i);
