@@ -51,6 +51,7 @@ struct TimingFlags {
   int64_t warmup = 1;
   int64_t repeats = 2;
   int64_t rounds = 10;  // validation's defaults: a whole network is timed 30 times, in 10 rounds
+  bool as_timed = false;
 
   void add_to(CLI::App* cmd, bool with_device = true) {
     if (with_device)
@@ -64,6 +65,8 @@ struct TimingFlags {
     cmd->add_option("--repeats", repeats, "Timed iterations per arch and round")->capture_default_str();
     cmd->add_option("--rounds", rounds, "Rounds, each timing every arch once in its own random order (>= 2)")
         ->capture_default_str();
+    cmd->add_flag("--as-timed", as_timed,
+                  "Compare timings as timed, not normalized to the table's canary reference as its rows are");
   }
 
   LutSettings settings() const { return {batch, dtype, lut_layout}; }
@@ -71,7 +74,7 @@ struct TimingFlags {
   ProfileConfig config() const {
     ProfileConfig c;
     c.device = device, c.batch = batch, c.dtype = dtype, c.lut_layout = lut_layout;
-    c.threads = threads, c.warmup = warmup, c.repeats = repeats, c.rounds = rounds;
+    c.threads = threads, c.warmup = warmup, c.repeats = repeats, c.rounds = rounds, c.as_timed = as_timed;
     return c;
   }
 
@@ -199,6 +202,7 @@ void run_profile_command(const ProfileFlags& f) {
   }
 
   options.rounds = config.rounds_options();
+  options.normalize = !config.as_timed;
   ProgressBar bar("profiling " + target.name, plan.block_rounds(config.rounds), !f.as_json);
   const ProfileSummary summary = run_profile(*store, target, plan, options, [&](const ProfileEvent& e) {
     bar.update(e.done, "round " + std::to_string(e.round + 1) + "/" + std::to_string(config.rounds) + " " +
@@ -225,10 +229,16 @@ void run_profile_command(const ProfileFlags& f) {
   std::cout << "measured " << summary.measured << " blocks in " << config.rounds << " rounds in "
             << format_duration(summary.seconds) << " (skipped " << summary.skipped << " already measured) -> "
             << db_path << ", run " << summary.run_id << "\n"
-            << "  canary: best " << format_us(summary.canary.baseline_us) << ", median drift +"
+            << "  canary: baseline " << format_us(summary.canary.baseline_us) << ", median drift +"
             << percent(summary.canary.median_drift) << ", max +" << percent(summary.canary.max_drift) << "; "
             << summary.canary.remeasured << " block-rounds re-measured, " << summary.canary.unsettled
-            << " never settled\n";
+            << " never settled\n"
+            << (summary.canary_reference_us <= 0
+                    ? std::string("  rows stored as timed (--as-timed)")
+                    : "  rows normalized to the canary reference " + format_us(summary.canary_reference_us) +
+                          (summary.new_reference ? " (fixed by this run: the table's first with this target and setting)"
+                                                 : " (the table's, fixed by its first run with this target and setting)"))
+            << "\n";
   if (summary.canary.noisy())
     std::cerr << "warning: run " << summary.run_id << " is NOISY: " << percent(summary.canary.unsettled_fraction())
               << " of its block-rounds were timed while the canary ran more than "
@@ -475,9 +485,13 @@ void run_validate(ValidateFlags f) {
   const std::string db_path = table_for_lookup(target, f.db);
   DNAS_CHECK(f.archs >= 4, "--archs: expected at least 4, got ", f.archs);
   const LatencyTable table(target, db_path, timing.settings, f.estimate_missing);
+  const std::optional<double> reference =
+      db_path.empty() || f.timing.as_timed ? std::nullopt
+                      : LutStore(db_path, OpenMode::kExisting)
+                            .canary_reference(target.name, at::get_num_threads(), timing.device, timing.settings);
   ProgressBar bar_rounds("timing archs in rounds", static_cast<size_t>(f.archs * f.timing.rounds), !f.as_json);
   const ValidationReport report = validate_table(table, space, static_cast<size_t>(f.archs), f.seed, timing,
-                                                 f.timing.config().rounds_options(),
+                                                 f.timing.config().rounds_options(), reference.value_or(0.0),
                                                  [&](size_t done, size_t) { bar_rounds.update(done); });
   bar_rounds.finish();
   const bool store_correction = !f.no_store && !db_path.empty();
@@ -488,14 +502,21 @@ void run_validate(ValidateFlags f) {
   }
   if (f.as_json) {
     json archs = json::array();
-    for (const ArchValidation& a : report.archs)
+    for (const ArchValidation& a : report.archs) {
+      json rounds = json::array();
+      for (const ItemRound& r : a.rounds)
+        rounds.push_back({{"round", r.round}, {"samples_us", r.samples}, {"canary_us", r.canary_us},
+                          {"attempts", r.attempts}, {"settled", r.settled}});
       archs.push_back({{"choices", a.choices}, {"predicted_us", a.predicted_us}, {"measured_us", a.measured_us},
-                       {"corrected_us", a.corrected_us}});
+                       {"even_us", a.even_us}, {"odd_us", a.odd_us}, {"corrected_us", a.corrected_us},
+                       {"rounds", rounds}});
+    }
     std::cout << json{{"target", target.name}, {"space", space.name}, {"db", db_path}, {"archs", archs},
                       {"estimated", report.estimated}, {"mape", report.raw.mape},
                       {"max_error", report.raw.max_error}, {"kendall_tau", report.raw.kendall_tau},
                       {"noise_floor", report.noise_floor}, {"rounds", f.timing.rounds},
-                      {"canary", {{"baseline_us", report.canary.baseline_us},
+                      {"canary", {{"reference_us", report.canary_reference_us},
+                                  {"baseline_us", report.canary.baseline_us},
                                   {"median_drift", report.canary.median_drift},
                                   {"max_drift", report.canary.max_drift}, {"remeasured", report.canary.remeasured},
                                   {"unsettled", report.canary.unsettled}, {"noisy", report.canary.noisy()}}},
@@ -526,6 +547,14 @@ void run_validate(ValidateFlags f) {
             << report.canary.remeasured << " arch-rounds re-measured, " << report.canary.unsettled
             << " never settled" << (report.canary.noisy() ? " -- NOISY machine, rerun when it is quieter" : "")
             << "\n"
+            << "  timings:       "
+            << (report.canary_reference_us > 0
+                    ? "normalized to the table's canary reference " + format_us(report.canary_reference_us) +
+                          " (this run's canary baseline " + format_us(report.canary.baseline_us) + ")"
+                    : f.timing.as_timed ? std::string("as timed (--as-timed)")
+                                        : std::string("as timed (the table has no canary reference for this setting: "
+                                                      "profiled before dnas normalized to one, or --as-timed)"))
+            << "\n"
             << "  corrected:     median |error| " << percent(report.corrected.mape) << ", max "
             << percent(report.corrected.max_error) << ", Kendall tau " << report.corrected.kendall_tau
             << "  (2-fold cross-validated)\n"
@@ -543,8 +572,11 @@ void add_profile_command(CLI::App& app) {
       "interleaved rounds: each round times every block once, in a seeded random order of its own, so a slow\n"
       "spell spoils one round of many blocks rather than every repeat of a few. A canary kernel timed\n"
       "between blocks re-measures the rounds it catches on a slow machine; a run that never settles is\n"
-      "marked noisy. Stores the median over rounds of each round's 20th percentile, with p10 / p90 / mean /\n"
-      "std over all samples, the run's provenance and the machine's conditions (governor, frequency,\n"
+      "marked noisy. Every round is scaled by the table's canary reference over the canary read after it, so\n"
+      "a table profiled in parts, or re-profiled, and `lut validate` later, all share the units of the table's\n"
+      "first run even when the machine drifts or throttles in between (--as-timed: as timed). Stores the\n"
+      "median over rounds of each round's 20th percentile, with p10 / p90 / mean / std over all samples,\n"
+      "the run's provenance and the machine's conditions (governor, frequency,\n"
       "temperatures, steal, load), warning when they spoil timings.\n"
       "Resumable, round by round: blocks already measured for the target with the same threads and device\n"
       "are skipped, and rounds an interrupted run stored are kept.\n"

@@ -343,18 +343,34 @@ void LutStore::put_round(const RoundRow& r, const std::optional<MeasurementRow>&
   transaction.commit();
 }
 
-std::map<std::string, std::vector<std::vector<double>>> LutStore::rounds_measured_with(
-    const std::string& target, int64_t threads, const std::string& device) const {
-  std::map<std::string, std::vector<std::vector<double>>> out;
+std::map<std::string, std::vector<RoundSamples>> LutStore::rounds_measured_with(const std::string& target,
+                                                                                int64_t threads,
+                                                                                const std::string& device) const {
+  std::map<std::string, std::vector<RoundSamples>> out;
   SqliteStatement s = db_->prepare(
-      "SELECT q.key, q.samples_us FROM round_samples q JOIN runs r ON q.run_id = r.id "
+      "SELECT q.key, q.samples_us, q.canary_us FROM round_samples q JOIN runs r ON q.run_id = r.id "
       "WHERE q.target = ? AND r.threads = ? AND r.device = ? ORDER BY q.key, q.run_id, q.round");
   s.bind(1, target).bind(2, threads).bind(3, device);
   while (s.step()) {
     const std::string key = s.column_text(0);
-    out[key].push_back(split_samples(s.column_text(1), key, path()));
+    out[key].push_back({split_samples(s.column_text(1), key, path()), s.column_double(2)});
   }
   return out;
+}
+
+std::optional<double> LutStore::canary_reference(const std::string& target, int64_t threads,
+                                                 const std::string& device, const LutSettings& settings) const {
+  SqliteStatement s = db_->prepare(
+      "SELECT reference FROM (SELECT id, CASE WHEN json_valid(conditions) AND json_type(conditions, "
+      "'$.canary.reference_us') IN ('real', 'integer') THEN json_extract(conditions, '$.canary.reference_us') END "
+      "AS reference FROM runs WHERE target = ? AND threads = ? AND device = ? AND batch = ? AND dtype = ? AND "
+      "memory_format = ?) WHERE reference > 0 ORDER BY id LIMIT 1");
+  s.bind(1, target).bind(2, threads).bind(3, device).bind(4, settings.batch).bind(5, settings.dtype)
+      .bind(6, settings.memory_format);
+  if (!s.step()) return std::nullopt;
+  const double us = s.column_double(0);
+  if (!(us > 0) || !std::isfinite(us)) return std::nullopt;
+  return us;
 }
 
 void LutStore::set_run_conditions(int64_t run_id, const std::string& conditions_json) {

@@ -5,10 +5,10 @@
 //                 and CUDA versions, device name, threads, dtype, batch, memory format, warm-up,
 //                 repeats and rounds, dnas build commit and version, space, command line, source,
 //                 and the conditions it ran in (JSON: host_conditions.h, plus the drift canary's
-//                 figures and whether the run was noisy);
+//                 figures, its reference, and whether the run was noisy);
 //   measurements  one row per (target, canonical key; see lut_key.h): the key's fields and the
-//                 latency in microseconds (median_us: the rounds estimator of rounds.h; 1 round
-//                 for tables profiled before rounds) with p10 / p90 / mean / std over all samples,
+//                 latency in microseconds (median_us: the rounds estimator of rounds.h over
+//                 canary-normalized samples; 1 round for tables profiled before rounds) with p10 / p90 / mean / std over all samples,
 //                 repeat and round counts, time, run id;
 //   round_samples every round of every block still being or already profiled: its timed samples,
 //                 the canary after it, attempts, whether it settled. A block's measurement is
@@ -53,6 +53,13 @@ struct RunRecord {
   int64_t rounds = 1;
   std::string build_commit, dnas_version, space, command;
   std::string conditions = "{}";  // JSON
+};
+
+// One stored round's timed samples and the canary reading after them (what a resume continues from).
+struct RoundSamples {
+  std::vector<double> samples_us;
+  double canary_us = 0;
+  bool operator==(const RoundSamples& o) const { return samples_us == o.samples_us && canary_us == o.canary_us; }
 };
 
 // One round of one block (see round_samples above).
@@ -101,11 +108,15 @@ class LutStore {
   void put_measurement(const MeasurementRow& row);
   // Store one round and, when it completes the block, its measurement, in one transaction.
   void put_round(const RoundRow& round, const std::optional<MeasurementRow>& completed);
-  // Every stored round's samples by key, for `target`'s blocks profiled by runs with these
-  // threads and device (what a resumed profile continues from).
-  std::map<std::string, std::vector<std::vector<double>>> rounds_measured_with(const std::string& target,
-                                                                             int64_t threads,
-                                                                             const std::string& device) const;
+  // Every stored round's samples and canary by key, for `target`'s blocks profiled by runs with
+  // these threads and device (what a resumed profile continues from).
+  std::map<std::string, std::vector<RoundSamples>> rounds_measured_with(const std::string& target, int64_t threads,
+                                                                       const std::string& device) const;
+  // The canary reference of `target`'s timings with these threads, device and settings: the
+  // `canary.reference_us` of the first run that recorded one in its conditions (rounds.h:
+  // timings are normalized to it), or none.
+  std::optional<double> canary_reference(const std::string& target, int64_t threads, const std::string& device,
+                                         const LutSettings& settings) const;
   void set_run_conditions(int64_t run_id, const std::string& conditions_json);
 
   std::vector<TargetRow> targets() const;

@@ -29,16 +29,20 @@ const ConfigFields<ProfileConfig>& profile_config_fields() {
           .integer("repeats", &C::repeats, "Timed iterations per block and round", Range::between(1, 100000))
           .integer("rounds", &C::rounds,
                    "Rounds; each times every block once, in its own random order; the median over rounds of "
-                   "each round's 20th percentile is stored",
+                   "each round's 20th percentile, normalized to the canary reference, is stored",
                    Range::between(1, 1000))
           .integer("seed", &C::seed, "Seed of the rounds' orders", Range::at_least(0))
           .number("canary_threshold", &C::canary_threshold,
-                  "A block-round is timed again when the canary kernel ran this much slower than its best",
+                  "A block-round is timed again when the canary kernel ran this much slower than its baseline "
+                  "(the 5th percentile of its readings)",
                   Range::above_to(0, 10))
           .integer("max_retries", &C::max_retries,
                    "Re-measures of a block-round spoiled by drift, at most, in its round (and again as many in a "
                    "make-up pass after the last round)",
-                   Range::between(0, 100));
+                   Range::between(0, 100))
+          .boolean("as_timed", &C::as_timed,
+                   "Store timings as timed: not scaled by (canary reference / the canary after each round), "
+                   "which cancels a machine's drift and throttling between runs");
   return fields;
 }
 

@@ -34,15 +34,15 @@ ProfilePlan plan_profile(const LutStore& store, const TargetSpec& target, const 
     }
     plan.pending.push_back(block);
     const auto it = partial.find(block.key.str());
-    plan.rounds_done.push_back(it == partial.end() ? std::vector<std::vector<double>>{} : it->second);
+    plan.rounds_done.push_back(it == partial.end() ? std::vector<RoundSamples>{} : it->second);
   }
   return plan;
 }
 
-Json canary_json(const CanaryReport& c, double threshold) {
-  return {{"baseline_us", c.baseline_us}, {"median_drift", c.median_drift}, {"max_drift", c.max_drift},
-          {"threshold", threshold}, {"block_rounds", c.item_rounds}, {"remeasured", c.remeasured},
-          {"unsettled", c.unsettled}};
+Json canary_json(const CanaryReport& c, double threshold, double reference_us) {
+  return {{"reference_us", reference_us}, {"baseline_us", c.baseline_us}, {"median_drift", c.median_drift},
+          {"max_drift", c.max_drift}, {"threshold", threshold}, {"block_rounds", c.item_rounds},
+          {"remeasured", c.remeasured}, {"unsettled", c.unsettled}};
 }
 
 ProfileSummary run_profile(LutStore& store, const TargetSpec& target, const ProfilePlan& plan,
@@ -88,7 +88,20 @@ ProfileSummary run_profile(LutStore& store, const TargetSpec& target, const Prof
     rounds_needed.push_back(std::max<int64_t>(0, options.rounds.rounds - static_cast<int64_t>(plan.rounds_done[i].size())));
   }
   CanaryKernel canary(options.timing);
-  std::vector<std::vector<std::vector<double>>> rounds = plan.rounds_done;
+  const std::optional<double> reference =
+      store.canary_reference(target.name, host.threads, options.timing.device, options.timing.settings);
+  if (!options.normalize) {
+    summary.canary_reference_us = 0;  // recorded as such: not a reference for later runs
+  } else if (reference) {
+    summary.canary_reference_us = *reference;
+  } else {
+    for (int i = 0; i < kReferenceWarmup; ++i) canary.read();
+    std::vector<double> readings;
+    for (int i = 0; i < kReferenceReadings; ++i) readings.push_back(canary.read());
+    summary.canary_reference_us = canary_reference_from(readings);
+    summary.new_reference = true;
+  }
+  std::vector<std::vector<RoundSamples>> rounds = plan.rounds_done;
   const size_t total = plan.block_rounds(options.rounds.rounds);
   size_t done = 0;
   RoundsHooks hooks;
@@ -96,12 +109,14 @@ ProfileSummary run_profile(LutStore& store, const TargetSpec& target, const Prof
   hooks.time_canary = [&] { return canary.read(); };
   hooks.keep = [&](const ItemRound& r) {
     const BlockToTime& block = plan.pending[r.item];
-    rounds[r.item].push_back(r.samples);
+    rounds[r.item].push_back({r.samples, r.canary_us});
     RoundRow row{target.name, block.key.str(), summary.run_id, static_cast<int64_t>(rounds[r.item].size()) - 1,
                  r.samples, r.canary_us, r.attempts, r.settled};
     std::optional<MeasurementRow> completed;
     if (static_cast<int64_t>(rounds[r.item].size()) >= options.rounds.rounds) {
-      completed = MeasurementRow{target.name, block.key, combine_rounds(rounds[r.item]), utc_now(), summary.run_id};
+      completed = MeasurementRow{target.name, block.key,
+                                 combine_normalized_rounds(rounds[r.item], summary.canary_reference_us), utc_now(),
+                                 summary.run_id};
       ++summary.measured;
     }
     store.put_round(row, completed);
@@ -112,11 +127,13 @@ ProfileSummary run_profile(LutStore& store, const TargetSpec& target, const Prof
   // After building every block and the canary, while the CPU is busy: an idle CPU under a dynamic
   // governor reads a low frequency.
   const HostSnapshot conditions_at_start = read_host_snapshot();
-  store.set_run_conditions(summary.run_id, conditions_to_json(compare_snapshots(conditions_at_start, conditions_at_start)).dump());
+  Json start_conditions = conditions_to_json(compare_snapshots(conditions_at_start, conditions_at_start));
+  start_conditions["canary"] = {{"reference_us", summary.canary_reference_us}};
+  store.set_run_conditions(summary.run_id, start_conditions.dump());
   summary.canary = run_rounds(rounds_needed, options.rounds, hooks);
 
   Json conditions = conditions_to_json(compare_snapshots(conditions_at_start, read_host_snapshot()));
-  conditions["canary"] = canary_json(summary.canary, options.rounds.canary_threshold);
+  conditions["canary"] = canary_json(summary.canary, options.rounds.canary_threshold, summary.canary_reference_us);
   conditions["noisy"] = summary.canary.noisy();
   summary.conditions = conditions.dump();
   store.set_run_conditions(summary.run_id, summary.conditions);

@@ -23,6 +23,7 @@ namespace dnas {
 struct ProfileOptions {
   TimingOptions timing;  // per round; runs at LibTorch's current intra-op thread count (recorded per run)
   RoundsOptions rounds;
+  bool normalize = true;  // scale rounds to the table's canary reference (rounds.h); false: as timed
   std::string space;    // recorded in the run's provenance
   std::string command;  // the command line, recorded too
 };
@@ -40,7 +41,7 @@ using ProfileObserver = std::function<void(const ProfileEvent&)>;
 struct ProfilePlan {
   std::vector<BlockToTime> pending;  // to measure
   // Rounds each pending block already has (from an interrupted run): resumed, not repeated.
-  std::vector<std::vector<std::vector<double>>> rounds_done;
+  std::vector<std::vector<RoundSamples>> rounds_done;
   size_t already_measured = 0;       // skipped: same target, key, threads and device
   size_t block_rounds(int64_t rounds) const;  // still to time
 };
@@ -51,7 +52,9 @@ struct ProfileSummary {
   size_t skipped = 0;
   double seconds = 0;
   CanaryReport canary;
-  std::string conditions;  // JSON, as stored in the run
+  double canary_reference_us = 0;  // what the rows are normalized to (rounds.h)
+  bool new_reference = false;      // this run fixed the table's reference
+  std::string conditions;          // JSON, as stored in the run
 };
 
 // What still needs measuring in `store`: blocks without a row for this target measured with the
@@ -60,7 +63,9 @@ ProfilePlan plan_profile(const LutStore& store, const TargetSpec& target, const 
                          const ProfileOptions& options);
 
 // Measures `plan.pending` in rounds, committing every block-round as it is timed and each row with
-// its last round; records the run's conditions (host_conditions.h) and canary figures at the end.
+// its last round, normalized to the table's canary reference for this target and setting (fixed by
+// this run when it is the first; rounds.h); records the run's conditions (host_conditions.h) and
+// canary figures, the reference among them.
 // `observer` sees every block-round.
 ProfileSummary run_profile(LutStore& store, const TargetSpec& target, const ProfilePlan& plan,
                            const ProfileOptions& options, const ProfileObserver& observer);

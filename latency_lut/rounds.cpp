@@ -7,6 +7,8 @@
 #include <random>
 #include <thread>
 
+#include "common/error.h"
+
 namespace dnas {
 namespace {
 
@@ -70,25 +72,42 @@ TimingStats combine_rounds(const std::vector<std::vector<double>>& rounds) {
   return stats;
 }
 
+TimingStats combine_normalized_rounds(const std::vector<RoundSamples>& rounds, double reference_us) {
+  std::vector<std::vector<double>> scaled;
+  for (const RoundSamples& round : rounds) {
+    const double factor = reference_us > 0 && round.canary_us > 0 ? reference_us / round.canary_us : 1.0;
+    std::vector<double> samples = round.samples_us;
+    for (double& us : samples) us *= factor;
+    scaled.push_back(std::move(samples));
+  }
+  return combine_rounds(scaled);
+}
+
+double canary_reference_from(std::vector<double> readings_us) {
+  DNAS_CHECK(!readings_us.empty(), "canary reference: no readings");
+  std::sort(readings_us.begin(), readings_us.end());
+  return percentile_of_sorted(readings_us, kCanaryBaselinePercentile);
+}
+
 CanaryReport run_rounds(const std::vector<int64_t>& rounds_needed, const RoundsOptions& options,
                         const RoundsHooks& hooks) {
   const auto sleep = hooks.sleep ? hooks.sleep : [](double seconds) {
     std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   };
   CanaryReport report;
-  std::vector<double> readings;
+  std::vector<double> readings;  // sorted
   auto read_canary = [&] {
     const double us = hooks.time_canary();
-    readings.push_back(us);
-    report.baseline_us = readings.size() == 1 ? us : std::min(report.baseline_us, us);
+    readings.insert(std::upper_bound(readings.begin(), readings.end(), us), us);
+    report.baseline_us = percentile_of_sorted(readings, kCanaryBaselinePercentile);
     return us;
   };
   auto slow = [&](double canary_us) { return canary_us > (1 + options.canary_threshold) * report.baseline_us; };
 
   const int64_t most = rounds_needed.empty() ? 0 : *std::max_element(rounds_needed.begin(), rounds_needed.end());
   if (most <= 0) return report;
-  for (int i = 0; i < kBaselineReadings; ++i) read_canary();
-  double before = readings.back();
+  double before = 0;
+  for (int i = 0; i < kBaselineReadings; ++i) before = read_canary();
   // Times `kept` until the canary before and after it reads within the threshold, at most
   // max_retries + 1 times; false when it never did (`kept` holds the last attempt).
   auto time_until_settled = [&](ItemRound& kept) {

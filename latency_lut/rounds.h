@@ -11,14 +11,25 @@
 // (a spell that spoils a minority of rounds moves it little). p10 / p90 / mean / std come from all
 // rounds' samples pooled, so a row keeps its spread.
 //
-// Canary: a fixed reference kernel timed after every item-round. Its baseline is the fastest
-// canary reading so far (a machine is never faster than it can be); an item-round whose canary
+// Canary: a fixed reference kernel timed after every item-round. Its baseline is a low percentile
+// (kCanaryBaselinePercentile) of the canary readings so far: a machine is never faster than it can
+// be, but the single fastest reading can be a freak (seen here: 59 us against 83 us or more for
+// the 2,700 others of one validation) that makes every later reading look slow, so that every
+// item-round is retried to the limit and the run is marked noisy. An item-round whose canary
 // before or after it read more than `canary_threshold` above the baseline was timed while the
 // machine was slow, so it is timed again, after a short back-off, up to `max_retries` times. One
 // still spoiled then is deferred to a make-up pass after the last round (a slow spell outlasts the
 // back-offs, but by the end of the schedule it has usually passed), where it gets max_retries + 1
 // more attempts. An item-round that never settles keeps its last attempt and is counted as
 // unsettled; a run with more than kNoisyFraction of its item-rounds unsettled is noisy.
+//
+// Canary normalization: a machine's speed drifts by more than retries can wait out (this VM runs
+// 5-10% slower for minutes at a time, a phone or a Jetson throttles for good), and the canary
+// follows it. So every round's samples are scaled by reference / (the canary after the round)
+// before they are combined, where the reference is one fixed canary time per table, target and
+// setting (fixed by the first profile from kReferenceReadings readings after a warm-up, as the
+// baseline is, and kept in its run's conditions): rows profiled at different times, and networks validated later, are then all in
+// the units of that first run's machine speed. Without a reference (0) samples are used as timed.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +42,9 @@ namespace dnas {
 
 inline constexpr double kRoundPercentile = 0.2;
 inline constexpr double kNoisyFraction = 0.05;
+inline constexpr double kCanaryBaselinePercentile = 0.05;
+inline constexpr int kReferenceReadings = 40;  // after as many untimed warm-up readings as kReferenceWarmup
+inline constexpr int kReferenceWarmup = 5;
 
 struct RoundsOptions {
   int64_t rounds = 8;
@@ -51,6 +65,12 @@ TimingStats summarize_samples(std::vector<double> samples_us);
 // holds each round's samples. median_us is the median over rounds of each round's
 // kRoundPercentile; p10 <= median <= p90 always holds.
 TimingStats combine_rounds(const std::vector<std::vector<double>>& rounds);
+// combine_rounds over canary-normalized rounds: each round's samples times reference_us / its
+// canary_us; reference_us <= 0, or a round without a canary reading, leaves samples as timed.
+TimingStats combine_normalized_rounds(const std::vector<RoundSamples>& rounds, double reference_us);
+// The reference a table's first profile fixes from kReferenceReadings canary readings: their
+// kCanaryBaselinePercentile, like the baseline (so one freak reading does not set it).
+double canary_reference_from(std::vector<double> readings_us);
 
 struct ItemRound {
   size_t item = 0;
@@ -62,7 +82,7 @@ struct ItemRound {
 };
 
 struct CanaryReport {
-  double baseline_us = 0;       // fastest canary reading
+  double baseline_us = 0;       // kCanaryBaselinePercentile of all canary readings
   double median_drift = 0;      // median of canary / baseline - 1 over all readings
   double max_drift = 0;
   int64_t item_rounds = 0;      // kept item-rounds

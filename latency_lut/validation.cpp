@@ -57,7 +57,7 @@ std::pair<double, double> fit_linear(const std::vector<double>& x, const std::ve
 }
 
 ValidationReport validate_table(const LatencyTable& table, const SearchSpace& space, size_t archs, uint64_t seed,
-                                const TimingOptions& timing, const RoundsOptions& rounds,
+                                const TimingOptions& timing, const RoundsOptions& rounds, double canary_reference_us,
                                 const std::function<void(size_t, size_t)>& progress) {
   DNAS_CHECK(archs >= 4, "--archs: expected at least 4 architectures, got ", archs);
   DNAS_CHECK(rounds.rounds >= 2, "--rounds: expected at least 2 (the noise floor compares rounds), got ",
@@ -65,6 +65,7 @@ ValidationReport validate_table(const LatencyTable& table, const SearchSpace& sp
   const std::vector<SearchableLayer> layers = space.searchable_layers();
   std::mt19937_64 rng(seed);
   ValidationReport report;
+  report.canary_reference_us = canary_reference_us;
   std::vector<std::unique_ptr<PreparedForward>> forwards;
   for (size_t a = 0; a < archs; ++a) {
     ArchValidation v;
@@ -82,7 +83,6 @@ ValidationReport validate_table(const LatencyTable& table, const SearchSpace& sp
     forwards.push_back(std::make_unique<PreparedForward>(
         *net, [net](torch::Tensor x) mutable { return net->forward(x); }, in.channels, in.height, in.width, timing));
   }
-  std::vector<std::vector<std::vector<double>>> samples(archs);
   const size_t total = archs * static_cast<size_t>(rounds.rounds);
   size_t done = 0;
   RoundsHooks hooks;
@@ -90,18 +90,21 @@ ValidationReport validate_table(const LatencyTable& table, const SearchSpace& sp
   CanaryKernel canary(timing);
   hooks.time_canary = [&] { return canary.read(); };
   hooks.keep = [&](const ItemRound& r) {
-    samples[r.item].push_back(r.samples);
+    report.archs[r.item].rounds.push_back(r);
     if (progress) progress(++done, total);
   };
   report.canary = run_rounds(std::vector<int64_t>(archs, rounds.rounds), rounds, hooks);
   std::vector<double> noise;
   for (size_t a = 0; a < archs; ++a) {
-    std::vector<std::vector<double>> even, odd;
-    for (size_t r = 0; r < samples[a].size(); ++r) (r % 2 ? odd : even).push_back(samples[a][r]);
     ArchValidation& v = report.archs[a];
-    v.measured_us = combine_rounds(samples[a]).median_us;
-    v.even_us = combine_rounds(even).median_us;
-    v.odd_us = combine_rounds(odd).median_us;
+    std::vector<RoundSamples> all, even, odd;
+    for (size_t r = 0; r < v.rounds.size(); ++r) {
+      all.push_back({v.rounds[r].samples, v.rounds[r].canary_us});
+      (r % 2 ? odd : even).push_back(all.back());
+    }
+    v.measured_us = combine_normalized_rounds(all, canary_reference_us).median_us;
+    v.even_us = combine_normalized_rounds(even, canary_reference_us).median_us;
+    v.odd_us = combine_normalized_rounds(odd, canary_reference_us).median_us;
     noise.push_back(std::abs(v.even_us - v.odd_us) / v.measured_us);
   }
   std::sort(noise.begin(), noise.end());

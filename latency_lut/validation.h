@@ -4,7 +4,8 @@
 // canary and the same estimator, rounds.h), and reports the median absolute percentage error, the
 // max error and Kendall's tau-b between predicted and measured, beside its own noise floor: each
 // arch's latency from its even rounds against its odd rounds (the median relative difference over
-// archs), so a user can tell table error from machine noise. A linear
+// archs), so a user can tell table error from machine noise. Each round is normalized to the
+// table's canary reference (rounds.h) when it has one, as its rows were. A linear
 // correction (measured = scale * predicted + offset) is fitted on all archs; its error is reported
 // 2-fold cross-validated (fit on one half, scored on the other), so it is not flattered.
 #pragma once
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "latency_lut/latency_table.h"
+#include "latency_lut/rounds.h"
 #include "latency_lut/timing.h"
 #include "supernet/space_spec.h"
 
@@ -25,6 +27,7 @@ struct ArchValidation {
   double predicted_us = 0;
   double measured_us = 0;
   double even_us = 0, odd_us = 0;  // from its even / odd rounds
+  std::vector<ItemRound> rounds;   // every kept round, in the order kept
   double corrected_us = 0;  // cross-validated prediction
 };
 
@@ -40,6 +43,7 @@ struct ValidationReport {
   double scale = 1, offset_us = 0;  // fitted on all archs
   bool estimated = false;           // predictions used estimated rows
   double noise_floor = 0;           // median |even - odd| / measured over archs, as a fraction
+  double canary_reference_us = 0;   // what the measurements are normalized to; 0: as timed
   CanaryReport canary;
 };
 
@@ -48,9 +52,10 @@ double kendall_tau_b(const std::vector<double>& a, const std::vector<double>& b)
 // Least squares y = scale * x + offset.
 std::pair<double, double> fit_linear(const std::vector<double>& x, const std::vector<double>& y);
 
-// `timing` is per round; `rounds.rounds` must be at least 2 (the noise floor needs two).
+// `timing` is per round; `rounds.rounds` must be at least 2 (the noise floor needs two);
+// `canary_reference_us` is the table's (LutStore::canary_reference), 0 for none.
 ValidationReport validate_table(const LatencyTable& table, const SearchSpace& space, size_t archs, uint64_t seed,
-                                const TimingOptions& timing, const RoundsOptions& rounds,
+                                const TimingOptions& timing, const RoundsOptions& rounds, double canary_reference_us,
                                 const std::function<void(size_t done, size_t total)>& progress = {});
 
 }  // namespace dnas

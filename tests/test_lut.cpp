@@ -343,6 +343,11 @@ TEST(Profiler, MeasuresEveryBlockOnceAndResumes) {
     EXPECT_LE(m.stats.median_us, m.stats.p90_us);
   }
   EXPECT_FALSE(store.runs()[0].finished_at.empty());
+  // The table's first profile fixed the canary reference its rows are normalized to, in its run.
+  EXPECT_TRUE(summary.new_reference);
+  EXPECT_GT(summary.canary_reference_us, 0.0);
+  EXPECT_EQ(store.canary_reference("toy", store.runs()[0].threads, "cpu", {}),
+            std::optional<double>(summary.canary_reference_us));
   EXPECT_EQ(store.runs()[0].libtorch_version.substr(0, 1).find_first_of("12"), 0u);
   const ProfilePlan again = plan_profile(store, target, blocks, options);
   EXPECT_TRUE(again.pending.empty());
