@@ -95,6 +95,9 @@ std::string conditions_cell(const std::string& conditions_json) {
     const Json& c = j["canary"];
     const double drift = c.value("median_drift", 0.0);
     cell += (cell.empty() ? "" : ", ") + std::string("canary +") + percent(drift);
+    // How much slower than the table's reference this run's machine was (what normalization undid).
+    const double reference = c.value("reference_us", 0.0), baseline = c.value("baseline_us", 0.0);
+    if (reference > 0 && baseline > 0) cell += " at " + fixed(baseline / reference, 2) + "x its reference";
     if (j.value("noisy", false)) {
       const double rounds = c.value("block_rounds", 0.0), unsettled = c.value("unsettled", 0.0);
       cell = "NOISY (" + percent(rounds > 0 ? unsettled / rounds : 0.0) + " of rounds never settled), " + cell;

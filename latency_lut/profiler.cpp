@@ -143,7 +143,7 @@ ProfileSummary run_profile(LutStore& store, const TargetSpec& target, const Prof
 }
 
 CanaryKernel::CanaryKernel(const TimingOptions& options) : options_(options) {
-  options_.warmup = 1;
+  options_.warmup = kCanaryWarmup;
   options_.repeats = 3;
   conv_ = torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 32, 3).padding(1).bias(false));
   forward_ = std::make_unique<PreparedForward>(*conv_, [this](torch::Tensor x) { return conv_->forward(x); }, 32, 28,

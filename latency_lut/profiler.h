@@ -71,7 +71,12 @@ ProfileSummary run_profile(LutStore& store, const TargetSpec& target, const Prof
                            const ProfileOptions& options, const ProfileObserver& observer);
 
 // The drift canary's reference kernel: a 3x3 convolution, 32 -> 32 channels on 28x28, timed on
-// the profile's device, dtype and layout; a reading is the fastest of 3 iterations after 1 warm-up.
+// the profile's device, dtype and layout; a reading is the fastest of 3 iterations after
+// kCanaryWarmup warm-ups. So many, because what ran before it lingers: right after a whole 224
+// network it read 4% slower than after one block with 1 warm-up, 1% with 20, under 1% with 60
+// (torch 1.13, this VM), and normalizing networks by a canary read in another state than the
+// table's blocks' would skew validation by as much.
+inline constexpr int kCanaryWarmup = 30;
 class CanaryKernel {
  public:
   explicit CanaryKernel(const TimingOptions& options);
