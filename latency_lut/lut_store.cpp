@@ -367,10 +367,9 @@ std::optional<double> LutStore::canary_reference(const std::string& target, int6
       "memory_format = ?) WHERE reference > 0 ORDER BY id LIMIT 1");
   s.bind(1, target).bind(2, threads).bind(3, device).bind(4, settings.batch).bind(5, settings.dtype)
       .bind(6, settings.memory_format);
-  if (!s.step()) return std::nullopt;
+  if (!s.step()) return std::nullopt;  // the query keeps references > 0 only
   const double us = s.column_double(0);
-  if (!(us > 0) || !std::isfinite(us)) return std::nullopt;
-  return us;
+  return std::isfinite(us) ? std::optional<double>(us) : std::nullopt;
 }
 
 void LutStore::set_run_conditions(int64_t run_id, const std::string& conditions_json) {

@@ -8,8 +8,8 @@
 //                 figures, its reference, and whether the run was noisy);
 //   measurements  one row per (target, canonical key; see lut_key.h): the key's fields and the
 //                 latency in microseconds (median_us: the rounds estimator of rounds.h over
-//                 canary-normalized samples; 1 round for tables profiled before rounds) with p10 / p90 / mean / std over all samples,
-//                 repeat and round counts, time, run id;
+//                 canary-normalized samples; 1 round for tables profiled before rounds) with
+//                 p10 / p90 / mean / std over all samples, repeat and round counts, time, run id;
 //   round_samples every round of every block still being or already profiled: its timed samples,
 //                 the canary after it, attempts, whether it settled. A block's measurement is
 //                 written with its last round, in one transaction, so a killed profiler resumes

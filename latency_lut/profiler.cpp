@@ -88,11 +88,12 @@ ProfileSummary run_profile(LutStore& store, const TargetSpec& target, const Prof
     rounds_needed.push_back(std::max<int64_t>(0, options.rounds.rounds - static_cast<int64_t>(plan.rounds_done[i].size())));
   }
   CanaryKernel canary(options.timing);
+  // As timed: reference 0, recorded as such (not a reference for later runs).
   const std::optional<double> reference =
-      store.canary_reference(target.name, host.threads, options.timing.device, options.timing.settings);
-  if (!options.normalize) {
-    summary.canary_reference_us = 0;  // recorded as such: not a reference for later runs
-  } else if (reference) {
+      options.normalize
+          ? store.canary_reference(target.name, host.threads, options.timing.device, options.timing.settings)
+          : std::optional<double>(0.0);
+  if (reference) {
     summary.canary_reference_us = *reference;
   } else {
     for (int i = 0; i < kReferenceWarmup; ++i) canary.read();

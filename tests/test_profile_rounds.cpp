@@ -275,6 +275,19 @@ class RoundStore : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  // A new table `name` with target host-cpu on the CPU, and a profiling run of it with `threads`.
+  LutStore host_cpu_store(const std::string& name) const {
+    LutStore store(path(name), OpenMode::kCreate);
+    store.ensure_target("host-cpu", "cpu");
+    return store;
+  }
+  static RunRecord host_cpu_run(int64_t threads) {
+    RunRecord run;
+    run.target = "host-cpu";
+    run.device = "cpu";
+    run.threads = threads;
+    return run;
+  }
   fs::path dir_;
 };
 
@@ -288,12 +301,8 @@ LutKey key_of(int64_t channels) {
 }
 
 TEST_F(RoundStore, RoundsResumeAndTheLastOneWritesTheRow) {
-  LutStore store(path("t.db"), OpenMode::kCreate);
-  store.ensure_target("host-cpu", "cpu");
-  RunRecord run;
-  run.target = "host-cpu";
-  run.device = "cpu";
-  run.threads = 2;
+  LutStore store = host_cpu_store("t.db");
+  RunRecord run = host_cpu_run(2);
   run.rounds = 3;
   const int64_t first = store.add_run(run);
   const std::string key = key_of(8).str();
@@ -321,12 +330,8 @@ TEST_F(RoundStore, RoundsResumeAndTheLastOneWritesTheRow) {
 }
 
 TEST_F(RoundStore, TheCanaryReferenceIsTheFirstRunsWithTheSameSetting) {
-  LutStore store(path("ref.db"), OpenMode::kCreate);
-  store.ensure_target("host-cpu", "cpu");
-  RunRecord run;
-  run.target = "host-cpu";
-  run.device = "cpu";
-  run.threads = 1;
+  LutStore store = host_cpu_store("ref.db");
+  RunRecord run = host_cpu_run(1);
   const LutSettings nchw;
   EXPECT_FALSE(store.canary_reference("host-cpu", 1, "cpu", nchw));
   store.set_run_conditions(store.add_run(run), R"({"canary": {"baseline_us": 70}})");  // before references
