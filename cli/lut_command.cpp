@@ -245,7 +245,11 @@ void run_profile_command(const ProfileFlags& f) {
   if (summary.canary.noisy())
     std::cerr << "warning: run " << summary.run_id << " is NOISY: " << percent(summary.canary.unsettled_fraction())
               << " of its block-rounds were timed while the canary ran more than "
-              << percent(config.canary_threshold) << " slow and never settled; `lut list` marks it\n";
+              << percent(config.canary_threshold) << " slow and never settled"
+              << (summary.canary.budget_spent() ? " (the retry budget, " + std::to_string(summary.canary.retry_budget) +
+                                                      " re-measures, was spent: --retry-budget)"
+                                                : std::string())
+              << "; `lut list` marks it\n";
 }
 
 // ---- lut list --------------------------------------------------------------------------------

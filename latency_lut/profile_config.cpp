@@ -40,6 +40,11 @@ const ConfigFields<ProfileConfig>& profile_config_fields() {
                    "Re-measures of a block-round spoiled by drift, at most, in its round (and again as many in a "
                    "make-up pass after the last round)",
                    Range::between(0, 100))
+          .number("retry_budget", &C::retry_budget,
+                  "Re-measures at most, as a fraction of the run's block-rounds; past it a spoiled block-round is "
+                  "kept (normalized) and counted unsettled, so a machine that never settles ends the run in bounded "
+                  "time, marked noisy",
+                  Range::between(0, 100))
           .boolean("as_timed", &C::as_timed,
                    "Store timings as timed: not scaled by (canary reference / the canary after each round), "
                    "which cancels a machine's drift and throttling between runs");
@@ -58,6 +63,7 @@ RoundsOptions ProfileConfig::rounds_options() const {
   options.seed = static_cast<uint64_t>(seed);
   options.canary_threshold = canary_threshold;
   options.max_retries = max_retries;
+  options.retry_budget = retry_budget;
   return options;
 }
 

@@ -32,6 +32,7 @@ struct ProfileConfig {
   int64_t seed = 0;            // of each round's order
   double canary_threshold = 0.10;
   int64_t max_retries = 3;
+  double retry_budget = 0.5;   // re-measures at most, as a fraction of the run's block-rounds
   bool as_timed = false;       // rows as timed, not normalized to the canary reference
 
   // Every field's range, then exactly one of --space and --arch.

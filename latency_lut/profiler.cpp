@@ -42,7 +42,7 @@ ProfilePlan plan_profile(const LutStore& store, const TargetSpec& target, const 
 Json canary_json(const CanaryReport& c, double threshold, double reference_us) {
   return {{"reference_us", reference_us}, {"baseline_us", c.baseline_us}, {"median_drift", c.median_drift},
           {"max_drift", c.max_drift}, {"threshold", threshold}, {"block_rounds", c.item_rounds},
-          {"remeasured", c.remeasured}, {"unsettled", c.unsettled}};
+          {"remeasured", c.remeasured}, {"retry_budget", c.retry_budget}, {"unsettled", c.unsettled}};
 }
 
 ProfileSummary run_profile(LutStore& store, const TargetSpec& target, const ProfilePlan& plan,

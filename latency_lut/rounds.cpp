@@ -106,6 +106,10 @@ CanaryReport run_rounds(const std::vector<int64_t>& rounds_needed, const RoundsO
 
   const int64_t most = rounds_needed.empty() ? 0 : *std::max_element(rounds_needed.begin(), rounds_needed.end());
   if (most <= 0) return report;
+  int64_t item_rounds = 0;
+  for (int64_t needed : rounds_needed) item_rounds += std::min(std::max<int64_t>(needed, 0), options.rounds);
+  report.retry_budget = static_cast<int64_t>(std::ceil(options.retry_budget * static_cast<double>(item_rounds)));
+  auto budget_left = [&] { return report.remeasured < report.retry_budget; };
   double before = 0;
   for (int i = 0; i < kBaselineReadings; ++i) before = read_canary();
   // Times `kept` until the canary before and after it reads within the threshold, at most
@@ -118,7 +122,7 @@ CanaryReport run_rounds(const std::vector<int64_t>& rounds_needed, const RoundsO
       const bool spoiled = slow(before) || slow(kept.canary_us);
       before = kept.canary_us;
       if (!spoiled) return true;
-      if (tries > options.max_retries) return false;
+      if (tries > options.max_retries || !budget_left()) return false;
       ++report.remeasured;
       sleep(options.backoff_s * std::pow(3.0, static_cast<double>(tries - 1)));
       before = read_canary();
@@ -135,8 +139,9 @@ CanaryReport run_rounds(const std::vector<int64_t>& rounds_needed, const RoundsO
     for (size_t item : round_order(rounds_needed.size(), options.seed, round)) {
       if (rounds_needed[item] <= round) continue;
       ItemRound kept{item, round, {}, 0, 0, true};
-      if (time_until_settled(kept))
-        keep(kept, true);
+      const bool settled = time_until_settled(kept);
+      if (settled || !budget_left())
+        keep(kept, settled);
       else
         deferred.push_back(std::move(kept));
     }
@@ -145,6 +150,10 @@ CanaryReport run_rounds(const std::vector<int64_t>& rounds_needed, const RoundsO
   // it has usually passed.
   if (!deferred.empty()) before = read_canary();
   for (ItemRound& kept : deferred) {
+    if (!budget_left()) {
+      keep(kept, false);
+      continue;
+    }
     ++report.remeasured;
     keep(kept, time_until_settled(kept));
   }

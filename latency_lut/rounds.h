@@ -21,7 +21,11 @@
 // still spoiled then is deferred to a make-up pass after the last round (a slow spell outlasts the
 // back-offs, but by the end of the schedule it has usually passed), where it gets max_retries + 1
 // more attempts. An item-round that never settles keeps its last attempt and is counted as
-// unsettled; a run with more than kNoisyFraction of its item-rounds unsettled is noisy.
+// unsettled; a run with more than kNoisyFraction of its item-rounds unsettled is noisy. Re-measures
+// are bounded by a budget (retry_budget x the schedule's item-rounds): on a machine that stays
+// slow, retries and back-offs once took a profile 8x its quiet time (240 s against 30 s here); once
+// the budget is spent, a spoiled item-round is kept as it is and counted unsettled, so the run
+// ends in bounded time and says it was noisy.
 //
 // Canary normalization: a machine's speed drifts by more than retries can wait out (this VM runs
 // 5-10% slower for minutes at a time, a phone or a Jetson throttles for good), and the canary
@@ -51,6 +55,7 @@ struct RoundsOptions {
   uint64_t seed = 0;
   double canary_threshold = 0.10;  // relative slow-down of the canary that spoils an item-round
   int64_t max_retries = 3;
+  double retry_budget = 0.5;       // re-measures at most, as a fraction of the schedule's item-rounds
   double backoff_s = 0.02;         // sleep before retry k: backoff_s * 3^(k-1)
 };
 
@@ -87,7 +92,9 @@ struct CanaryReport {
   double max_drift = 0;
   int64_t item_rounds = 0;      // kept item-rounds
   int64_t remeasured = 0;       // extra attempts made because the canary was off
+  int64_t retry_budget = 0;     // re-measures allowed (RoundsOptions::retry_budget x item-rounds)
   int64_t unsettled = 0;
+  bool budget_spent() const { return remeasured >= retry_budget && unsettled > 0; }
   bool noisy() const { return item_rounds > 0 && unsettled > kNoisyFraction * static_cast<double>(item_rounds); }
   double unsettled_fraction() const {
     return item_rounds > 0 ? static_cast<double>(unsettled) / static_cast<double>(item_rounds) : 0.0;

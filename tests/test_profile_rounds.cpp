@@ -121,6 +121,7 @@ TEST(Rounds, AMachineThatNeverSettlesIsNoisy) {
   RoundsOptions options;
   options.rounds = 3;
   options.max_retries = 2;
+  options.retry_budget = 100;  // every retry allowed (the budget has a test of its own)
   int reads = 0;
   std::vector<ItemRound> kept;
   RoundsHooks hooks;
@@ -134,6 +135,7 @@ TEST(Rounds, AMachineThatNeverSettlesIsNoisy) {
   EXPECT_EQ(report.unsettled, 6);
   // max_retries in its round, then max_retries + 1 more in the make-up pass.
   EXPECT_EQ(report.remeasured, 6 * (2 * options.max_retries + 1));
+  EXPECT_FALSE(report.budget_spent());
   EXPECT_TRUE(report.noisy());
   EXPECT_DOUBLE_EQ(report.unsettled_fraction(), 1.0);
   ASSERT_EQ(kept.size(), 6u);
@@ -141,6 +143,47 @@ TEST(Rounds, AMachineThatNeverSettlesIsNoisy) {
     EXPECT_FALSE(r.settled);
     EXPECT_EQ(r.attempts, 2 * (options.max_retries + 1));
   }
+}
+
+TEST(Rounds, TheRetryBudgetBoundsTheReMeasuresOfAMachineThatNeverSettles) {
+  RoundsOptions options;
+  options.rounds = 4;
+  options.max_retries = 3;
+  options.retry_budget = 0.5;
+  int reads = 0;
+  std::vector<ItemRound> kept;
+  std::map<std::pair<size_t, int64_t>, int> kept_per_item_round;
+  RoundsHooks hooks;
+  hooks.time_item = [](size_t i) { return std::vector<double>{100.0 + static_cast<double>(i)}; };
+  hooks.time_canary = [&] { return ++reads <= 5 ? 10.0 : 30.0; };  // slow for good after the baseline
+  hooks.keep = [&](const ItemRound& r) {
+    kept.push_back(r);
+    ++kept_per_item_round[{r.item, r.round}];
+  };
+  hooks.sleep = [](double) {};
+  // 5 items, one of which needs only 2 more rounds: 4 * 4 + 2 = 18 item-rounds, so 9 re-measures.
+  const CanaryReport report = run_rounds({4, 4, 2, 4, 4}, options, hooks);
+  EXPECT_EQ(report.retry_budget, 9);
+  EXPECT_EQ(report.remeasured, 9);
+  EXPECT_TRUE(report.budget_spent());
+  EXPECT_EQ(report.item_rounds, 18);
+  EXPECT_EQ(report.unsettled, 18);
+  EXPECT_TRUE(report.noisy());
+  // Every item-round is still kept exactly once, with the samples of its last attempt.
+  ASSERT_EQ(kept.size(), 18u);
+  for (const auto& [item_round, times] : kept_per_item_round) EXPECT_EQ(times, 1);
+  int64_t attempts = 0;
+  for (const ItemRound& r : kept) {
+    attempts += r.attempts;
+    EXPECT_EQ(r.samples, std::vector<double>{100.0 + static_cast<double>(r.item)});
+  }
+  EXPECT_EQ(attempts, 18 + 9);  // one attempt each, plus the budget
+  // A budget of 0 never re-measures.
+  options.retry_budget = 0;
+  reads = 0;
+  kept.clear();
+  EXPECT_EQ(run_rounds({4, 4}, options, hooks).remeasured, 0);
+  EXPECT_EQ(kept.size(), 8u);
 }
 
 TEST(Rounds, ASpellLongerThanTheRetriesIsWaitedOutAfterTheLastRound) {
