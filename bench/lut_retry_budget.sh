@@ -25,14 +25,7 @@ trap '[[ -n $load_pid ]] && kill $load_pid 2>/dev/null; rm -rf "$work"' EXIT
 profile() {  # profile NAME ARGS...: prints "seconds re-measured unsettled noisy"
   local name=$1; shift
   if [[ $name != quiet ]]; then  # re-profile the quiet table: its runs, so its canary reference, kept
-    python3 - "$work/quiet.db" "$work/$name.db" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[2])
-sqlite3.connect(sys.argv[1]).backup(db)
-db.execute('DELETE FROM measurements')
-db.execute('DELETE FROM round_samples')
-db.commit()
-PY
+    python3 bench/table_without_rows.py "$work/quiet.db" "$work/$name.db"
   fi
   local start=$(date +%s.%N)
   "$dnas" profile-latency --space fbnet --target host-cpu --db "$work/$name.db" --json "$@" > "$work/$name.json"

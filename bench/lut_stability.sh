@@ -31,14 +31,7 @@ for pass in 1 2; do
     [[ $mode == burst ]] && args=("${burst[@]}")
     [[ $mode == as-timed ]] && args=(--as-timed)
     if [[ $mode == rounds && $pass == 2 ]]; then
-      python3 - "$work/rounds1.db" "$work/rounds2.db" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[2])
-sqlite3.connect(sys.argv[1]).backup(db)
-db.execute('DELETE FROM measurements')
-db.execute('DELETE FROM round_samples')
-db.commit()
-PY
+      python3 bench/table_without_rows.py "$work/rounds1.db" "$work/rounds2.db"
     fi
     start=$(date +%s.%N)
     "$dnas" profile-latency --space fbnet --target host-cpu --db "$work/$mode$pass.db" "${args[@]}" --json \

@@ -1,0 +1,12 @@
+"""Copies a latency table without its rows: its targets and runs (so its canary references) kept,
+its measurements and round samples deleted, as a table a user re-profiles.
+    python3 bench/table_without_rows.py SOURCE.db COPY.db"""
+import sqlite3
+import sys
+
+source, copy = sys.argv[1], sys.argv[2]
+db = sqlite3.connect(copy)
+sqlite3.connect(source).backup(db)
+db.execute('DELETE FROM measurements')
+db.execute('DELETE FROM round_samples')
+db.commit()
