@@ -52,6 +52,24 @@ std::set<std::string> dry_run_keys(const std::string& args) {
   return keys;
 }
 
+// A canary threshold of 0.01% never settles on a real machine: with --retry-budget 0 nothing is
+// re-measured, every spoiled block-round is kept as unsettled, and the run says so everywhere.
+TEST_F(CliLut, AProfileThatSpendsItsRetryBudgetIsMarkedNoisyAndSaysWhy) {
+  const std::string db = path("noisy.db");
+  const Result profiled = run("profile-latency --space small --target host-cpu --db " + db +
+                              " --repeats 1 --warmup 0 --rounds 2 --canary-threshold 0.0001 --retry-budget 0");
+  ASSERT_EQ(profiled.exit_code, 0) << profiled.err;
+  EXPECT_NE(profiled.err.find("is NOISY"), std::string::npos) << profiled.err;
+  EXPECT_NE(profiled.err.find("the retry budget, 0 re-measures, was spent"), std::string::npos) << profiled.err;
+  const json listed = json::parse(run("lut list --db " + db + " --json").out);
+  const json& conditions = listed["runs"][0]["conditions"];
+  EXPECT_EQ(conditions["canary"]["retry_budget"].get<int64_t>(), 0);
+  EXPECT_EQ(conditions["canary"]["remeasured"].get<int64_t>(), 0);
+  EXPECT_TRUE(conditions["noisy"].get<bool>());
+  const Result list = run("lut list --db " + db);
+  EXPECT_NE(list.out.find("never settled, retry budget spent)"), std::string::npos) << list.out;
+}
+
 TEST_F(CliLut, ProfileListExportImportRoundTrip) {
   const std::string db = path("luts/host.db");  // the directory is created
   const Result dry = run("profile-latency --space small --target host-cpu --db " + db + " --dry-run --json");
