@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 
 #include "cli/format.h"
@@ -100,10 +101,12 @@ std::string conditions_cell(const std::string& conditions_json) {
     if (reference > 0 && baseline > 0) cell += " at " + fixed(baseline / reference, 2) + "x its reference";
     if (j.value("noisy", false)) {
       const double rounds = c.value("block_rounds", 0.0), unsettled = c.value("unsettled", 0.0);
-      const double budget = c.value("retry_budget", -1.0), remeasured = c.value("remeasured", 0.0);
-      const bool budget_spent = budget >= 0 && remeasured >= budget;  // runs before the budget have none
+      CanaryReport report;  // runs from before the budget have no retry_budget: never spent
+      report.remeasured = c.value("remeasured", int64_t{0});
+      report.retry_budget = c.value("retry_budget", std::numeric_limits<int64_t>::max());
+      report.unsettled = c.value("unsettled", int64_t{0});
       cell = "NOISY (" + percent(rounds > 0 ? unsettled / rounds : 0.0) + " of rounds never settled" +
-             (budget_spent ? ", retry budget spent" : "") + "), " + cell;
+             (report.budget_spent() ? ", retry budget spent" : "") + "), " + cell;
     }
   }
   return cell;
