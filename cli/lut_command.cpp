@@ -92,19 +92,29 @@ std::string conditions_cell(const std::string& conditions_json) {
   Json j = Json::parse(conditions_json, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || j.empty()) return "";
   std::string cell = conditions_summary(conditions_from_json(j));
-  if (j.contains("canary") && j["canary"].is_object()) {
-    const Json& c = j["canary"];
-    const double drift = c.value("median_drift", 0.0);
-    cell += (cell.empty() ? "" : ", ") + std::string("canary +") + percent(drift);
+  const auto canary = j.find("canary");
+  if (canary != j.end() && canary->is_object()) {
+    // A damaged table can hold anything here: a field of the wrong type reads as absent.
+    auto number = [&](const char* key, double absent) {
+      const auto it = canary->find(key);
+      return it != canary->end() && it->is_number() ? it->get<double>() : absent;
+    };
+    auto integer = [&](const char* key, int64_t absent) {
+      const auto it = canary->find(key);
+      return it != canary->end() && it->is_number_integer() ? it->get<int64_t>() : absent;
+    };
+    cell += (cell.empty() ? "" : ", ") + std::string("canary +") + percent(number("median_drift", 0));
     // How much slower than the table's reference this run's machine was (what normalization undid).
-    const double reference = c.value("reference_us", 0.0), baseline = c.value("baseline_us", 0.0);
+    const double reference = number("reference_us", 0), baseline = number("baseline_us", 0);
     if (reference > 0 && baseline > 0) cell += " at " + fixed(baseline / reference, 2) + "x its reference";
-    if (j.value("noisy", false)) {
-      const double rounds = c.value("block_rounds", 0.0), unsettled = c.value("unsettled", 0.0);
-      CanaryReport report;  // runs from before the budget have no retry_budget: never spent
-      report.remeasured = c.value("remeasured", int64_t{0});
-      report.retry_budget = c.value("retry_budget", std::numeric_limits<int64_t>::max());
-      report.unsettled = c.value("unsettled", int64_t{0});
+    const auto noisy = j.find("noisy");
+    if (noisy != j.end() && noisy->is_boolean() && noisy->get<bool>()) {
+      const double rounds = number("block_rounds", 0), unsettled = number("unsettled", 0);
+      CanaryReport report;
+      report.remeasured = integer("remeasured", 0);
+      // Runs from before the budget have none: never spent.
+      report.retry_budget = integer("retry_budget", std::numeric_limits<int64_t>::max());
+      report.unsettled = integer("unsettled", 0);
       cell = "NOISY (" + percent(rounds > 0 ? unsettled / rounds : 0.0) + " of rounds never settled" +
              (report.budget_spent() ? ", retry budget spent" : "") + "), " + cell;
     }

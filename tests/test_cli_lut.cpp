@@ -68,6 +68,19 @@ TEST_F(CliLut, AProfileThatSpendsItsRetryBudgetIsMarkedNoisyAndSaysWhy) {
   EXPECT_TRUE(conditions["noisy"].get<bool>());
   const Result list = run("lut list --db " + db);
   EXPECT_NE(list.out.find("never settled, retry budget spent)"), std::string::npos) << list.out;
+
+  // A damaged table: canary fields of the wrong type read as absent, and `lut list` still lists it.
+  sqlite3* handle = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &handle), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(handle,
+                         R"(UPDATE runs SET conditions = '{"noisy": true, "canary": {"remeasured": "x", )"
+                         R"("retry_budget": null, "median_drift": [1], "unsettled": 3, "block_rounds": 4}}')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(handle);
+  const Result damaged = run("lut list --db " + db);
+  ASSERT_EQ(damaged.exit_code, 0) << damaged.err;
+  EXPECT_NE(damaged.out.find("NOISY (75.0% of rounds never settled), canary +0"), std::string::npos) << damaged.out;
 }
 
 TEST_F(CliLut, ProfileListExportImportRoundTrip) {
