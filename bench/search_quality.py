@@ -2,8 +2,8 @@
 """Search quality on Fashion-MNIST: does the dnas search beat random search at equal budget, and
 hand-designed baselines at their latency? (bench/search_quality.sh runs this; see bench/README.md.)
 
-For each latency target (fractions of the range the `small` space reaches on this machine's
-table) and each seed:
+For each latency target (fractions of the range the space, `small` unless `--space` names another,
+reaches on this machine's table) and each seed:
   dnas     `dnas search` (soft Gumbel-softmax, the target's absolute penalty, the result chosen
            among the argmax and samples by BN-recalibrated accuracy);
   random   `dnas search --method random` at the same wall-clock: the supernet trained one uniform
@@ -47,6 +47,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dnas", default="build/cli/dnas")
     p.add_argument("--out", default="runs/search_quality")
+    p.add_argument("--space", default="small",
+                   help="the search space (small: inverted residuals only; small_mixed: with shift and Fire blocks)")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--fractions", default="0.25,0.5", help="targets, as fractions of the reachable range")
     p.add_argument("--search-samples", type=int, default=3000)
@@ -66,14 +68,14 @@ def main():
             p.error(f"--{name.replace('_', '-')}: expected >= 1, got {getattr(a, name)}")
     dnas, out = os.path.abspath(a.dnas), os.path.abspath(a.out)
     os.makedirs(out, exist_ok=True)
-    db = os.path.join(out, "host-cpu-28x28.db")
+    db = os.path.join(out, "host-cpu-28x28.db" if a.space == "small" else f"host-cpu-{a.space}-28x28.db")
     data = "fashion-mnist"
-    common = ["--space", "small", "--target", "host-cpu", "--db", db, "--data", data, "--threads", "1"]
+    common = ["--space", a.space, "--target", "host-cpu", "--db", db, "--data", data, "--threads", "1"]
     search_flags = shlex.split(a.search_flags)
     began = time.monotonic()
 
-    print("==> latency table of the small space at 28x28x1 (host-cpu)", flush=True)
-    run([dnas, "profile-latency", "--space", "small", "--target", "host-cpu", "--db", db, "--input", "28",
+    print(f"==> latency table of the {a.space} space at 28x28x1 (host-cpu)", flush=True)
+    run([dnas, "profile-latency", "--space", a.space, "--target", "host-cpu", "--db", db, "--input", "28",
          "--input-channels", "1", "--num-classes", "10", "--threads", "1"], os.path.join(out, "profile.log"))
     probe = subprocess.run([dnas, "search", *common, "--latency-target-ms", "1e-9", "--out", os.path.join(out, "probe")],
                            capture_output=True, text=True)
@@ -202,7 +204,7 @@ def main():
                                 "dnas_at_least_as_good": bool(best) and best["test_top1"] >= c["test_top1"]})
     # Retraining noise: how far one seed's score strays from the contestant's mean.
     spreads = [max(c["test_top1_seeds"]) - min(c["test_top1_seeds"]) for c in contestants]
-    summary = {"reachable_ms": [lo, hi], "targets_ms": targets, "random_epochs": random_epochs,
+    summary = {"space": a.space, "reachable_ms": [lo, hi], "targets_ms": targets, "random_epochs": random_epochs,
                "train_recipe": {"samples": a.train_samples, "epochs": a.train_epochs, "seeds": seeds},
                "median_seed_spread": sorted(spreads)[len(spreads) // 2], "max_seed_spread": max(spreads),
                "search_epochs": a.search_epochs, "search_flags": a.search_flags, "dnas_wins": wins, "pairs": len(pairs),
@@ -226,6 +228,8 @@ def write_markdown(s, path):
                     f"{c.get('search_seconds', 0):.0f} | {100 * c['test_top1']:.2f}% "
                     f"({', '.join(f'{100 * v:.2f}' for v in c['test_top1_seeds'])}) |")
     rows.append("")
+    rows.append(f"Space: {s.get('space', 'small')}; targets {s['targets_ms']} ms in the reachable "
+                f"{s['reachable_ms'][0]:.3f} - {s['reachable_ms'][1]:.3f} ms.")
     landed = [c for c in s["contestants"] if c["method"] == "dnas"
               and abs(c["predicted_ms"] / c["target_ms"] - 1) <= 0.05]
     rows.append(f"dnas landed within 5% of the target (on the table) in {len(landed)} of {s['pairs']} searches.")

@@ -84,7 +84,7 @@ TEST(ConfigStore, ResolvesZooAndSpaceNamesWithoutAPath) {
   const std::vector<std::string> models = {"fbnet_a", "fbnet_b", "fbnet_c", "mobilenet_v2", "squeezenet1_0",
                                            "squeezenet1_1"};
   for (const std::string& m : models) EXPECT_NO_THROW(load_arch(m)) << m;
-  for (const char* s : {"fbnet", "small", "mixed"}) EXPECT_NO_THROW(load_space(s)) << s;
+  for (const char* s : {"fbnet", "small", "mixed", "small_mixed"}) EXPECT_NO_THROW(load_space(s)) << s;
   const auto names = config_names(ConfigKind::kModel);
   for (const std::string& m : models) EXPECT_NE(std::find(names.begin(), names.end(), m), names.end());
   EXPECT_EQ(find_config(ConfigKind::kModel, "fbnet_c")->origin, "builtin:models/fbnet_c.json");
