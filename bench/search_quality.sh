@@ -2,7 +2,8 @@
 # Search quality on Fashion-MNIST (Debian's dataset-fashion-mnist): the dnas search against random
 # search at equal wall-clock and against MobileNetV2 (width-scaled to the target) and SqueezeNet
 # 1.1, every contestant retrained with the same recipe and scored on the 10,000 test images, for 2
-# latency targets x 3 seeds. About 30-45 minutes on 2 cores. Results, a table and a Pareto plot in
+# latency targets x 3 seeds, in the small_mixed space (--space small: runs 1-5). About 35-50
+# minutes on 2 cores. Results, a table and a Pareto plot in
 # $OUT (default runs/search_quality): results.json, results.md, pareto.svg.
 # Usage: bash bench/search_quality.sh [extra flags for bench/search_quality.py, e.g. --seeds 1]
 set -euo pipefail

@@ -234,7 +234,7 @@ void add_arch_command(CLI::App& app) {
       "  dnas arch info my_arch.json");
   info->add_option("target", options->target,
                    "A zoo model (squeezenet1_0, squeezenet1_1, mobilenet_v2, fbnet_a, fbnet_b, fbnet_c),\n"
-                   "a search space (fbnet, small, mixed), or a path to an arch .json / space .yaml")
+                   "a search space (fbnet, small, mixed, small_mixed, se), or a path to an arch .json / space .yaml")
       ->required();
   info->add_option("--input", options->input_size, "Input height and width (default: the config's)");
   info->add_flag("--json", options->as_json, "Print one JSON object (params and macs totals, per-layer rows)");

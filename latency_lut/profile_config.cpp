@@ -11,7 +11,7 @@ const ConfigFields<ProfileConfig>& profile_config_fields() {
   using C = ProfileConfig;
   static const ConfigFields<C> fields =
       ConfigFields<C>("dnas-profile/1")
-          .text("space", &C::space, "Search space name (fbnet, small, mixed, se) or .yaml path")
+          .text("space", &C::space, "Search space name (fbnet, small, mixed, small_mixed, se) or .yaml path")
           .text("arch", &C::arch, "Or: the blocks of one architecture (zoo name or .json), e.g. fbnet_c")
           .text("target", &C::target, "Target name (host-cpu, cuda, tx1, tx2, xavier, s8) or .yaml path")
           .text("db", &C::db, "Latency table file (default: the target's `lut`, e.g. luts/host-cpu.db)")
