@@ -144,8 +144,8 @@ def main():
         """Each arch's `dnas bench net` median over --latency-passes passes, every pass one process per
         arch in its own shuffled order. This VM has slow spells (seconds to minutes, in which a whole
         process runs up to 1.8x slower): measured once, in sequence, the archs that ran in a spell looked
-        slow (run 6 first measured its dnas picks 34-43% above the table; remeasured, they were within
-        6%). Interleaved passes spread a spell over every arch, and the median drops it."""
+        slow (run 6 first measured its dnas picks 54-80% above the table; remeasured, they were within
+        5%). Interleaved passes spread a spell over every arch, and the median drops it."""
         archs = sorted(set(archs))
         readings = {arch: [] for arch in archs}
         order = random.Random(0)
