@@ -243,26 +243,22 @@ def main():
         print(f.read())
 
 
-def measured_range(c):
-    passes = c.get("measured_ms_passes") or [c["measured_ms"]]
-    return f"{min(passes):.3f}-{max(passes):.3f}"
-
-
 def write_markdown(s, path):
     rows = ["| contestant | target ms | seed | predicted ms | vs target | measured ms (passes' range) | search s | test top-1 (per retrain seed) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for c in s["contestants"]:
         error = f"{100 * (c['predicted_ms'] / c['target_ms'] - 1):+.1f}%" if "predicted_ms" in c else ""
         rows.append(f"| {c['method']} | {c['target_ms'] if c['target_ms'] else ''} | {c['seed']} | "
-                    f"{c.get('predicted_ms', float('nan')):.3f} | {error} | {c['measured_ms']:.3f} ({measured_range(c)}) | "
+                    f"{c.get('predicted_ms', float('nan')):.3f} | {error} | {c['measured_ms']:.3f} "
+                    f"({min(c['measured_ms_passes']):.3f}-{max(c['measured_ms_passes']):.3f}) | "
                     f"{c.get('search_seconds', 0):.0f} | {100 * c['test_top1']:.2f}% "
                     f"({', '.join(f'{100 * v:.2f}' for v in c['test_top1_seeds'])}) |")
     rows.append("")
-    rows.append(f"Space: {s.get('space', 'small')}; targets {s['targets_ms']} ms in the reachable "
+    rows.append(f"Space: {s['space']}; targets {s['targets_ms']} ms in the reachable "
                 f"{s['reachable_ms'][0]:.3f} - {s['reachable_ms'][1]:.3f} ms.")
     landed = [c for c in s["contestants"] if c["method"] == "dnas"
               and abs(c["predicted_ms"] / c["target_ms"] - 1) <= 0.05]
-    rows.append(f"Measured latency: `dnas bench net`, batch 1, 1 thread, the median of {s.get('latency_passes', 1)} "
+    rows.append(f"Measured latency: `dnas bench net`, batch 1, 1 thread, the median of {s['latency_passes']} "
                 f"interleaved passes.")
     rows.append(f"dnas landed within 5% of the target (on the table) in {len(landed)} of {s['pairs']} searches.")
     r = s["train_recipe"]
