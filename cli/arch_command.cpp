@@ -208,11 +208,8 @@ void run_info(const InfoOptions& o) {
   if (space) return print_space(parse_space_text(space->text, space->origin), space->origin, o);
   if (o.target.find('/') != std::string::npos || o.target.find('.') != std::string::npos)
     read_text_file(o.target);  // throws naming the path and the OS reason
-  std::string models, spaces;
-  for (const std::string& n : config_names(ConfigKind::kModel)) models += (models.empty() ? "" : ", ") + n;
-  for (const std::string& n : config_names(ConfigKind::kSpace)) spaces += (spaces.empty() ? "" : ", ") + n;
-  throw Error("unknown model or space '" + o.target + "' (not a file; zoo models: " + models +
-              "; spaces: " + spaces + ")");
+  throw Error("unknown model or space '" + o.target + "' (not a file; zoo models: " +
+              config_names_listed(ConfigKind::kModel) + "; spaces: " + config_names_listed(ConfigKind::kSpace) + ")");
 }
 
 }  // namespace
@@ -233,8 +230,8 @@ void add_arch_command(CLI::App& app) {
       "  dnas arch info fbnet            # the paper's search space\n"
       "  dnas arch info my_arch.json");
   info->add_option("target", options->target,
-                   "A zoo model (squeezenet1_0, squeezenet1_1, mobilenet_v2, fbnet_a, fbnet_b, fbnet_c),\n"
-                   "a search space (fbnet, small, mixed, small_mixed, se), or a path to an arch .json / space .yaml")
+                   "A zoo model (" + config_names_listed(ConfigKind::kModel) + "),\na search space (" +
+                       config_names_listed(ConfigKind::kSpace) + "), or a path to an arch .json / space .yaml")
       ->required();
   info->add_option("--input", options->input_size, "Input height and width (default: the config's)");
   info->add_flag("--json", options->as_json, "Print one JSON object (params and macs totals, per-layer rows)");

@@ -220,8 +220,7 @@ void add_train_commands(CLI::App& app) {
       "    --batch-size 32 ...   (8 x 32 = the recipe's 256)");
   auto f = std::make_shared<TrainFlags>(cmd);
   cmd->add_option("--recipe", f->recipe_name,
-                  "A recipe (configs/recipes: squeezenet_imagenet, fbnet_imagenet, mnist_small, cifar_small)\n"
-                  "or .json; flags override it");
+                  "A recipe (" + config_names_listed(ConfigKind::kRecipe) + ") or .json; flags override it");
   cmd->add_option("--config", f->config_file, "A config.json to start from (a recipe and flags override it)");
   cmd->add_flag("--resume", f->resume, "Continue the run in --out from its last checkpoint");
   cmd->add_flag("--json", f->as_json, "Print a JSON summary instead of progress and text");

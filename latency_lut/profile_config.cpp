@@ -4,6 +4,7 @@
 
 #include "common/device.h"
 #include "common/error.h"
+#include "supernet/config_store.h"
 
 namespace dnas {
 
@@ -11,9 +12,9 @@ const ConfigFields<ProfileConfig>& profile_config_fields() {
   using C = ProfileConfig;
   static const ConfigFields<C> fields =
       ConfigFields<C>("dnas-profile/1")
-          .text("space", &C::space, "Search space name (fbnet, small, mixed, small_mixed, se) or .yaml path")
+          .text("space", &C::space, "Search space name (" + config_names_listed(ConfigKind::kSpace) + ") or .yaml path")
           .text("arch", &C::arch, "Or: the blocks of one architecture (zoo name or .json), e.g. fbnet_c")
-          .text("target", &C::target, "Target name (host-cpu, cuda, tx1, tx2, xavier, s8) or .yaml path")
+          .text("target", &C::target, "Target name (" + config_names_listed(ConfigKind::kTarget) + ") or .yaml path")
           .text("db", &C::db, "Latency table file (default: the target's `lut`, e.g. luts/host-cpu.db)")
           .integer("input", &C::input, "Input size (0: the space's)", Range::between(0, kMaxImageSize))
           .integer("input_channels", &C::input_channels, "Input channels (0: the space's; MNIST: 1)",

@@ -6,6 +6,7 @@
 #include "common/device.h"
 #include "common/error.h"
 #include "data/data_config_fields.h"
+#include "supernet/config_store.h"
 
 namespace dnas {
 
@@ -32,7 +33,7 @@ const ConfigFields<SearchConfig>& search_config_fields() {
                    })
           // Format 2 had no weight sharing.
           .migrate("dnas-search/2", [](C& c) { c.weight_sharing = "separate"; })
-          .text("space", &C::space, "Search space name or .yaml")
+          .text("space", &C::space, "Search space name (" + config_names_listed(ConfigKind::kSpace) + ") or .yaml")
           .text("target", &C::target, "Target whose latency table drives the loss")
           .text("db", &C::db, "Latency table (default: the target's; estimates if absent)")
           .integer("lut_batch", &C::lut_batch, "Batch of the table rows to use (0: the target's lut_batch, else 1)",

@@ -49,19 +49,13 @@ bool looks_like_path(const std::string& s) {
   return s.find('/') != std::string::npos || s.find('.') != std::string::npos;
 }
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
 }  // namespace
 
 ConfigText require_config(ConfigKind kind, const std::string& name_or_path) {
   if (auto found = find_config(kind, name_or_path)) return *found;
   if (looks_like_path(name_or_path)) read_text_file(name_or_path);  // throws with the OS reason
   throw Error(detail::concat("unknown ", kind_name(kind), " '", name_or_path, "' (not a file; known ",
-                             folder(kind), ": ", joined(config_names(kind)), ")"));
+                             folder(kind), ": ", config_names_listed(kind), ")"));
 }
 
 std::vector<std::string> config_names(ConfigKind kind) {
@@ -81,6 +75,12 @@ std::vector<std::string> config_names(ConfigKind kind) {
       if (entry.path().extension() == ext) names.insert(entry.path().stem().string());
   }
   return {names.begin(), names.end()};
+}
+
+std::string config_names_listed(ConfigKind kind) {
+  std::string out;
+  for (const std::string& n : config_names(kind)) out += (out.empty() ? "" : ", ") + n;
+  return out;
 }
 
 std::optional<ConfigText> find_config(ConfigKind kind, const std::string& name_or_path) {

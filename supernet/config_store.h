@@ -31,6 +31,9 @@ struct ConfigText {
 // Names of the configs of one kind available without a path (built-in and $DNAS_CONFIG_DIR).
 std::vector<std::string> config_names(ConfigKind kind);
 
+// The same names joined with ", " (for help texts and errors, so that no list is kept by hand).
+std::string config_names_listed(ConfigKind kind);
+
 // The config a name or path refers to, or nullopt if none.
 std::optional<ConfigText> find_config(ConfigKind kind, const std::string& name_or_path);
 

@@ -3,6 +3,10 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/cli_harness.h"
@@ -159,6 +163,44 @@ TEST(Cli, HelpTeaches) {
   const Result r = run("arch info --help");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("dnas arch info squeezenet1_0 --json"), std::string::npos) << r.out;
+}
+
+// The names in "(a, b, c)" after `marker` in `text`.
+std::vector<std::string> listed_after(const std::string& text, const std::string& marker) {
+  const size_t from = text.find(marker);
+  if (from == std::string::npos) return {};
+  const size_t begin = from + marker.size(), end = text.find_first_of(";)", begin);
+  std::vector<std::string> names;
+  std::stringstream list(text.substr(begin, end - begin));
+  for (std::string name; std::getline(list, name, ',');) names.push_back(name.substr(name.find_first_not_of(' ')));
+  return names;
+}
+
+bool lists(const std::string& help, const std::string& name) {
+  return help.find(name + ",") != std::string::npos || help.find(name + ")") != std::string::npos;
+}
+
+// The help texts list every built-in space, model, target and recipe: the lists are built from the
+// configs, as the unknown-name errors are, so a new config cannot be missing from one.
+TEST(Cli, HelpListsEveryBuiltInConfig) {
+  const Result unknown = run("arch info nosuch");
+  const auto models = listed_after(unknown.err, "zoo models: "), spaces = listed_after(unknown.err, "spaces: ");
+  const auto targets = listed_after(run("profile-latency --target nosuch").err, "known targets: ");
+  const auto recipes = listed_after(run("train --arch fbnet_c --recipe nosuch --data synthetic").err, "known recipes: ");
+  ASSERT_GE(models.size(), 7u) << unknown.err;
+  ASSERT_GE(spaces.size(), 5u) << unknown.err;
+  ASSERT_GE(targets.size(), 6u);
+  ASSERT_GE(recipes.size(), 4u);
+  const std::string arch_help = run("arch info --help").out, profile_help = run("profile-latency --help").out,
+                    search_help = run("search --help").out, train_help = run("train --help").out;
+  for (const auto& m : models) EXPECT_TRUE(lists(arch_help, m)) << m << " missing from arch info --help";
+  for (const auto& s : spaces) {
+    EXPECT_TRUE(lists(arch_help, s)) << s << " missing from arch info --help";
+    EXPECT_TRUE(lists(profile_help, s)) << s << " missing from profile-latency --help";
+    EXPECT_TRUE(lists(search_help, s)) << s << " missing from search --help";
+  }
+  for (const auto& t : targets) EXPECT_TRUE(lists(profile_help, t)) << t << " missing from profile-latency --help";
+  for (const auto& r : recipes) EXPECT_TRUE(lists(train_help, r)) << r << " missing from train --help";
 }
 
 // The benchmarks' own contracts: a parsable report with positive figures, and one-line errors.
