@@ -27,6 +27,7 @@ import os
 import random
 import re
 import shlex
+import statistics
 import subprocess
 import time
 
@@ -166,7 +167,7 @@ def main():
         json.dump(zoo("squeezenet1_1_small"), f, indent=1)
     searched = [os.path.join(out, f"{method}_T{t}_s{s}", "arch.json") for t, s in pairs for method in ("dnas", "random")]
     latencies = measure_latencies(searched + list(mobile.values()) + [squeeze])
-    median = {arch: r[len(r) // 2] for arch, r in latencies.items()}
+    median = {arch: statistics.median(r) for arch, r in latencies.items()}
     mobile_ms = {w: median[path] for w, path in mobile.items()}
     contestants = []
     for t, s in pairs:
@@ -231,7 +232,7 @@ def main():
     summary = {"space": a.space, "reachable_ms": [lo, hi], "targets_ms": targets, "random_epochs": random_epochs,
                "latency_passes": a.latency_passes,
                "train_recipe": {"samples": a.train_samples, "epochs": a.train_epochs, "seeds": seeds},
-               "median_seed_spread": sorted(spreads)[len(spreads) // 2], "max_seed_spread": max(spreads),
+               "median_seed_spread": statistics.median(spreads), "max_seed_spread": max(spreads),
                "search_epochs": a.search_epochs, "search_flags": a.search_flags, "dnas_wins": wins, "pairs": len(pairs),
                "mean_margin": sum(margins) / len(margins), "baselines": baseline_checks,
                "minutes": (time.monotonic() - began) / 60, "contestants": contestants}
