@@ -24,9 +24,8 @@ import itertools
 import json
 import os
 import statistics
-import subprocess
 
-from bench_runs import run
+from bench_runs import retrain
 
 
 def kendall_tau_b(a, b):
@@ -86,22 +85,14 @@ def main():
                 json.dump(arch, f, indent=1)
         runs.append({"run": os.path.abspath(folder), "candidates": candidates})
 
-    def retrain(arch, seed):
-        folder = arch[:-len(".json")] + f"_seed{seed}"
-        log = os.path.join(folder, "log.jsonl")
-        if not os.path.exists(log) or sum(1 for _ in open(log)) < a.train_epochs:
-            subprocess.call(["rm", "-rf", folder])
-            run([dnas, "train", "--arch", arch, "--data", a.data, "--max-samples", str(a.train_samples),
-                 "--epochs", str(a.train_epochs), "--seed", str(seed), "--threads", "1", "--out", folder, "--json"],
-                folder + ".log")
-        with open(log) as f:
-            return [json.loads(line) for line in f if line.strip()][-1]["test_top1"]
+    def retrain_once(arch, seed):
+        return retrain(dnas, arch, arch[:-len(".json")] + f"_seed{seed}", a.data, a.train_samples, a.train_epochs, seed)
 
     jobs = sorted({(c["arch"], s) for r in runs for c in r["candidates"] for s in seeds})
     print(f"==> retraining {len(jobs)} candidate archs x seeds ({a.train_epochs} epochs on {a.train_samples} images)",
           flush=True)
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        scores = dict(zip(jobs, pool.map(lambda j: retrain(*j), jobs)))
+        scores = dict(zip(jobs, pool.map(lambda j: retrain_once(*j), jobs)))
 
     rows = [f"Retrained {a.train_epochs} epochs on {a.train_samples} images, seeds {seeds} (mean), "
             "tested on the 10,000 test images; candidates within the target only.", "",

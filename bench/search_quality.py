@@ -31,7 +31,7 @@ import statistics
 import subprocess
 import time
 
-from bench_runs import run
+from bench_runs import retrain, run
 
 
 def parallel(jobs, width=2):
@@ -191,22 +191,15 @@ def main():
     print(f"==> retraining {len(contestants)} archs ({a.train_epochs} epochs on {a.train_samples} images, "
           f"seeds {seeds}), scoring on the 10,000 test images", flush=True)
 
-    def retrain(arch, seed):
+    def retrain_once(arch, seed):
         # One folder per (arch file, seed): an arch two contestants share (a baseline at both
         # targets) trains once, and a rerun into the same --out keeps what finished.
         key = re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.relpath(arch, out))
-        folder = os.path.join(out, f"train_{key}_seed{seed}")
-        log = os.path.join(folder, "log.jsonl")
-        if not os.path.exists(log) or sum(1 for _ in open(log)) < a.train_epochs:
-            subprocess.call(["rm", "-rf", folder])
-            run([dnas, "train", "--arch", arch, "--data", data, "--max-samples", str(a.train_samples),
-                 "--epochs", str(a.train_epochs), "--seed", str(seed), "--threads", "1", "--out", folder, "--json"],
-                folder + ".log")
-        with open(log) as f:
-            return [json.loads(line) for line in f if line.strip()][-1]["test_top1"]
+        return retrain(dnas, arch, os.path.join(out, f"train_{key}_seed{seed}"), data, a.train_samples,
+                       a.train_epochs, seed)
 
     jobs = sorted({(c["arch"], seed) for c in contestants for seed in seeds})
-    scores = dict(zip(jobs, parallel([lambda j=j: retrain(*j) for j in jobs])))
+    scores = dict(zip(jobs, parallel([lambda j=j: retrain_once(*j) for j in jobs])))
     for c in contestants:
         c["test_top1_seeds"] = [scores[(c["arch"], seed)] for seed in seeds]
         c["test_top1"] = sum(c["test_top1_seeds"]) / len(seeds)
