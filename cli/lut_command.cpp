@@ -52,6 +52,9 @@ struct TimingFlags {
   int64_t warmup = 1;
   int64_t repeats = 2;
   int64_t rounds = 10;  // validation's defaults: a whole network is timed 30 times, in 10 rounds
+  double canary_threshold = RoundsOptions{}.canary_threshold;  // profile-latency's drift guard
+  int64_t max_retries = RoundsOptions{}.max_retries;
+  double retry_budget = RoundsOptions{}.retry_budget;
   bool as_timed = false;
 
   void add_to(CLI::App* cmd, bool with_device = true) {
@@ -66,6 +69,14 @@ struct TimingFlags {
     cmd->add_option("--repeats", repeats, "Timed iterations per arch and round")->capture_default_str();
     cmd->add_option("--rounds", rounds, "Rounds, each timing every arch once in its own random order (>= 2)")
         ->capture_default_str();
+    cmd->add_option("--canary-threshold", canary_threshold,
+                    "An arch-round is timed again when the canary kernel ran this much slower than its baseline")
+        ->capture_default_str();
+    cmd->add_option("--max-retries", max_retries, "Re-measures of an arch-round spoiled by drift, at most")
+        ->capture_default_str();
+    cmd->add_option("--retry-budget", retry_budget,
+                    "Re-measures at most, as a fraction of the arch-rounds; past it a spoiled one is kept, counted unsettled")
+        ->capture_default_str();
     cmd->add_flag("--as-timed", as_timed,
                   "Compare timings as timed, not normalized to the table's canary reference as its rows are");
   }
@@ -76,6 +87,7 @@ struct TimingFlags {
     ProfileConfig c;
     c.device = device, c.batch = batch, c.dtype = dtype, c.lut_layout = lut_layout;
     c.threads = threads, c.warmup = warmup, c.repeats = repeats, c.rounds = rounds, c.as_timed = as_timed;
+    c.canary_threshold = canary_threshold, c.max_retries = max_retries, c.retry_budget = retry_budget;
     return c;
   }
 

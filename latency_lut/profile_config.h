@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/config_fields.h"
+#include "latency_lut/rounds.h"
 #include "latency_lut/target_spec.h"
 #include "latency_lut/timing.h"
 
@@ -28,11 +29,12 @@ struct ProfileConfig {
   int64_t threads = 0;         // 0 = LibTorch's default
   int64_t warmup = 2;          // per round
   int64_t repeats = 10;        // per round
-  int64_t rounds = 8;
+  // The timing schedule's defaults are RoundsOptions' (latency_lut/rounds.h), kept in one place.
+  int64_t rounds = RoundsOptions{}.rounds;
   int64_t seed = 0;            // of each round's order
-  double canary_threshold = 0.10;
-  int64_t max_retries = 3;
-  double retry_budget = 0.5;   // re-measures at most, as a fraction of the run's block-rounds
+  double canary_threshold = RoundsOptions{}.canary_threshold;
+  int64_t max_retries = RoundsOptions{}.max_retries;
+  double retry_budget = RoundsOptions{}.retry_budget;  // a fraction of the run's block-rounds
   bool as_timed = false;       // rows as timed, not normalized to the canary reference
 
   // Every field's range, then exactly one of --space and --arch.

@@ -251,6 +251,13 @@ TEST_F(CliLut, ValidateReportsErrorAndRankCorrelation) {
   ASSERT_EQ(estimated.exit_code, 0) << estimated.err;
   EXPECT_TRUE(json::parse(estimated.out)["estimated"].get<bool>());
   EXPECT_FALSE(json::parse(estimated.out)["correction"]["stored"].get<bool>());  // nowhere to store it
+  // profile-latency's drift guard, settable here too: with no budget nothing is timed again.
+  const Result no_budget = run("lut validate --target tx2 --space small --archs 4 --repeats 2 --warmup 0 --rounds 2 "
+                               "--device cpu --no-store --retry-budget 0 --canary-threshold 0.01 --json");
+  ASSERT_EQ(no_budget.exit_code, 0) << no_budget.err;
+  EXPECT_EQ(json::parse(no_budget.out)["canary"]["remeasured"].get<int64_t>(), 0);
+  expect_one_line_error(run("lut validate --target tx2 --space small --archs 4 --device cpu --canary-threshold 0"),
+                        "--canary-threshold: expected a value in (0, 10], got 0");
   expect_one_line_error(run("lut validate --db " + path("typo.db") + " --target host-cpu --space small --archs 4"),
                         "typo.db: no such latency table");
 }
