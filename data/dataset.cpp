@@ -130,6 +130,9 @@ Dataset load_folder(const fs::path& dir, bool train, const DataOptions& options,
                  "/val differ from the ", train_index.classes.size(), " of train/ (val/ needs one folder per class of train/)");
     }
   } else {
+    DNAS_CHECK(!has_train_without_val(root), what, ": ", root,
+               " has train/ of class folders but no val/ (expected train/<class>/ and val/<class>/: name the "
+               "held-out split val/, or pass ", root, "/train to read it as a folder of classes)");
     index = index_image_folder(root, what);
   }
   Dataset d;

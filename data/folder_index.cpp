@@ -169,6 +169,18 @@ bool has_train_val_layout(const std::string& root) {
   return fs::is_directory(fs::path(root) / "train", ec) && fs::is_directory(fs::path(root) / "val", ec);
 }
 
+bool has_train_without_val(const std::string& root) {
+  std::error_code ec;
+  const fs::path train = fs::path(root) / "train";
+  if (!fs::is_directory(train, ec) || fs::is_directory(fs::path(root) / "val", ec)) return false;
+  for (fs::directory_iterator it(train, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    std::error_code dir_ec;
+    if (!name.empty() && name[0] != '.' && it->is_directory(dir_ec)) return true;
+  }
+  return false;  // a class named "train" holding its images directly
+}
+
 FolderIndex index_image_folder(const std::string& folder, const std::string& what) {
   std::error_code ec;
   const std::string root = fs::weakly_canonical(fs::absolute(folder, ec), ec).string();

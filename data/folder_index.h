@@ -37,6 +37,10 @@ FolderIndex index_image_folder(const std::string& root, const std::string& what)
 // train and a val folder.
 bool has_train_val_layout(const std::string& root);
 
+// True when `root` holds a train folder of class folders but no val folder: half of ImageNet's
+// layout (e.g. train/ beside test/), which read as a folder of classes would make "train" a class.
+bool has_train_without_val(const std::string& root);
+
 // Where the index of `root` is cached ("" when no cache directory can be named).
 std::string folder_index_cache_path(const std::string& root);
 

@@ -330,5 +330,22 @@ TEST_F(ImageStreamTest, TrainAndValFoldersAreTheTwoSplits) {
             std::string::npos);
 }
 
+// train/ beside test/ (no val/) is half of ImageNet's layout, not two classes named train and test.
+TEST_F(ImageStreamTest, ATrainFolderWithoutValIsRefusedNotReadAsAClass) {
+  TempDir half;
+  fs::copy(root_, half.file("train"), fs::copy_options::recursive);
+  fs::copy(root_, half.file("test"), fs::copy_options::recursive);
+  const std::string message = error_of([&] { load_dataset("folder:" + half.file(""), true, options(16)); });
+  EXPECT_NE(message.find("has train/ of class folders but no val/"), std::string::npos) << message;
+  EXPECT_EQ(load_dataset("folder:" + half.file("train"), true, options(16)).num_classes, 3);  // the hint works
+  // A class that happens to be called "train", its images directly inside, is still a class.
+  TempDir vehicles;
+  for (const char* c : {"bus", "train"}) {
+    fs::create_directories(vehicles.file(c));
+    fs::copy_file(root_ + "/emu/small.png", vehicles.file(std::string(c) + "/a.png"));
+  }
+  EXPECT_EQ(load_dataset("folder:" + vehicles.file(""), true, options(16)).num_classes, 2);
+}
+
 }  // namespace
 }  // namespace dnas
