@@ -109,14 +109,26 @@ def main():
     dnas_seconds = parallel([lambda t=t, s=s: search(f"dnas_T{t}_s{s}", t, s, ["--epochs", str(a.search_epochs)])
                              for t, s in pairs])
     # Random search at equal wall-clock: its epochs cost less, so it gets as many as fit the time.
+    # A search's time is a fixed part (loading, scoring the candidates) plus its epochs (each
+    # logged with its seconds), so two calibration searches, run two at a time as the real ones
+    # are, give both parts; scaling a short run's whole time per epoch would count the fixed part
+    # once per epoch and give random search less time than dnas (runs 6-8 gave it 70-78%).
     calib_epochs = a.search_epochs
-    calib = parallel([lambda: search("random_calibration", targets[0], 99,
-                                     ["--method", "random", "--samples", str(a.random_archs),
-                                      "--epochs", str(calib_epochs)])] * 1, width=1)[0]
-    mean_dnas = sum(dnas_seconds) / len(dnas_seconds) if all(dnas_seconds) else None
-    random_epochs = max(1, math.ceil(calib_epochs * mean_dnas / calib)) if mean_dnas and calib else a.search_epochs * 4
-    print(f"==> {len(pairs)} random searches, {random_epochs} epochs each (dnas took {mean_dnas or 0:.0f} s, "
-          f"random {calib:.0f} s per {calib_epochs} epochs)", flush=True)
+    calib_names = ("random_calibration", "random_calibration_b")
+    calib = parallel([lambda n=n, seed=seed: search(n, targets[0], seed,
+                                                    ["--method", "random", "--samples", str(a.random_archs),
+                                                     "--epochs", str(calib_epochs)])
+                      for n, seed in zip(calib_names, (98, 99))])
+    epoch_seconds = []
+    for name in calib_names:
+        with open(os.path.join(out, name, "log.jsonl")) as f:
+            epoch_seconds.append(sum(json.loads(line)["seconds"] for line in f if line.strip()))
+    per_epoch = sum(epoch_seconds) / len(epoch_seconds) / calib_epochs
+    fixed = max(0.0, sum(c - e for c, e in zip(calib, epoch_seconds)) / len(calib))
+    mean_dnas = sum(dnas_seconds) / len(dnas_seconds)
+    random_epochs = max(1, round((mean_dnas - fixed) / per_epoch))
+    print(f"==> {len(pairs)} random searches, {random_epochs} epochs each (dnas took {mean_dnas:.0f} s; random "
+          f"{fixed:.0f} s fixed + {per_epoch:.1f} s per epoch)", flush=True)
     random_seconds = parallel([lambda t=t, s=s: search(f"random_T{t}_s{s}", t, s,
                                                        ["--method", "random", "--samples", str(a.random_archs),
                                                         "--epochs", str(random_epochs)]) for t, s in pairs])
@@ -223,6 +235,7 @@ def main():
     # Retraining noise: how far one seed's score strays from the contestant's mean.
     spreads = [max(c["test_top1_seeds"]) - min(c["test_top1_seeds"]) for c in contestants]
     summary = {"space": a.space, "reachable_ms": [lo, hi], "targets_ms": targets, "random_epochs": random_epochs,
+               "dnas_seconds": mean_dnas, "random_seconds": sum(random_seconds) / len(random_seconds),
                "latency_passes": a.latency_passes,
                "train_recipe": {"samples": a.train_samples, "epochs": a.train_epochs, "seeds": seeds},
                "median_seed_spread": statistics.median(spreads), "max_seed_spread": max(spreads),
@@ -261,7 +274,8 @@ def write_markdown(s, path):
                 f"(max {100 * s['max_seed_spread']:.2f}).")
     rows.append(f"dnas >= random in {s['dnas_wins']} of {s['pairs']} (target, seed) pairs; mean margin "
                 f"{100 * s['mean_margin']:+.2f} points. Random search ran {s['random_epochs']} epochs to dnas' "
-                f"{s['search_epochs']} (equal wall-clock)"
+                f"{s['search_epochs']} in {s['random_seconds']:.0f} s to dnas' {s['dnas_seconds']:.0f} s "
+                f"({100 * s['random_seconds'] / s['dnas_seconds']:.0f}% of its wall-clock)"
                 + (f"; both searched with `{s['search_flags']}`." if s.get("search_flags") else "."))
     for b in s["baselines"]:
         best = "none" if b["best_dnas_at_or_below"] is None else f"{100 * b['best_dnas_at_or_below']:.2f}%"
