@@ -21,14 +21,24 @@ def run(cmd, log):
     return time.monotonic() - start
 
 
+def read_log(path):
+    """The records of a run's log.jsonl, one dict per line."""
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def finished(log, epochs):
+    """True when the run's log.jsonl holds `epochs` epochs: a rerun into the same output keeps it."""
+    return os.path.exists(log) and sum(1 for _ in open(log)) >= epochs
+
+
 def retrain(dnas, arch, folder, data, samples, epochs, seed):
     """Retrains `arch` from scratch (`dnas train`, 1 thread) on the first `samples` images of
     `data` into `folder`, and returns its last epoch's test top-1. A folder whose log already holds
     `epochs` epochs is kept, so a rerun into the same output rescores without retraining."""
     log = os.path.join(folder, "log.jsonl")
-    if not os.path.exists(log) or sum(1 for _ in open(log)) < epochs:
+    if not finished(log, epochs):
         subprocess.call(["rm", "-rf", folder])
         run([dnas, "train", "--arch", arch, "--data", data, "--max-samples", str(samples), "--epochs", str(epochs),
              "--seed", str(seed), "--threads", "1", "--out", folder, "--json"], folder + ".log")
-    with open(log) as f:
-        return [json.loads(line) for line in f if line.strip()][-1]["test_top1"]
+    return read_log(log)[-1]["test_top1"]

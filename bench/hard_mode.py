@@ -22,7 +22,7 @@ import os
 import statistics
 import subprocess
 
-from bench_runs import run
+from bench_runs import read_log, run
 
 VARIANTS = {
     "soft": [],
@@ -32,7 +32,7 @@ VARIANTS = {
 
 
 def summary(folder):
-    epochs = [json.loads(line) for line in open(os.path.join(folder, "log.jsonl")) if line.strip()]
+    epochs = read_log(os.path.join(folder, "log.jsonl"))
     candidates = json.load(open(os.path.join(folder, "candidates.json")))["candidates"]
     selected = next(c for c in candidates if c.get("selected"))
     return {"theta_accuracy": [e["theta_accuracy"] for e in epochs], "derived_accuracy": selected["accuracy_theta_split"]}

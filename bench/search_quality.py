@@ -31,7 +31,7 @@ import statistics
 import subprocess
 import time
 
-from bench_runs import retrain, run
+from bench_runs import read_log, retrain, run
 
 
 def parallel(jobs, width=2):
@@ -119,10 +119,7 @@ def main():
                                                     ["--method", "random", "--samples", str(a.random_archs),
                                                      "--epochs", str(calib_epochs)])
                       for n, seed in zip(calib_names, (98, 99))])
-    epoch_seconds = []
-    for name in calib_names:
-        with open(os.path.join(out, name, "log.jsonl")) as f:
-            epoch_seconds.append(sum(json.loads(line)["seconds"] for line in f if line.strip()))
+    epoch_seconds = [sum(e["seconds"] for e in read_log(os.path.join(out, name, "log.jsonl"))) for name in calib_names]
     per_epoch = sum(epoch_seconds) / len(epoch_seconds) / calib_epochs
     fixed = max(0.0, sum(c - e for c, e in zip(calib, epoch_seconds)) / len(calib))
     mean_dnas = sum(dnas_seconds) / len(dnas_seconds)

@@ -13,13 +13,12 @@ Usage: python3 bench/supernet_candidates.py [--dnas build/cli/dnas] [--out runs/
        [--epochs 10] [--samples 3000] [--search-flags "--weight-sharing nested"]
 """
 import argparse
-import json
 import os
 import re
 import shlex
 import sys
 
-from bench_runs import run
+from bench_runs import finished, read_log, run
 
 SUBSETS = [
     ["ir_k3_e3"],
@@ -30,7 +29,7 @@ SUBSETS = [
     ["ir_k3_e1", "ir_k3_e3", "ir_k3_e6", "ir_k5_e3", "ir_k5_e6", "fire_sr0.125", "fire_sr0.25", "fire_sr0.5"],
     ["ir_k3_e1", "ir_k3_e3", "ir_k3_e6", "ir_k5_e3", "ir_k5_e6", "shift_k3_e1", "shift_k3_e3", "shift_k3_e6",
      "shift_k5_e3", "skip"],
-    None,  # small_mixed itself: all 13
+    None,  # small_mixed itself: all its candidates
 ]
 
 
@@ -51,13 +50,15 @@ def main():
     here = os.path.dirname(os.path.abspath(__file__))
     with open(os.path.join(here, "..", "configs", "spaces", "small_mixed.yaml")) as f:
         base = f.read()
-    if not re.search(r"^candidates: \[[^\]]*\]", base, flags=re.M):
+    listed = re.search(r"^candidates: \[([^\]]*)\]", base, flags=re.M)
+    if not listed:
         sys.exit("supernet_candidates.py: configs/spaces/small_mixed.yaml has no one-list `candidates:` line")
+    every = [name.strip() for name in listed.group(1).split(",")]
     w_steps = a.epochs * int(a.samples * 0.8) // 64  # the search's defaults: --w-fraction 0.8, --batch-size 64
 
     rows = []
     for subset in SUBSETS:
-        name = "all13" if subset is None else f"k{len(subset)}_{subset[0]}_{subset[-1]}"
+        name = f"all{len(every)}" if subset is None else f"k{len(subset)}_{subset[0]}_{subset[-1]}"
         space = os.path.join(out, name + ".yaml")
         with open(space, "w") as f:
             text = base if subset is None else re.sub(r"^candidates: \[[^\]]*\]", f"candidates: [{', '.join(subset)}]",
@@ -65,15 +66,14 @@ def main():
             f.write(text.replace("name: small_mixed", f"name: {name}"))
         folder = os.path.join(out, name)
         log = os.path.join(folder, "log.jsonl")
-        if not os.path.exists(log) or sum(1 for _ in open(log)) < a.epochs:  # else finished in an earlier run
+        if not finished(log, a.epochs):
             run([dnas, "search", "--space", space, "--target", "host-cpu", "--data", "fashion-mnist",
                  "--threads", "1", "--max-samples", str(a.samples), "--latency-target-fraction", "0.5",
                  "--seed", str(a.seed), "--method", "random", "--samples", "4", "--epochs", str(a.epochs),
                  "--out", folder, "--json", *shlex.split(a.search_flags)], folder + ".log")
-        with open(log) as f:
-            last = [json.loads(line) for line in f if line.strip()][-1]
-        k = 13 if subset is None else len(subset)
-        rows.append((", ".join(subset) if subset else "all 13 (small_mixed)", k, w_steps // k,
+        last = read_log(log)[-1]
+        k = len(every if subset is None else subset)
+        rows.append((", ".join(subset) if subset else f"all {k} (small_mixed)", k, w_steps // k,
                      last["w_accuracy"], last["theta_accuracy"]))
         print(f"{rows[-1][0]}: K={k}, w-split {100 * last['w_accuracy']:.1f}%, "
               f"theta-split {100 * last['theta_accuracy']:.1f}%", flush=True)
