@@ -19,7 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-constexpr int kIndexVersion = 1;
+constexpr int kIndexVersion = 2;  // 2: every folder the scan walked is stamped, nested ones too
 
 bool is_image_name(const std::string& name) {
   std::string ext = fs::path(name).extension().string();
@@ -61,8 +61,9 @@ std::vector<std::string> sorted_class_names(const fs::path& root, const std::str
 }
 
 // Every image under one class folder, relative to the root, in ImageFolder's order; throws on
-// anything else.
-std::vector<std::string> class_files(const fs::path& root, const std::string& name, const std::string& what) {
+// anything else. Adds the class folder's sub-folders (relative to the root) to `nested`.
+std::vector<std::string> class_files(const fs::path& root, const std::string& name, const std::string& what,
+                                     std::vector<std::string>& nested) {
   const fs::path dir = root / name;
   std::vector<std::string> files;
   std::error_code ec;
@@ -76,7 +77,10 @@ std::vector<std::string> class_files(const fs::path& root, const std::string& na
       continue;
     }
     std::error_code kind_ec;
-    if (it->is_directory(kind_ec)) continue;
+    if (it->is_directory(kind_ec)) {
+      nested.push_back(fs::relative(it->path(), root).string());
+      continue;
+    }
     DNAS_CHECK(it->is_regular_file(kind_ec), what, ": ", it->path().string(), " is not a regular file");
     DNAS_CHECK(is_image_name(file), what, ": ", it->path().string(), " is not a .jpg/.jpeg/.png image");
     files.push_back(fs::relative(it->path(), root).string());
@@ -92,12 +96,23 @@ std::vector<std::string> class_files(const fs::path& root, const std::string& na
   return files;
 }
 
-FolderIndex scan(const std::string& root, const std::string& what) {
+// An index with the folders whose modification times say whether it is current: the root, every
+// class folder and every folder nested in one (a file added to class/a/b/ changes only b's time).
+struct ScannedFolder {
   FolderIndex index;
+  std::vector<std::string> folders;  // relative to the root; "" is the root
+};
+
+ScannedFolder scan(const std::string& root, const std::string& what) {
+  ScannedFolder scanned;
+  FolderIndex& index = scanned.index;
   index.root = root;
   index.classes = sorted_class_names(root, what);
+  scanned.folders.push_back("");
+  std::vector<std::string> nested;
   for (size_t label = 0; label < index.classes.size(); ++label) {
-    for (std::string& file : class_files(root, index.classes[label], what)) {
+    scanned.folders.push_back(index.classes[label]);
+    for (std::string& file : class_files(root, index.classes[label], what, nested)) {
       std::error_code ec;
       const uintmax_t size = fs::file_size(fs::path(root) / file, ec);
       DNAS_CHECK(!ec, what, ": cannot read ", root, "/", file, " (", ec.message(), ")");
@@ -106,13 +121,14 @@ FolderIndex scan(const std::string& root, const std::string& what) {
       index.labels.push_back(static_cast<int64_t>(label));
     }
   }
-  return index;
+  scanned.folders.insert(scanned.folders.end(), nested.begin(), nested.end());
+  return scanned;
 }
 
-// What makes a cached index current: the root's and every class folder's modification time.
-std::vector<int64_t> folder_stamps(const FolderIndex& index) {
-  std::vector<int64_t> stamps = {mtime_ns(index.root)};
-  for (const std::string& name : index.classes) stamps.push_back(mtime_ns(index.root + "/" + name));
+// What makes a cached index current: each scanned folder's modification time (-1: gone).
+std::vector<int64_t> folder_stamps(const std::string& root, const std::vector<std::string>& folders) {
+  std::vector<int64_t> stamps;
+  for (const std::string& folder : folders) stamps.push_back(mtime_ns(folder.empty() ? root : root + "/" + folder));
   return stamps;
 }
 
@@ -132,20 +148,27 @@ std::optional<FolderIndex> read_cache(const std::string& cache, const std::strin
     if (index.sizes.size() != n || index.labels.size() != n || index.classes.size() < 2) return std::nullopt;
     for (int64_t label : index.labels)
       if (label < 0 || label >= static_cast<int64_t>(index.classes.size())) return std::nullopt;
-    if (j.at("stamps").get<std::vector<int64_t>>() != folder_stamps(index)) return std::nullopt;
+    const std::vector<std::string> folders = j.at("folders").get<std::vector<std::string>>();
+    if (j.at("stamps").get<std::vector<int64_t>>() != folder_stamps(root, folders)) return std::nullopt;
     return index;
   } catch (const std::exception&) {
     return std::nullopt;  // unreadable or stale: scan again
   }
 }
 
-void write_cache(const std::string& cache, const FolderIndex& index) {
+void write_cache(const std::string& cache, const ScannedFolder& scanned) {
+  const FolderIndex& index = scanned.index;
   if (cache.empty()) return;
   try {
     std::error_code ec;
     fs::create_directories(fs::path(cache).parent_path(), ec);
-    const json j = {{"version", kIndexVersion}, {"root", index.root},     {"stamps", folder_stamps(index)},
-                    {"classes", index.classes}, {"files", index.files},   {"sizes", index.sizes},
+    const json j = {{"version", kIndexVersion},
+                    {"root", index.root},
+                    {"folders", scanned.folders},
+                    {"stamps", folder_stamps(index.root, scanned.folders)},
+                    {"classes", index.classes},
+                    {"files", index.files},
+                    {"sizes", index.sizes},
                     {"labels", index.labels}};
     write_text_file_atomic(cache, j.dump());
   } catch (const std::exception&) {
@@ -187,9 +210,9 @@ FolderIndex index_image_folder(const std::string& folder, const std::string& wha
   DNAS_CHECK(fs::is_directory(root, ec), what, ": ", folder, " is not a directory");
   const std::string cache = folder_index_cache_path(root);
   if (std::optional<FolderIndex> cached = read_cache(cache, root)) return *cached;
-  FolderIndex index = scan(root, what);
-  write_cache(cache, index);
-  return index;
+  ScannedFolder scanned = scan(root, what);
+  write_cache(cache, scanned);
+  return std::move(scanned.index);
 }
 
 }  // namespace dnas

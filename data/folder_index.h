@@ -5,8 +5,9 @@
 //
 // The index (relative path, size in bytes, label) is cached in the user's cache directory
 // ($DNAS_CACHE_DIR, else $XDG_CACHE_HOME/dnas, else ~/.cache/dnas) keyed by the folder's absolute
-// path, and reused while the root and every class folder keep their modification times; an
-// unwritable cache directory only means no cache. ImageNet's 1.28 M files are listed once.
+// path, and reused while every folder the scan walked (the root, each class folder, each folder
+// nested in one) keeps its modification time; an unwritable cache directory only means no cache.
+// ImageNet's 1.28 M files are listed once.
 //
 // Every problem is a dnas::Error naming the path: fewer than two class folders, an empty class
 // folder, a file that is not a .jpg/.jpeg/.png image, an unreadable directory.

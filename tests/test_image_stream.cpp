@@ -114,6 +114,11 @@ TEST_F(ImageStreamTest, TheCachedIndexIsReadWhileCurrentAndRebuiltWhenAFolderCha
   const FolderIndex rescanned = index_image_folder(root_, "test");
   EXPECT_EQ(rescanned.size(), first.size() + 1);
   EXPECT_EQ(rescanned.files.back(), "emu/zebra.png");
+  // A new file in a nested folder changes only that folder's time: the index is scanned again too.
+  fs::copy_file(root_ + "/cat/nested/c.jpeg", root_ + "/cat/nested/d.jpeg");
+  const FolderIndex nested = index_image_folder(root_, "test");
+  EXPECT_EQ(nested.size(), rescanned.size() + 1);
+  EXPECT_NE(std::find(nested.files.begin(), nested.files.end(), "cat/nested/d.jpeg"), nested.files.end());
 }
 
 TEST_F(ImageStreamTest, BadFoldersAreNamed) {
