@@ -14,9 +14,11 @@
 #include <numeric>
 #include <string>
 
+#include "cli/config_flags.h"
 #include "cli/progress.h"
 #include "common/error.h"
 #include "data/batch_loader.h"
+#include "data/data_config_fields.h"
 #include "data/dataset.h"
 
 namespace dnas::cli {
@@ -114,21 +116,25 @@ void add_bench_loader(CLI::App& bench) {
       "  dnas bench loader --data folder:/data/imagenet100 --image-size 224 --batch-size 64 --threads 2\n"
       "  dnas bench loader --data folder:/data/imagenet --eval --json");
   cmd->add_option("--data", f->data, "Dataset (folder:DIR streams; others are in memory)")->required();
-  cmd->add_option("--image-size", f->image_size, "Output size")->capture_default_str()->check(CLI::Range(int64_t{1}, int64_t{4096}));
-  cmd->add_option("--batch-size", f->batch_size, "Batch size")->capture_default_str()->check(CLI::Range(int64_t{2}, int64_t{65536}));
+  cmd->add_option("--image-size", f->image_size, "Output size")
+      ->capture_default_str()
+      ->check(in_range(data_range::image_size()));
+  cmd->add_option("--batch-size", f->batch_size, "Batch size")
+      ->capture_default_str()
+      ->check(in_range(Range::between(2, kMaxBatch)));
   cmd->add_option("--threads", f->loader_threads, "Decoding threads (0: the core count)")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t{0}, int64_t{1024}));
+      ->check(in_range(data_range::loader_threads()));
   cmd->add_option("--batches", f->batches, "Batches to time (at most an epoch)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
   cmd->add_option("--seed", f->seed, "Order and augmentation seed")->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1} << 62));
   cmd->add_option("--crop-scale-min", f->crop_scale_min, "RandomResizedCrop's smallest area fraction")
       ->capture_default_str()
-      ->check(CLI::Range(1e-6, 1.0));
+      ->check(in_range(data_range::crop_scale_min()));
   cmd->add_option("--eval-resize-ratio", f->eval_resize_ratio, "Evaluation: short side = image-size x this")
       ->capture_default_str()
-      ->check(CLI::Range(1.0, 4.0));
+      ->check(in_range(data_range::eval_resize_ratio()));
   cmd->add_flag("--eval", f->eval, "The evaluation transform (resize, centre crop) instead of the training one");
   cmd->add_flag("--skip-bad-images", f->skip_bad_images, "Skip corrupt files instead of stopping");
   cmd->add_flag("--json", f->as_json, "Print JSON");

@@ -17,6 +17,19 @@
 
 namespace dnas::cli {
 
+// A CLI11 check that a flag's number lies in `range`, for flags a command defines itself with the
+// bounds of a config field: "expected a value in [1, 4096], got 0", as a config's own flags say.
+inline CLI::Validator in_range(const Range& range) {
+  return CLI::Validator(
+      [range](std::string& text) -> std::string {
+        double value = 0;
+        std::istringstream in(text);
+        if (!(in >> value) || !(in >> std::ws).eof()) return "expected a number, got '" + text + "'";
+        return range.contains(value) ? std::string() : "expected " + range.str() + ", got " + text;
+      },
+      range.str());
+}
+
 template <typename Config>
 class ConfigFlags {
  public:

@@ -17,6 +17,7 @@
 #include "common/device.h"
 #include "common/error.h"
 #include "common/file_io.h"
+#include "data/data_config_fields.h"
 #ifdef DNAS_WITH_ONNX
 #include "export/onnx.h"
 #endif
@@ -233,15 +234,17 @@ void add_train_commands(CLI::App& app) {
   eval->add_option("--data", e->data, "Dataset (its test split)")->required();
   eval->add_option("--device", e->device, "cpu or cuda")->capture_default_str();
   eval->add_option("--batch-size", e->batch_size, "Batch size")->capture_default_str();
-  eval->add_option("--image-size", e->image_size, "Image size for folder datasets")->capture_default_str();
+  eval->add_option("--image-size", e->image_size, "Image size for folder datasets")
+      ->capture_default_str()
+      ->check(in_range(data_range::image_size()));
   eval->add_option("--train-layout", e->train_layout, "nhwc (channels-last) or nchw, as dnas train")->capture_default_str();
   eval->add_option("--loader-threads", e->loader_threads, "Image folders: decoding threads (0: the core count)")
       ->capture_default_str()
-      ->check(CLI::Range(0, 1024));
+      ->check(in_range(data_range::loader_threads()));
   eval->add_option("--eval-resize-ratio", e->eval_resize_ratio,
                    "Image folders: resize the short side to image-size x this, then centre-crop")
       ->capture_default_str()
-      ->check(CLI::Range(1.0, 4.0));
+      ->check(in_range(data_range::eval_resize_ratio()));
   eval->add_flag("--skip-bad-images", e->skip_bad_images, "Image folders: skip corrupt files (reported) instead of stopping");
   eval->add_flag("--json", e->as_json, "Print JSON");
   eval->callback([e] { run_eval(*e); });

@@ -119,6 +119,8 @@ std::vector<Case> cases(Group group) {
       "profile-latency --space small --target host-cpu --dry-run --db {out} --input",
       "arch info squeezenet1_1 --input", "bench net --arch squeezenet1_1 --repeats",
       "bench net --arch squeezenet1_1 --threads", "sample --run {dir}/folder -n",
+      "bench loader --data synthetic:64 --image-size", "bench loader --data synthetic:64 --crop-scale-min",
+      "eval --arch squeezenet1_1 --weights {dir}/x.pt --data synthetic:64 --eval-resize-ratio",
   };
   for (const std::string& flag : flags)
     for (const std::string& value : bad_numbers) out.push_back({flag + " " + value});

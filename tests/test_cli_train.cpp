@@ -100,6 +100,14 @@ TEST_F(CliTrain, BadInputGivesOneLineAndExitTwo) {
   std::ofstream(path("run/checkpoint.pt"), std::ios::trunc) << "damaged";
   expect_one_line_error(run("train --resume --out " + path("run")), "checkpoint.pt: cannot load checkpoint");
   expect_one_line_error(run("train --data synthetic --out " + path("c")), "--arch: required");
+  // eval's and bench loader's data flags accept what train's and search's do, and say so alike.
+  expect_one_line_error(run("eval --arch " + path("tiny.json") + " --weights " + path("run/best.pt") +
+                            " --data synthetic --image-size 4097"),
+                        "--image-size: expected a value in [1, 4096], got 4097");
+  expect_one_line_error(run("bench loader --data synthetic --crop-scale-min 0"),
+                        "--crop-scale-min: expected a value in (0, 1], got 0");
+  expect_one_line_error(run("bench loader --data synthetic --eval-resize-ratio 4.5"),
+                        "--eval-resize-ratio: expected a value in [1, 4], got 4.5");
 }
 
 // A corrupt image in a streamed folder stops training with one line naming the file, and the run
