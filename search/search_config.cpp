@@ -66,6 +66,14 @@ const ConfigFields<SearchConfig>& search_config_fields() {
           .text("w_sampling", &C::w_sampling,
                 "Hard mode's w-step paths: gumbel (GDAS), uniform (SPOS), bi (one of each, TF-NAS)",
                 {"gumbel", "uniform", "bi"})
+          .text("theta_estimator", &C::theta_estimator,
+                "Theta's gradient: gumbel (through the Gumbel-softmax sample, FBNet / GDAS), reinforce (TuNAS's "
+                "policy gradient: --reinforce-paths archs drawn from softmax(theta) score each theta batch without "
+                "gradients, and the ones whose cross-entropy beats the others' gain probability)",
+                {"gumbel", "reinforce"})
+          .integer("reinforce_paths", &C::reinforce_paths,
+                   "Archs per theta batch under --theta-estimator reinforce (each one's baseline: the others' mean)",
+                   Range::between(2, 64))
           .text("noise", &C::noise, "Gumbel noise per batch or per sample (soft mode)", {"batch", "sample"})
           .text("weight_sharing", &C::weight_sharing,
                 "Candidates' conv weights: separate (FBNet), nested (k3 the centre of k5, e3 the first half of "

@@ -39,6 +39,8 @@ struct SearchConfig {
   int64_t theta_every = 1;        // a theta step after every N w steps; 0 = the paper's per-epoch alternation
   std::string mode = "soft";      // soft | hard
   std::string w_sampling = "gumbel";  // hard mode's w-step paths: gumbel | uniform | bi (one of each)
+  std::string theta_estimator = "gumbel";  // theta's gradient: gumbel (the sample's, FBNet / GDAS) | reinforce (TuNAS)
+  int64_t reinforce_paths = 4;    // reinforce: archs drawn per theta batch, each one's baseline the others' mean
   std::string noise = "batch";    // batch | sample (per-sample Gumbel noise, soft mode)
   std::string weight_sharing = "auto";  // auto (nested in hard mode) | separate | nested (shared_convs.h)
   std::string schedule = "anneal";  // temperature: anneal (tau0 -> tau_min over the run) | exp (paper) | linear

@@ -199,6 +199,8 @@ StepSettings step_settings(const SearchConfig& config) {
   s.w_paths = random || config.w_sampling == "uniform" ? PathSampling::kUniform
               : config.w_sampling == "bi"               ? PathSampling::kBi
                                                         : PathSampling::kGumbel;
+  s.theta_estimator = config.theta_estimator == "reinforce" ? ThetaEstimator::kReinforce : ThetaEstimator::kGumbel;
+  s.reinforce_paths = config.reinforce_paths;
   s.alpha = config.alpha;
   s.beta = config.beta;
   s.latency_penalty = config.latency_penalty;

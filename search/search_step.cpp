@@ -1,5 +1,7 @@
 #include "search/search_step.h"
 
+#include <algorithm>
+
 #include <ATen/ATen.h>
 #include <ATen/autocast_mode.h>
 #include <torch/nn/functional/loss.h>
@@ -19,6 +21,12 @@ at::Tensor target_penalty(const at::Tensor& latency_us, TargetLoss form, double 
     case TargetLoss::kNone: break;
   }
   return at::zeros_like(latency_us);
+}
+
+at::Tensor reinforce_surrogate(const at::Tensor& losses, const at::Tensor& log_probs) {
+  const at::Tensor l = losses.detach();
+  const at::Tensor baseline = (l.sum() - l) / static_cast<double>(l.size(0) - 1);
+  return ((l - baseline) * log_probs).mean();
 }
 
 at::Tensor latency_aware_loss(const at::Tensor& cross_entropy, const at::Tensor& latency_us, double alpha, double beta) {
@@ -157,11 +165,69 @@ StepOutput SearchStepper::w_step(const at::Tensor& images, const at::Tensor& lab
 
 StepOutput SearchStepper::theta_step(const at::Tensor& images, const at::Tensor& labels, double tau,
                                      torch::optim::Adam& optimizer, const at::Tensor& lambda) {
+  if (settings_.theta_estimator == ThetaEstimator::kReinforce)
+    return reinforce_step(images, labels, tau, optimizer, lambda);
   const ArchSample sample = net_->sample(tau, settings_.mode, settings_.scope, images.size(0));
   StepOutput out = score(forward(images, sample), labels, sample, /*theta_phase=*/true, lambda, tau);
   descend(out.loss, theta_reducer_, optimizer);
   out.loss = out.loss.detach();
   out.latency_us = out.latency_us.detach();
+  return out;
+}
+
+StepOutput SearchStepper::reinforce_step(const at::Tensor& images, const at::Tensor& labels, double tau,
+                                         torch::optim::Adam& optimizer, const at::Tensor& lambda) {
+  const int64_t paths = settings_.reinforce_paths;
+  const size_t layers = thetas_.size();
+  // One uniform per (arch, layer), drawn on the host as uniform_path() draws, so that a seeded step
+  // draws the same archs on any device; each picks a candidate by inverting its layer's CDF.
+  const at::Tensor draws = at::rand({paths, static_cast<int64_t>(layers)}, at::kDouble);
+  const double* u = draws.data_ptr<double>();
+  std::vector<at::Tensor> log_p(layers);
+  std::vector<std::vector<double>> cdf(layers);
+  for (size_t l = 0; l < layers; ++l) {
+    log_p[l] = thetas_[l].log_softmax(0);
+    const at::Tensor p = log_p[l].detach().exp().to(at::kCPU, at::kDouble).contiguous();
+    double sum = 0;
+    for (int64_t k = 0; k < p.size(0); ++k) cdf[l].push_back(sum += p.data_ptr<double>()[k]);
+  }
+  const bool latency_in_loss = settings_.target_loss == TargetLoss::kNone || settings_.target_loss == TargetLoss::kHinge;
+  std::vector<at::Tensor> losses, log_probs;
+  StepOutput out;
+  for (int64_t i = 0; i < paths; ++i) {
+    ArchSample sample;
+    at::Tensor log_prob;
+    for (size_t l = 0; l < layers; ++l) {
+      const double draw = u[static_cast<size_t>(i) * layers + l];
+      const auto k = std::min<int64_t>(static_cast<int64_t>(cdf[l].size()) - 1,
+                                       std::upper_bound(cdf[l].begin(), cdf[l].end(), draw) - cdf[l].begin());
+      sample.push_back(one_hot_sample(static_cast<int64_t>(cdf[l].size()), k, thetas_[l].device()));
+      log_prob = log_prob.defined() ? log_prob + log_p[l][k] : log_p[l][k];
+    }
+    at::NoGradGuard no_grad;
+    const at::Tensor logits = forward(images, sample);
+    at::Tensor loss = torch::nn::functional::cross_entropy(logits, labels);
+    if (latency_in_loss)
+      loss = latency_aware_loss(loss, net_->expected_latency_us(sample, latency_us_, fixed_us_), settings_.alpha,
+                                settings_.beta);
+    if (i == 0) out.correct = logits.argmax(1).eq(labels).sum();
+    losses.push_back(loss);
+    log_probs.push_back(log_prob);
+  }
+  const at::Tensor loss = at::stack(losses);
+  at::Tensor objective = reinforce_surrogate(loss, at::stack(log_probs));
+  out.loss = loss.mean();
+  if (settings_.target_loss == TargetLoss::kNone) {
+    out.latency_us = expected_latency_us().detach();
+  } else {
+    out.latency_us = expected_latency_us(std::min(1.0, tau));
+    const at::Tensor penalty = target_penalty(out.latency_us, settings_.target_loss, settings_.latency_target_us,
+                                              settings_.latency_penalty, lambda);
+    objective = objective + penalty;
+    out.loss = out.loss + penalty.detach();
+    out.latency_us = out.latency_us.detach();
+  }
+  descend(objective, theta_reducer_, optimizer);
   return out;
 }
 

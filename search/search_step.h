@@ -15,6 +15,13 @@
 //               without its noise), then sharpening with the temperature, so that as tau anneals
 //               towards one-hot the penalty lands the argmax architecture, which is what the
 //               search hands back, and not only the expectation.
+//   theta step, REINFORCE (TuNAS; --theta-estimator reinforce): M archs drawn from softmax(theta)
+//               run the batch without gradients; each one's loss (CE, or CE * alpha * (log LAT)^beta
+//               with its own table latency when there is no target or a hinge) is compared with
+//               the other M - 1 archs' mean on the same images, and theta descends
+//               mean_i (loss_i - baseline_i) log p(arch_i) plus the target's penalty as above. It
+//               needs no gradient through the network, only forward passes, and ranks candidates
+//               by what they score rather than by how the sample's weight moves the loss.
 // Distributed, the averaging overlaps the backward pass (train/gradient_reducer.h).
 // Steps never synchronise with the device: loss, correct count and latency come back as device
 // tensors, and the caller decides when to read them (.item()) for logging.
@@ -36,11 +43,14 @@ namespace dnas {
 
 enum class TargetLoss { kNone, kDual, kAbsolute, kHinge };
 enum class PathSampling { kGumbel, kUniform, kBi };
+enum class ThetaEstimator { kGumbel, kReinforce };
 
 struct StepSettings {
   SampleMode mode = SampleMode::kSoft;
   NoiseScope scope = NoiseScope::kPerBatch;
   PathSampling w_paths = PathSampling::kGumbel;  // hard mode's w steps
+  ThetaEstimator theta_estimator = ThetaEstimator::kGumbel;
+  int64_t reinforce_paths = 4;  // archs per theta step under REINFORCE (>= 2)
   double alpha = 0.2, beta = 0.6;
   TargetLoss target_loss = TargetLoss::kNone;
   double latency_target_us = 0;
@@ -79,6 +89,8 @@ class SearchStepper {
   at::Tensor layout(const at::Tensor& images) const;
   at::Tensor forward(const at::Tensor& images, const ArchSample& sample);
   ArchSample uniform_path() const;
+  StepOutput reinforce_step(const at::Tensor& images, const at::Tensor& labels, double tau,
+                            torch::optim::Adam& optimizer, const at::Tensor& lambda);
   StepOutput score(const at::Tensor& logits, const at::Tensor& labels, const ArchSample& sample, bool theta_phase,
                    const at::Tensor& lambda, double tau);
 
@@ -94,6 +106,12 @@ class SearchStepper {
 // (dual, lambda a constant here), penalty relu(LAT/T - 1) (hinge); differentiable in `latency_us`.
 at::Tensor target_penalty(const at::Tensor& latency_us, TargetLoss form, double target_us, double penalty,
                           const at::Tensor& lambda);
+
+// REINFORCE's surrogate for the `losses` [M] (M >= 2) of M archs drawn from softmax(theta) and their
+// log-probabilities `log_probs` [M] (differentiable in theta): mean_i (loss_i - b_i) log_prob_i with
+// b_i the mean of the other M - 1 losses (a leave-one-out baseline: unbiased, and no state to carry
+// across steps). Descending it raises the probability of the archs whose loss beats the others'.
+at::Tensor reinforce_surrogate(const at::Tensor& losses, const at::Tensor& log_probs);
 
 // CE * alpha * (log LAT_us)^beta, LAT clamped above 1 us.
 at::Tensor latency_aware_loss(const at::Tensor& cross_entropy, const at::Tensor& latency_us, double alpha, double beta);

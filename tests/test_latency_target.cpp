@@ -5,6 +5,7 @@
 // target names the reachable range.
 #include <gtest/gtest.h>
 
+#include <ATen/ops/stack.h>
 #include <ATen/ops/tensor.h>
 #include <ATen/ops/zeros.h>
 
@@ -49,6 +50,33 @@ TEST(TargetPenalty, PushesTowardsCheaperCandidatesWhenOverAndDearerWhenUnder) {
   }
   // A hinge is a budget: nothing below it.
   for (double gi : penalty_gradient(TargetLoss::kHinge, 0.5, 0)) { EXPECT_EQ(gi, 0.0); }
+}
+
+// REINFORCE's surrogate: each arch's weight is its loss minus the mean of the others' (exactly),
+// so descending it raises the probability of the arch that scored best and lowers the worst's.
+TEST(ReinforceSurrogate, WeighsEachArchByItsLossAgainstTheOthersMean) {
+  at::Tensor log_probs = at::zeros({3}, at::kDouble).requires_grad_();
+  reinforce_surrogate(at::tensor(std::vector<double>{1.0, 2.0, 3.0}, at::kDouble), log_probs).backward();
+  // Baselines 2.5, 2 and 1.5; weights (-1.5, 0, 1.5) / 3.
+  const at::Tensor g = log_probs.grad();
+  EXPECT_DOUBLE_EQ(g[0].item<double>(), -0.5);
+  EXPECT_DOUBLE_EQ(g[1].item<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(g[2].item<double>(), 0.5);
+
+  // Through softmax(theta): arch 0 took candidate 0 and lost less than arch 1, which took candidate 2.
+  at::Tensor theta = at::zeros({3}, at::kDouble).requires_grad_();
+  const at::Tensor log_p = theta.log_softmax(0);
+  reinforce_surrogate(at::tensor(std::vector<double>{0.5, 2.0}, at::kDouble), at::stack({log_p[0], log_p[2]}))
+      .backward();
+  EXPECT_LT(theta.grad()[0].item<double>(), 0);  // a descent step raises candidate 0
+  EXPECT_GT(theta.grad()[2].item<double>(), 0);
+  EXPECT_NEAR(theta.grad()[1].item<double>(), 0.0, 1e-15);  // neither drew it, and the weights cancel
+  // Equal losses: no signal at all.
+  theta.grad().zero_();
+  const at::Tensor again = theta.log_softmax(0);
+  reinforce_surrogate(at::tensor(std::vector<double>{1.0, 1.0}, at::kDouble), at::stack({again[0], again[2]}))
+      .backward();
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(theta.grad()[k].item<double>(), 0.0);
 }
 
 TEST(DualStep, RisesWhileOverTurnsRoundWhenUnderAndStaysBounded) {

@@ -359,16 +359,21 @@ TEST(Search, ConvergesToTheCheapCandidateUnderALatencyBudget) {
 TEST(Search, ConvergesToTheTenTimesCheaperCandidate) {
   TempDir dir;
   std::ofstream(dir.file("tiny.yaml")) << kTinySpace;
-  for (const char* form : {"absolute", "dual"}) {
-    SearchConfig c = tiny_config(dir, std::string("run_") + form);
-    c.db = slow_e6_table(dir, 100, 10, std::string("ten_") + form + ".db");
-    c.latency_target_ms = 0.06;  // stem + head 30 us, and 3 x 10 us of skip
-    c.target_loss = form;
-    c.lr_theta = 0;  // automatic
-    const SearchResult result = run_search(c, false, nullptr, {});
-    EXPECT_EQ(result.choices, (std::vector<std::string>{"skip", "skip", "skip"})) << form;
-    EXPECT_NEAR(result.predicted_latency_ms, 0.06, 1e-9) << form;
-    EXPECT_TRUE(result.target_met) << form;
+  for (const std::string estimator : {"gumbel", "reinforce"}) {
+    for (const std::string form : {"absolute", "dual"}) {
+      const std::string run = "run_" + form + "_" + estimator;
+      SCOPED_TRACE(run);
+      SearchConfig c = tiny_config(dir, run);
+      c.db = slow_e6_table(dir, 100, 10, "ten_" + run + ".db");
+      c.latency_target_ms = 0.06;  // stem + head 30 us, and 3 x 10 us of skip
+      c.target_loss = form;
+      c.theta_estimator = estimator;
+      c.lr_theta = 0;  // automatic
+      const SearchResult result = run_search(c, false, nullptr, {});
+      EXPECT_EQ(result.choices, (std::vector<std::string>{"skip", "skip", "skip"}));
+      EXPECT_NEAR(result.predicted_latency_ms, 0.06, 1e-9);
+      EXPECT_TRUE(result.target_met);
+    }
   }
 }
 
@@ -457,9 +462,10 @@ TEST(Derivation, SamplesAreDrawnWithinTheTarget) {
 TEST(Search, SoftAndHardModesBothLearn) {
   TempDir dir;
   std::ofstream(dir.file("tiny.yaml")) << kTinySpace;
-  for (const char* mode : {"soft", "hard"}) {
-    SearchConfig c = tiny_config(dir, std::string("run_") + mode);
-    c.mode = mode;
+  for (const std::string mode : {"soft", "hard", "reinforce"}) {
+    SearchConfig c = tiny_config(dir, "run_" + mode);
+    c.mode = mode == "soft" ? "soft" : "hard";
+    if (mode == "reinforce") c.theta_estimator = "reinforce";  // hard mode's w steps
     c.epochs = 5;
     const SearchResult result = run_search(c, false, nullptr, {});
     ASSERT_EQ(result.epochs.size(), 5u);
@@ -479,9 +485,12 @@ TEST(Search, ResumeAfterAnInterruptIsExact) {
   std::ofstream(dir.file("shared.yaml"))
       << std::regex_replace(kTinySpace, std::regex("candidates: \\[ir_k3_e6, skip\\]"),
                             "candidates: [ir_k3_e3, ir_k5_e6, skip]");
-  for (const std::string kind : {"plain", "target", "hard"}) {
-    SCOPED_TRACE(kind == "target" ? "dual target, hard constraint" : kind == "hard" ? "hard mode, nested" : "no target");
-    const bool target = kind == "target";
+  for (const std::string kind : {"plain", "target", "hard", "reinforce"}) {
+    SCOPED_TRACE(kind == "target"      ? "dual target, hard constraint"
+                 : kind == "hard"      ? "hard mode, nested"
+                 : kind == "reinforce" ? "REINFORCE, dual target"
+                                       : "no target");
+    const bool target = kind == "target" || kind == "reinforce";
     const std::string tag = kind == "plain" ? "" : "_" + kind;
     auto config = [&](const std::string& out) {
       SearchConfig c = tiny_config(dir, out + tag);
@@ -497,9 +506,14 @@ TEST(Search, ResumeAfterAnInterruptIsExact) {
         c.latency_constraint = "hard";
         c.samples = 3;
       }
+      if (kind == "reinforce") {
+        c.theta_estimator = "reinforce";
+        c.reinforce_paths = 3;
+        c.latency_constraint = "soft";
+      }
       return c;
     };
-    if (target) slow_e6_table(dir);
+    if (kind == "target") slow_e6_table(dir);  // REINFORCE's searches, after these, share it
     const SearchResult expected = run_search(config("whole"), false, nullptr, {});
 
     std::atomic<bool> stop{false};
