@@ -55,6 +55,7 @@ def main():
     p.add_argument("--train-samples", type=int, default=20000)
     p.add_argument("--train-epochs", type=int, default=5)
     p.add_argument("--train-seeds", type=int, default=1)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the retrains run")
     a = p.parse_args()
     for name in ("train_samples", "train_epochs", "train_seeds"):
         if getattr(a, name) < 1:
@@ -86,7 +87,8 @@ def main():
         runs.append({"run": os.path.abspath(folder), "candidates": candidates})
 
     def retrain_once(arch, seed):
-        return retrain(dnas, arch, arch[:-len(".json")] + f"_seed{seed}", a.data, a.train_samples, a.train_epochs, seed)
+        return retrain(dnas, arch, arch[:-len(".json")] + f"_seed{seed}", a.data, a.train_samples, a.train_epochs, seed,
+                       a.device)
 
     jobs = sorted({(c["arch"], s) for r in runs for c in r["candidates"] for s in seeds})
     print(f"==> retraining {len(jobs)} candidate archs x seeds ({a.train_epochs} epochs on {a.train_samples} images)",

@@ -17,7 +17,8 @@ seeds) and scored on the 10,000 test images; its latency is measured end to end 
 `dnas bench net`. Writes results.json, results.md and pareto.svg into the output folder.
 Searches and retrains run two at a time, one thread each (the pairs of a comparison together).
 `--search-flags` adds flags to both searches (e.g. '--mode hard': single-path dnas against random
-search on the same nested-weight supernet).
+search on the same nested-weight supernet). `--device cuda` searches and retrains on the GPU (the
+latency table and `dnas bench net` stay on this host's CPU), for budgets that 2 cores cannot reach.
 """
 import argparse
 import concurrent.futures
@@ -64,6 +65,8 @@ def main():
                    help="retrain every contestant with this many seeds; its score is their mean")
     p.add_argument("--search-flags", default="",
                    help="more flags for both searches, dnas and random, e.g. '--mode hard' (the same supernet for both)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                   help="where searches and retrains run (the latency table is always this host's CPU's)")
     p.add_argument("--latency-passes", type=int, default=7,
                    help="measure every arch's latency this many times, interleaved, and keep the median")
     p.add_argument("--widths", default="0.25,0.35,0.5,0.75,1.0", help="MobileNetV2 widths to fit to the targets")
@@ -98,7 +101,8 @@ def main():
                 return float(f.read())  # done in an earlier run into the same --out
         subprocess.call(["rm", "-rf", folder])
         seconds = run([dnas, "search", *common, "--max-samples", str(a.search_samples), "--latency-target-ms",
-                       str(target), "--seed", str(seed), "--out", folder, "--json", *search_flags, *extra],
+                       str(target), "--seed", str(seed), "--device", a.device, "--out", folder, "--json",
+                       *search_flags, *extra],
                       folder + ".log")
         with open(folder + ".seconds", "w") as f:
             f.write(f"{seconds}\n")
@@ -205,7 +209,7 @@ def main():
         # targets) trains once, and a rerun into the same --out keeps what finished.
         key = re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.relpath(arch, out))
         return retrain(dnas, arch, os.path.join(out, f"train_{key}_seed{seed}"), data, a.train_samples,
-                       a.train_epochs, seed)
+                       a.train_epochs, seed, a.device)
 
     jobs = sorted({(c["arch"], seed) for c in contestants for seed in seeds})
     scores = dict(zip(jobs, parallel([lambda j=j: retrain_once(*j) for j in jobs])))
@@ -231,7 +235,8 @@ def main():
                                 "dnas_at_least_as_good": bool(best) and best["test_top1"] >= c["test_top1"]})
     # Retraining noise: how far one seed's score strays from the contestant's mean.
     spreads = [max(c["test_top1_seeds"]) - min(c["test_top1_seeds"]) for c in contestants]
-    summary = {"space": a.space, "reachable_ms": [lo, hi], "targets_ms": targets, "random_epochs": random_epochs,
+    summary = {"space": a.space, "device": a.device, "reachable_ms": [lo, hi], "targets_ms": targets,
+               "random_epochs": random_epochs,
                "dnas_seconds": mean_dnas, "random_seconds": sum(random_seconds) / len(random_seconds),
                "latency_passes": a.latency_passes,
                "train_recipe": {"samples": a.train_samples, "epochs": a.train_epochs, "seeds": seeds},
@@ -259,7 +264,8 @@ def write_markdown(s, path):
                     f"({', '.join(f'{100 * v:.2f}' for v in c['test_top1_seeds'])}) |")
     rows.append("")
     rows.append(f"Space: {s['space']}; targets {s['targets_ms']} ms in the reachable "
-                f"{s['reachable_ms'][0]:.3f} - {s['reachable_ms'][1]:.3f} ms.")
+                f"{s['reachable_ms'][0]:.3f} - {s['reachable_ms'][1]:.3f} ms; searches and retrains on "
+                f"{s.get('device', 'cpu')}.")
     landed = [c for c in s["contestants"] if c["method"] == "dnas"
               and abs(c["predicted_ms"] / c["target_ms"] - 1) <= 0.05]
     rows.append(f"Measured latency: `dnas bench net`, batch 1, 1 thread, the median of {s['latency_passes']} "
