@@ -61,9 +61,9 @@ std::vector<std::string> sorted_class_names(const fs::path& root, const std::str
 }
 
 // Every image under one class folder, relative to the root, in ImageFolder's order; throws on
-// anything else. Adds the class folder's sub-folders (relative to the root) to `nested`.
+// anything else. Appends the class folder's sub-folders (relative to the root) to `folders`.
 std::vector<std::string> class_files(const fs::path& root, const std::string& name, const std::string& what,
-                                     std::vector<std::string>& nested) {
+                                     std::vector<std::string>& folders) {
   const fs::path dir = root / name;
   std::vector<std::string> files;
   std::error_code ec;
@@ -78,7 +78,7 @@ std::vector<std::string> class_files(const fs::path& root, const std::string& na
     }
     std::error_code kind_ec;
     if (it->is_directory(kind_ec)) {
-      nested.push_back(fs::relative(it->path(), root).string());
+      folders.push_back(fs::relative(it->path(), root).string());
       continue;
     }
     DNAS_CHECK(it->is_regular_file(kind_ec), what, ": ", it->path().string(), " is not a regular file");
@@ -109,10 +109,9 @@ ScannedFolder scan(const std::string& root, const std::string& what) {
   index.root = root;
   index.classes = sorted_class_names(root, what);
   scanned.folders.push_back("");
-  std::vector<std::string> nested;
   for (size_t label = 0; label < index.classes.size(); ++label) {
     scanned.folders.push_back(index.classes[label]);
-    for (std::string& file : class_files(root, index.classes[label], what, nested)) {
+    for (std::string& file : class_files(root, index.classes[label], what, scanned.folders)) {
       std::error_code ec;
       const uintmax_t size = fs::file_size(fs::path(root) / file, ec);
       DNAS_CHECK(!ec, what, ": cannot read ", root, "/", file, " (", ec.message(), ")");
@@ -121,7 +120,6 @@ ScannedFolder scan(const std::string& root, const std::string& what) {
       index.labels.push_back(static_cast<int64_t>(label));
     }
   }
-  scanned.folders.insert(scanned.folders.end(), nested.begin(), nested.end());
   return scanned;
 }
 

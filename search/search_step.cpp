@@ -29,6 +29,16 @@ at::Tensor reinforce_surrogate(const at::Tensor& losses, const at::Tensor& log_p
   return ((l - baseline) * log_probs).mean();
 }
 
+std::vector<int64_t> path_from_draws(const std::vector<std::vector<double>>& cdfs, const double* draws) {
+  std::vector<int64_t> path;
+  for (size_t l = 0; l < cdfs.size(); ++l) {
+    const std::vector<double>& cdf = cdfs[l];
+    const auto k = std::upper_bound(cdf.begin(), cdf.end(), draws[l]) - cdf.begin();
+    path.push_back(std::min<int64_t>(static_cast<int64_t>(cdf.size()) - 1, k));
+  }
+  return path;
+}
+
 at::Tensor latency_aware_loss(const at::Tensor& cross_entropy, const at::Tensor& latency_us, double alpha, double beta) {
   return cross_entropy * alpha * latency_us.clamp_min(1.0 + 1e-6).log().pow(beta);
 }
@@ -117,6 +127,15 @@ class AutocastScope {
   at::ScalarType previous_dtype_ = at::kHalf;
 };
 
+// Layer probabilities as running sums on the host: path_from_draws' CDF.
+std::vector<double> running_sums(const at::Tensor& probabilities) {
+  const at::Tensor p = probabilities.to(at::kCPU, at::kDouble).contiguous();
+  std::vector<double> sums;
+  double sum = 0;
+  for (int64_t k = 0; k < p.size(0); ++k) sums.push_back(sum += p.data_ptr<double>()[k]);
+  return sums;
+}
+
 }  // namespace
 
 at::Tensor SearchStepper::forward(const at::Tensor& images, const ArchSample& sample) {
@@ -129,16 +148,14 @@ at::Tensor SearchStepper::layout(const at::Tensor& images) const {
 }
 
 ArchSample SearchStepper::uniform_path() const {
-  const std::vector<at::Tensor> thetas = net_->theta_parameters();
-  std::vector<int64_t> sizes;
-  for (const at::Tensor& t : thetas) sizes.push_back(t.size(0));
-  const at::Tensor draws = at::rand({static_cast<int64_t>(sizes.size())}, at::kDouble);
-  const double* u = draws.data_ptr<double>();
+  std::vector<std::vector<double>> cdfs;
+  for (const at::Tensor& theta : thetas_)
+    cdfs.push_back(running_sums(at::full({theta.size(0)}, 1.0 / static_cast<double>(theta.size(0)), at::kDouble)));
+  const at::Tensor draws = at::rand({static_cast<int64_t>(thetas_.size())}, at::kDouble);
+  const std::vector<int64_t> path = path_from_draws(cdfs, draws.data_ptr<double>());
   ArchSample sample;
-  for (size_t l = 0; l < sizes.size(); ++l) {
-    const int64_t index = std::min(sizes[l] - 1, static_cast<int64_t>(u[l] * static_cast<double>(sizes[l])));
-    sample.push_back(one_hot_sample(sizes[l], index, thetas[l].device()));
-  }
+  for (size_t l = 0; l < path.size(); ++l)
+    sample.push_back(one_hot_sample(thetas_[l].size(0), path[l], thetas_[l].device()));
   return sample;
 }
 
@@ -179,30 +196,23 @@ StepOutput SearchStepper::reinforce_step(const at::Tensor& images, const at::Ten
                                          torch::optim::Adam& optimizer, const at::Tensor& lambda) {
   const int64_t paths = settings_.reinforce_paths;
   const size_t layers = thetas_.size();
-  // One uniform per (arch, layer), drawn on the host as uniform_path() draws, so that a seeded step
-  // draws the same archs on any device; each picks a candidate by inverting its layer's CDF.
   const at::Tensor draws = at::rand({paths, static_cast<int64_t>(layers)}, at::kDouble);
-  const double* u = draws.data_ptr<double>();
   std::vector<at::Tensor> log_p(layers);
-  std::vector<std::vector<double>> cdf(layers);
+  std::vector<std::vector<double>> cdfs(layers);
   for (size_t l = 0; l < layers; ++l) {
     log_p[l] = thetas_[l].log_softmax(0);
-    const at::Tensor p = log_p[l].detach().exp().to(at::kCPU, at::kDouble).contiguous();
-    double sum = 0;
-    for (int64_t k = 0; k < p.size(0); ++k) cdf[l].push_back(sum += p.data_ptr<double>()[k]);
+    cdfs[l] = running_sums(log_p[l].detach().exp());
   }
   const bool latency_in_loss = settings_.target_loss == TargetLoss::kNone || settings_.target_loss == TargetLoss::kHinge;
   std::vector<at::Tensor> losses, log_probs;
   StepOutput out;
   for (int64_t i = 0; i < paths; ++i) {
+    const std::vector<int64_t> path = path_from_draws(cdfs, draws.data_ptr<double>() + i * static_cast<int64_t>(layers));
     ArchSample sample;
     at::Tensor log_prob;
     for (size_t l = 0; l < layers; ++l) {
-      const double draw = u[static_cast<size_t>(i) * layers + l];
-      const auto k = std::min<int64_t>(static_cast<int64_t>(cdf[l].size()) - 1,
-                                       std::upper_bound(cdf[l].begin(), cdf[l].end(), draw) - cdf[l].begin());
-      sample.push_back(one_hot_sample(static_cast<int64_t>(cdf[l].size()), k, thetas_[l].device()));
-      log_prob = log_prob.defined() ? log_prob + log_p[l][k] : log_p[l][k];
+      sample.push_back(one_hot_sample(thetas_[l].size(0), path[l], thetas_[l].device()));
+      log_prob = log_prob.defined() ? log_prob + log_p[l][path[l]] : log_p[l][path[l]];
     }
     at::NoGradGuard no_grad;
     const at::Tensor logits = forward(images, sample);

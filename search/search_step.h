@@ -113,6 +113,12 @@ at::Tensor target_penalty(const at::Tensor& latency_us, TargetLoss form, double 
 // across steps). Descending it raises the probability of the archs whose loss beats the others'.
 at::Tensor reinforce_surrogate(const at::Tensor& losses, const at::Tensor& log_probs);
 
+// Both path samplers (uniform paths, REINFORCE's draws from softmax(theta)) draw on the host, one
+// uniform in [0, 1) per layer, so that a seeded step draws the same path on any device. Returns,
+// per layer l, the first candidate whose running sum `cdfs[l]` exceeds `draws[l]` (the inverse CDF);
+// a draw at or past a last sum that rounding left below 1 takes the last candidate.
+std::vector<int64_t> path_from_draws(const std::vector<std::vector<double>>& cdfs, const double* draws);
+
 // CE * alpha * (log LAT_us)^beta, LAT clamped above 1 us.
 at::Tensor latency_aware_loss(const at::Tensor& cross_entropy, const at::Tensor& latency_us, double alpha, double beta);
 

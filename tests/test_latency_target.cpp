@@ -79,6 +79,28 @@ TEST(ReinforceSurrogate, WeighsEachArchByItsLossAgainstTheOthersMean) {
   for (int k = 0; k < 3; ++k) EXPECT_EQ(theta.grad()[k].item<double>(), 0.0);
 }
 
+TEST(PathFromDraws, InvertsEachLayersCdf) {
+  // Layer 0: probabilities (0.25, 0.25, 0.5); layer 1: a CDF that rounding left below 1.
+  const std::vector<std::vector<double>> cdfs = {{0.25, 0.5, 1.0}, {0.5, 1.0 - 1e-12}};
+  const auto path = [&](double u0, double u1) {
+    const double draws[] = {u0, u1};
+    return path_from_draws(cdfs, draws);
+  };
+  EXPECT_EQ(path(0.0, 0.0), (std::vector<int64_t>{0, 0}));
+  EXPECT_EQ(path(0.2499, 0.4999), (std::vector<int64_t>{0, 0}));
+  EXPECT_EQ(path(0.25, 0.5), (std::vector<int64_t>{1, 1}));  // a draw on a boundary takes the next candidate
+  EXPECT_EQ(path(0.6, 0.9), (std::vector<int64_t>{2, 1}));
+  EXPECT_EQ(path(0.999999, 1.0 - 1e-13), (std::vector<int64_t>{2, 1}));  // past the last sum: the last candidate
+
+  // A layer whose every draw lands in proportion to its probabilities: 10,000 evenly spaced draws.
+  std::vector<int64_t> counts(3, 0);
+  for (int i = 0; i < 10000; ++i) {
+    const double draws[] = {(i + 0.5) / 10000.0, 0.0};
+    ++counts[static_cast<size_t>(path_from_draws(cdfs, draws)[0])];
+  }
+  EXPECT_EQ(counts, (std::vector<int64_t>{2500, 2500, 5000}));
+}
+
 TEST(DualStep, RisesWhileOverTurnsRoundWhenUnderAndStaysBounded) {
   double lambda = 0;
   for (int i = 0; i < 10; ++i) lambda = dual_step(lambda, 1200, 1000, 0.5, 3.0);
