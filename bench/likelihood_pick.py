@@ -5,8 +5,8 @@ decides the pairs".)
 For every dnas search of the given bench/search_quality.py output folders, the candidate within
 the target that theta's last probabilities (theta.jsonl) make most likely is retrained with the
 benchmark's recipe and set against the pick the search made (by supernet score) and random
-search's pick, on the same retrain seeds (their retrains are read from the run folder). No search
-runs again. Prints one line per pair and the counts.
+search's pick, on the same retrain seeds and recipe (both read from the run's results.json). No
+search runs again. Prints one line per pair and the counts.
 
 Usage: python3 bench/likelihood_pick.py --dnas build/cli/dnas --out DIR RUN [RUN ...] [--train-seeds 1]
 """
@@ -19,7 +19,7 @@ import os
 import re
 import statistics
 
-from bench_runs import read_log, retrain
+from bench_runs import retrain
 
 
 def log_likelihood(choices, theta):
@@ -33,19 +33,29 @@ def main():
     p.add_argument("--out", default="runs/likelihood_pick")
     p.add_argument("--train-seeds", type=int, default=1, help="retrain seeds 0 .. N-1 (the run's retrains must have them)")
     a = p.parse_args()
+    if a.train_seeds < 1:
+        p.error(f"--train-seeds: expected >= 1, got {a.train_seeds}")
+    for run in a.runs:
+        if not os.path.isfile(os.path.join(run, "results.json")):
+            p.error(f"{run}: no results.json (expected a finished bench/search_quality.py output folder)")
     dnas, out = os.path.abspath(a.dnas), os.path.abspath(a.out)
     os.makedirs(out, exist_ok=True)
     seeds = list(range(a.train_seeds))
 
-    def run_retrain(run, name, seed):  # search_quality.py's retrain of one contestant, by its folder name
-        return read_log(os.path.join(run, f"train_{name}_arch.json_seed{seed}", "log.jsonl"))[-1]["test_top1"]
-
     pairs = []
     for run in a.runs:
+        with open(os.path.join(run, "results.json")) as f:
+            results = json.load(f)
+        recipe = results["train_recipe"]
+        if recipe["seeds"][:len(seeds)] != seeds:
+            p.error(f"{run}: retrained with seeds {recipe['seeds']}, not {seeds}")
+        # Each contestant's retrained accuracy per seed, as search_quality.py recorded it.
+        scored = {(c["method"], c["target_ms"], c["seed"]): c["test_top1_seeds"] for c in results["contestants"]}
         for folder in sorted(glob.glob(os.path.join(run, "dnas_T*_s*"))):
             if not os.path.isdir(folder):
                 continue
             name = os.path.basename(folder)
+            target, seed = re.fullmatch(r"dnas_T([0-9.]+)_s([0-9]+)", name).groups()
             with open(os.path.join(folder, "theta.jsonl")) as f:
                 theta = json.loads([line for line in f if line.strip()][-1])
             with open(os.path.join(folder, "candidates.json")) as f:
@@ -58,13 +68,15 @@ def main():
             path = os.path.join(out, f"{os.path.basename(os.path.abspath(run))}_{name}_likeliest.json")
             with open(path, "w") as f:
                 json.dump(arch, f, indent=1)
-            pairs.append({"run": run, "name": name, "random": re.sub(r"^dnas", "random", name), "liked": liked,
-                          "arch": path})
+            pairs.append({"run": run, "name": name, "liked": liked, "arch": path, "recipe": recipe,
+                          "picked": scored[("dnas", float(target), int(seed))],
+                          "random": scored[("random", float(target), int(seed))]})
 
     def retrain_liked(pair, seed):
         if pair["liked"]["selected"]:
-            return run_retrain(pair["run"], pair["name"], seed)
-        return retrain(dnas, pair["arch"], pair["arch"][:-len(".json")] + f"_seed{seed}", "fashion-mnist", 20000, 5, seed)
+            return pair["picked"][seed]
+        return retrain(dnas, pair["arch"], pair["arch"][:-len(".json")] + f"_seed{seed}", "fashion-mnist",
+                       pair["recipe"]["samples"], pair["recipe"]["epochs"], seed)
 
     jobs = [(i, s) for i in range(len(pairs)) for s in seeds]
     print(f"==> {sum(not p['liked']['selected'] for p in pairs)} of {len(pairs)} likeliest candidates differ from the "
@@ -76,8 +88,8 @@ def main():
     margins = {"liked": [], "picked": []}
     for i, pair in enumerate(pairs):
         liked = statistics.mean(scores[(i, s)] for s in seeds)
-        picked = statistics.mean(run_retrain(pair["run"], pair["name"], s) for s in seeds)
-        rand = statistics.mean(run_retrain(pair["run"], pair["random"], s) for s in seeds)
+        picked = statistics.mean(pair["picked"][s] for s in seeds)
+        rand = statistics.mean(pair["random"][s] for s in seeds)
         for key, value in (("liked", liked), ("picked", picked)):
             wins[key] += value >= rand
             margins[key].append(value - rand)

@@ -35,6 +35,9 @@ def main():
     p.add_argument("--family", default="fire", help="a block family: the op names' common prefix")
     p.add_argument("--retrained", nargs="*", default=[], help="bench/proxy_rank.py output folders")
     a = p.parse_args()
+    for run in a.runs:
+        if not os.path.isfile(os.path.join(run, "results.json")):
+            p.error(f"{run}: no results.json (expected a finished bench/search_quality.py output folder)")
 
     in_candidates, in_picks, picks = {}, {}, []
     for run in a.runs:
