@@ -17,7 +17,8 @@ seeds) and scored on the 10,000 test images; its latency is measured end to end 
 `dnas bench net`. Writes results.json, results.md and pareto.svg into the output folder.
 Searches and retrains run two at a time, one thread each (the pairs of a comparison together).
 `--search-flags` adds flags to both searches (e.g. '--mode hard': single-path dnas against random
-search on the same nested-weight supernet). `--device cuda` searches and retrains on the GPU (the
+search on the same nested-weight supernet), `--dnas-flags` to the dnas searches only (e.g.
+'--select likelihood'). `--device cuda` searches and retrains on the GPU (the
 latency table and `dnas bench net` stay on this host's CPU), for budgets that 2 cores cannot reach.
 """
 import argparse
@@ -65,6 +66,8 @@ def main():
                    help="retrain every contestant with this many seeds; its score is their mean")
     p.add_argument("--search-flags", default="",
                    help="more flags for both searches, dnas and random, e.g. '--mode hard' (the same supernet for both)")
+    p.add_argument("--dnas-flags", default="",
+                   help="more flags for the dnas searches only, e.g. '--select likelihood'")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                    help="where searches and retrains run (the latency table is always this host's CPU's)")
     p.add_argument("--latency-passes", type=int, default=7,
@@ -83,6 +86,7 @@ def main():
     data = "fashion-mnist"
     common = ["--space", a.space, "--target", "host-cpu", "--db", db, "--data", data, "--threads", "1"]
     search_flags = shlex.split(a.search_flags)
+    dnas_flags = shlex.split(a.dnas_flags)
     began = time.monotonic()
 
     print(f"==> latency table of the {a.space} space at 28x28x1 (host-cpu)", flush=True)
@@ -110,7 +114,7 @@ def main():
 
     pairs = [(t, s) for t in targets for s in range(a.first_seed, a.first_seed + a.seeds)]
     print(f"==> {len(pairs)} dnas searches ({a.search_epochs} epochs on {a.search_samples} images)", flush=True)
-    dnas_seconds = parallel([lambda t=t, s=s: search(f"dnas_T{t}_s{s}", t, s, ["--epochs", str(a.search_epochs)])
+    dnas_seconds = parallel([lambda t=t, s=s: search(f"dnas_T{t}_s{s}", t, s, ["--epochs", str(a.search_epochs), *dnas_flags])
                              for t, s in pairs])
     # Random search at equal wall-clock: its epochs cost less, so it gets as many as fit the time.
     # A search's time is a fixed part (loading, scoring the candidates) plus its epochs (each
@@ -241,7 +245,8 @@ def main():
                "latency_passes": a.latency_passes,
                "train_recipe": {"samples": a.train_samples, "epochs": a.train_epochs, "seeds": seeds},
                "median_seed_spread": statistics.median(spreads), "max_seed_spread": max(spreads),
-               "search_epochs": a.search_epochs, "search_flags": a.search_flags, "dnas_wins": wins, "pairs": len(pairs),
+               "search_epochs": a.search_epochs, "search_flags": a.search_flags,
+               "dnas_flags": a.dnas_flags, "dnas_wins": wins, "pairs": len(pairs),
                "mean_margin": sum(margins) / len(margins), "baselines": baseline_checks,
                "minutes": (time.monotonic() - began) / 60, "contestants": contestants}
     with open(os.path.join(out, "results.json"), "w") as f:
@@ -279,7 +284,8 @@ def write_markdown(s, path):
                 f"{100 * s['mean_margin']:+.2f} points. Random search ran {s['random_epochs']} epochs to dnas' "
                 f"{s['search_epochs']} in {s['random_seconds']:.0f} s to dnas' {s['dnas_seconds']:.0f} s "
                 f"({100 * s['random_seconds'] / s['dnas_seconds']:.0f}% of its wall-clock)"
-                + (f"; both searched with `{s['search_flags']}`." if s.get("search_flags") else "."))
+                + (f"; both searched with `{s['search_flags']}`" if s.get("search_flags") else "")
+                + (f"; dnas also with `{s['dnas_flags']}`" if s.get("dnas_flags") else "") + ".")
     for b in s["baselines"]:
         best = "none" if b["best_dnas_at_or_below"] is None else f"{100 * b['best_dnas_at_or_below']:.2f}%"
         rows.append(f"{b['baseline']}: {100 * b['test_top1']:.2f}% at {b['measured_ms']:.3f} ms; best dnas result at "

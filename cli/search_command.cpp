@@ -122,16 +122,17 @@ void run_search_command(SearchFlags& f) {
   }
   std::cout << "\nsearch finished: " << config.space << " on " << config.target << ", " << config.epochs << " epochs"
             << (config.method == "random" ? " (random search)" : "") << "\n";
-  Table table({"", "candidate", "latency", "accuracy", "blocks"}, {false, false, true, true, false});
+  Table table({"", "candidate", "latency", "accuracy", "log p", "blocks"}, {false, false, true, true, true, false});
   for (const Candidate& c : result.candidates) {
     std::string blocks;
     for (const std::string& op : c.ops) blocks += (blocks.empty() ? "" : " ") + op;
     const std::string band = c.within_target ? "" : std::string(" (") + off_target(c, target_ms * 1000) + ")";
     table.add_row({c.selected ? "*" : "", c.name, fixed(c.latency_us / 1000.0, 3) + " ms" + band,
-                   percent(c.accuracy), blocks});
+                   percent(c.accuracy), fixed(c.log_likelihood, 2), blocks});
   }
   std::cout << "  candidates, scored on the theta split"
-            << (config.recalibration_batches > 0 ? " with recalibrated BatchNorm statistics" : "") << ":\n";
+            << (config.recalibration_batches > 0 ? " with recalibrated BatchNorm statistics" : "")
+            << " (log p: under softmax(theta); * won by " << config.select << "):\n";
   table.print(std::cout, "    ");
   std::cout << "  chosen blocks:";
   for (size_t i = 0; i < result.choices.size(); ++i) std::cout << (i % 6 == 0 ? "\n    " : " ") << result.choices[i];
@@ -235,7 +236,8 @@ void add_search_commands(CLI::App& app) {
       "Search an architecture: train a Gumbel-softmax supernet against a target's latency table\n"
       "The loss is CE * alpha * (log LAT)^beta with LAT the expected latency from the target's table,\n"
       "or CE + penalty * |LAT/T - 1| with a target T. The result is the best of argmax(theta) and\n"
-      "--samples draws within the target by BN-recalibrated accuracy. --mode soft runs every\n"
+      "--samples draws within the target by BN-recalibrated accuracy (--select likelihood: the one\n"
+      "softmax(theta) makes likeliest). --mode soft runs every\n"
       "candidate (FBNet); --mode hard one sampled path per step, about 6x faster, its candidates\n"
       "sharing nested weights.\n"
       "Writes a run directory (config.json, log.jsonl, theta.jsonl, checkpoint.pt, arch.json,\n"

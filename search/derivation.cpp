@@ -34,7 +34,8 @@ std::vector<torch::nn::BatchNorm2dImpl*> path_batch_norms(Supernet& net, const A
 
 Json candidate_to_json(const Candidate& c) {
   return {{"name", c.name}, {"choices", c.ops}, {"predicted_latency_ms", c.latency_us / 1000.0},
-          {"accuracy_theta_split", c.accuracy}, {"within_target", c.within_target}, {"selected", c.selected}};
+          {"accuracy_theta_split", c.accuracy}, {"log_likelihood", c.log_likelihood},
+          {"within_target", c.within_target}, {"selected", c.selected}};
 }
 
 ArchSample choice_sample(const Supernet& net, const std::vector<int64_t>& choice) {
@@ -102,6 +103,12 @@ std::vector<std::vector<double>> log_probabilities(const Supernet& net) {
   return out;
 }
 
+double log_likelihood(const std::vector<std::vector<double>>& log_p, const std::vector<int64_t>& choice) {
+  double sum = 0;
+  for (size_t l = 0; l < choice.size(); ++l) sum += log_p[l][static_cast<size_t>(choice[l])];
+  return sum;
+}
+
 std::vector<int64_t> argmax_choice(const Supernet& net) {
   std::vector<int64_t> choice;
   for (const std::vector<double>& p : net->probabilities())
@@ -115,6 +122,7 @@ std::vector<int64_t> argmax_choice(const Supernet& net) {
 // the band (1-7 of 16 in the search-quality runs of 2026-12-03) against random search's full K.
 std::vector<Candidate> draw_candidates(const SearchConfig& config, const Supernet& net, const DerivationInputs& in) {
   const std::vector<std::vector<double>> probabilities = net->probabilities();
+  const std::vector<std::vector<double>> log_p = log_probabilities(net);
   std::mt19937_64 rng(derive_seed(config.seed, -2, 0, 0));
   std::vector<Candidate> out;
   auto add = [&](std::string name, std::vector<int64_t> choice) {
@@ -124,6 +132,7 @@ std::vector<Candidate> draw_candidates(const SearchConfig& config, const Superne
     c.name = std::move(name);
     c.choice = std::move(choice);
     c.latency_us = arch_latency_us(in.latency_us, in.fixed_us, c.choice);
+    c.log_likelihood = log_likelihood(log_p, c.choice);
     c.within_target = within_target(config, c.latency_us);
     out.push_back(std::move(c));
     return true;
@@ -165,16 +174,18 @@ void score(const SearchConfig& config, Supernet& net, const DerivationInputs& in
                                  derive_seed(config.seed, -1, 1, -1), channels_last, recalibrate);
 }
 
-// The most accurate candidate within the target (fewer microseconds break ties); when none is
-// within it, the one nearest to it.
-size_t select(const std::vector<Candidate>& candidates, double target_us) {
+// The candidate within the target with the highest accuracy, or with --select likelihood the
+// highest log-likelihood (fewer microseconds break ties); when none is within it, the one nearest
+// to it.
+size_t select_candidate(const std::vector<Candidate>& candidates, double target_us, const std::string& by) {
+  const auto merit = [&](const Candidate& c) { return by == "likelihood" ? c.log_likelihood : c.accuracy; };
   size_t best = 0;
   bool found = false;
   for (size_t i = 0; i < candidates.size(); ++i) {
     const Candidate& c = candidates[i];
     if (!c.within_target) continue;
     const Candidate& b = candidates[best];
-    if (!found || c.accuracy > b.accuracy || (c.accuracy == b.accuracy && c.latency_us < b.latency_us)) best = i;
+    if (!found || merit(c) > merit(b) || (merit(c) == merit(b) && c.latency_us < b.latency_us)) best = i;
     found = true;
   }
   if (found) return best;
@@ -192,7 +203,7 @@ std::vector<Candidate> derive_architecture(const SearchConfig& config, Supernet&
     score(config, net, in, channels_last, candidates[i], i);
     if (on_candidate) on_candidate(candidates[i]);
   }
-  size_t chosen = select(candidates, config.latency_target_ms * 1000.0);
+  size_t chosen = select_candidate(candidates, config.latency_target_ms * 1000.0, config.select);
   if (config.latency_constraint == "hard") {
     const Projection p = project_onto_target(candidates[chosen].choice, in.latency_us, in.fixed_us,
                                              log_probabilities(net), config.latency_target_ms * 1000.0);
@@ -201,6 +212,7 @@ std::vector<Candidate> derive_architecture(const SearchConfig& config, Supernet&
       projected.name = "projected (" + candidates[chosen].name + ")";
       projected.choice = p.choice;
       projected.latency_us = p.latency_us;
+      projected.log_likelihood = log_likelihood(log_probabilities(net), p.choice);
       projected.within_target = p.fits && within_target(config, p.latency_us);
       score(config, net, in, channels_last, projected, candidates.size());
       if (on_candidate) on_candidate(projected);

@@ -7,7 +7,10 @@
 // after its BatchNorm statistics are re-estimated on training images (SPOS: the running
 // statistics of a supernet were gathered on a mixture of paths, which one path does not
 // reproduce). The result is the most accurate candidate within the target (|LAT / T - 1| <=
-// tolerance), or without a target the most accurate one; with --latency-constraint hard it is
+// tolerance), or without a target the most accurate one; with --select likelihood it is instead
+// the one that softmax(theta) makes likeliest (the sum over layers of log p(choice)), which
+// retrained better than the supernet's pick in 18 of 24 search-quality pairs (bench/README.md,
+// "What decides the pairs"); with --latency-constraint hard it is
 // then projected onto LAT <= T (latency_target.h), and the projection is scored too. Every candidate is kept, with its table
 // latency and accuracy, for the run's candidates.json, the CLI and the report.
 #pragma once
@@ -30,6 +33,7 @@ struct Candidate {
   std::vector<std::string> ops;
   double latency_us = 0;          // the table's
   double accuracy = 0;            // on the theta split
+  double log_likelihood = 0;      // of `choice` under softmax(theta) at the end of the search
   bool within_target = true;
   bool selected = false;
 };

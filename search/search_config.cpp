@@ -122,6 +122,10 @@ const ConfigFields<SearchConfig>& search_config_fields() {
           .integer("samples", &C::samples,
                    "Archs drawn from softmax(theta) within the target (others are redrawn), besides the argmax; the best wins (0: argmax)",
                    Range::between(0, 10000))
+          .text("select", &C::select,
+                "Which candidate within the target wins: accuracy (its score on the theta split through the "
+                "supernet) or likelihood (the one softmax(theta) makes likeliest; the scores are still reported)",
+                {"accuracy", "likelihood"})
           .integer("recalibration_batches", &C::recalibration_batches,
                    "Training batches that re-estimate an arch's BatchNorm statistics before it is scored (0: none)",
                    Range::between(0, 100000))
@@ -168,6 +172,9 @@ void SearchConfig::validate() const {
   DNAS_CHECK(latency_constraint == "soft" || has_target(), "--latency-constraint hard: needs --latency-target-ms");
   DNAS_CHECK(latency_target_ms == 0 || latency_target_fraction == 0,
              "--latency-target-ms and --latency-target-fraction: give one of them");
+  DNAS_CHECK(method == "dnas" || select == "accuracy",
+             "--select likelihood: --method random draws its archs uniformly, so none is likelier (use --select "
+             "accuracy)");
   DNAS_CHECK(method == "dnas" || samples >= 1, "--method random: needs --samples >= 1 (the random archs to score)");
   if (!lut_dtype.empty()) check_lut_settings({1, lut_dtype, "nchw"}, "--lut-dtype");  // "": the target's
   if (!lut_layout.empty()) check_lut_settings({1, "fp32", lut_layout}, "--lut-layout");

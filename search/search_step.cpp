@@ -148,9 +148,12 @@ at::Tensor SearchStepper::layout(const at::Tensor& images) const {
 }
 
 ArchSample SearchStepper::uniform_path() const {
-  std::vector<std::vector<double>> cdfs;
-  for (const at::Tensor& theta : thetas_)
-    cdfs.push_back(running_sums(at::full({theta.size(0)}, 1.0 / static_cast<double>(theta.size(0)), at::kDouble)));
+  std::vector<std::vector<double>> cdfs;  // (k + 1) / K: every candidate of a layer equally likely
+  for (const at::Tensor& theta : thetas_) {
+    const int64_t size = theta.size(0);
+    std::vector<double>& cdf = cdfs.emplace_back();
+    for (int64_t k = 1; k <= size; ++k) cdf.push_back(static_cast<double>(k) / static_cast<double>(size));
+  }
   const at::Tensor draws = at::rand({static_cast<int64_t>(thetas_.size())}, at::kDouble);
   const std::vector<int64_t> path = path_from_draws(cdfs, draws.data_ptr<double>());
   ArchSample sample;

@@ -135,6 +135,9 @@ TEST_F(CliSearch, BadInputGivesOneLineAndExitTwo) {
   expect_one_line_error(run("search --dual-lr -0.5 --out " + path("a")), "--dual-lr: expected a value in (0, 100], got -0.5");
   expect_one_line_error(run("search --method random --samples 0 --out " + path("a")), "--method random: needs --samples >= 1");
   expect_one_line_error(run("search --latency-constraint hard --out " + path("a")), "--latency-constraint hard: needs --latency-target-ms");
+  expect_one_line_error(run("search --method random --select likelihood --out " + path("a")),
+                        "--select likelihood: --method random draws its archs uniformly");
+  expect_one_line_error(run("search --select best --out " + path("a")), "--select");
   expect_one_line_error(run("search --latency-target-fraction 1.5 --out " + path("a")),
                         "--latency-target-fraction: expected a value in");
   expect_one_line_error(run("search --latency-target-ms 1 --latency-target-fraction 0.5 --out " + path("a")),

@@ -11,6 +11,7 @@
 #include <torch/nn/functional/loss.h>
 #include <torch/optim/sgd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cmath>
@@ -457,6 +458,59 @@ TEST(Derivation, SamplesAreDrawnWithinTheTarget) {
       EXPECT_EQ(candidates.size(), std::string(method) == "dnas" ? 4u : 3u) << method;  // + the argmax
     }
   }
+}
+
+// --select likelihood hands back the candidate within the target that softmax(theta) makes
+// likeliest, not the most accurate one: on the space above, theta is set so that the likeliest of
+// the three archs in the band is one that --select accuracy did not choose, while the argmax (two
+// ir_k3_e6, 240 us) is likelier still but over the target.
+TEST(Derivation, SelectLikelihoodTakesTheLikeliestCandidateWithinTheTarget) {
+  TinyDerivation tiny(5);
+  Supernet& net = tiny.net;
+  const std::vector<std::vector<double>> latency_us(3, {100.0, 10.0});
+  const DerivationInputs in{tiny.data, tiny.split, tiny.split, latency_us, 30.0};
+  SearchConfig c;
+  c.latency_target_ms = 0.15;
+  c.samples = 16;
+  c.batch_size = 16;
+  c.recalibration_batches = 1;
+  auto selected = [](const std::vector<Candidate>& candidates) {
+    const auto it = std::find_if(candidates.begin(), candidates.end(), [](const Candidate& x) { return x.selected; });
+    EXPECT_NE(it, candidates.end());
+    return *it;
+  };
+  const std::vector<Candidate> by_accuracy = derive_architecture(c, net, in, false);
+  const Candidate most_accurate = selected(by_accuracy);
+  for (const Candidate& x : by_accuracy)
+    if (x.within_target) { EXPECT_LE(x.accuracy, most_accurate.accuracy) << x.name; }
+
+  // The one ir_k3_e6 of the band arch `wanted` (not the most accurate) gets logit 2, another
+  // layer's ir_k3_e6 logit 1, the third layer's skip logit 2.
+  const std::vector<int64_t> wanted = most_accurate.choice == std::vector<int64_t>{0, 1, 1}
+                                          ? std::vector<int64_t>{1, 0, 1}
+                                          : std::vector<int64_t>{0, 1, 1};
+  const size_t strong = wanted[0] == 0 ? 0 : 1, weak = strong == 0 ? 1 : 0;
+  {
+    at::NoGradGuard no_grad;
+    const std::vector<at::Tensor> thetas = net->theta_parameters();
+    for (const at::Tensor& theta : thetas) theta.zero_();
+    thetas[strong][0].fill_(2.0);
+    thetas[weak][0].fill_(1.0);
+    thetas[2][1].fill_(2.0);
+  }
+  c.select = "likelihood";
+  const std::vector<Candidate> by_likelihood = derive_architecture(c, net, in, false);
+  const Candidate likeliest = selected(by_likelihood);
+  EXPECT_EQ(likeliest.choice, wanted);
+  // log p = log sigmoid(2) + log sigmoid(-1) + log sigmoid(2) for the wanted arch.
+  const auto log_sigmoid = [](double x) { return -std::log1p(std::exp(-x)); };
+  EXPECT_NEAR(likeliest.log_likelihood, 2 * log_sigmoid(2) + log_sigmoid(-1), 1e-6);  // theta is fp32
+  const Candidate& argmax = by_likelihood.front();
+  ASSERT_EQ(argmax.name, "argmax");
+  EXPECT_FALSE(argmax.within_target);
+  EXPECT_GT(argmax.log_likelihood, likeliest.log_likelihood);
+  for (const Candidate& x : by_likelihood)
+    if (x.within_target) { EXPECT_LE(x.log_likelihood, likeliest.log_likelihood) << x.name; }
 }
 
 TEST(Search, SoftAndHardModesBothLearn) {
