@@ -205,14 +205,15 @@ std::vector<Candidate> derive_architecture(const SearchConfig& config, Supernet&
   }
   size_t chosen = select_candidate(candidates, config.latency_target_ms * 1000.0, config.select);
   if (config.latency_constraint == "hard") {
-    const Projection p = project_onto_target(candidates[chosen].choice, in.latency_us, in.fixed_us,
-                                             log_probabilities(net), config.latency_target_ms * 1000.0);
+    const std::vector<std::vector<double>> log_p = log_probabilities(net);
+    const Projection p = project_onto_target(candidates[chosen].choice, in.latency_us, in.fixed_us, log_p,
+                                             config.latency_target_ms * 1000.0);
     if (p.choice != candidates[chosen].choice) {
       Candidate projected;
       projected.name = "projected (" + candidates[chosen].name + ")";
       projected.choice = p.choice;
       projected.latency_us = p.latency_us;
-      projected.log_likelihood = log_likelihood(log_probabilities(net), p.choice);
+      projected.log_likelihood = log_likelihood(log_p, p.choice);
       projected.within_target = p.fits && within_target(config, p.latency_us);
       score(config, net, in, channels_last, projected, candidates.size());
       if (on_candidate) on_candidate(projected);
