@@ -1,6 +1,7 @@
 // After the search: which architecture it hands back.
 //
-// The candidates are the argmax of theta and `samples` distinct archs within the target drawn from
+// The candidates are the argmax of theta, with a target the likeliest arch within it (exactly:
+// likeliest_within in latency_target.h), and `samples` distinct archs within the target drawn from
 // softmax(theta) (FBNet draws 6 and retrains them all; draws outside the target are rejected, so
 // theta's preference is sampled where the result may lie), or for --method random `samples`
 // uniform random archs within the target. Each is scored through the supernet on the theta split
@@ -28,7 +29,7 @@
 namespace dnas {
 
 struct Candidate {
-  std::string name;               // "argmax", "sample 2", "random 5", "projected"
+  std::string name;               // "argmax", "likeliest", "sample 2", "random 5", "projected (...)"
   std::vector<int64_t> choice;    // candidate index per searchable layer
   std::vector<std::string> ops;
   double latency_us = 0;          // the table's

@@ -1,6 +1,7 @@
 #include "search/latency_target.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "common/error.h"
@@ -82,6 +83,64 @@ Projection project_onto_target(std::vector<int64_t> choice, const std::vector<st
   p.choice = std::move(choice);
   p.fits = p.latency_us <= target_us;
   return p;
+}
+
+Likeliest likeliest_within(const std::vector<std::vector<double>>& latency_us, double fixed_us,
+                           const std::vector<std::vector<double>>& preference, double low_us, double high_us) {
+  // Each layer's cheapest candidate is the floor it spends from, so the bins cover only the room
+  // above the cheapest arch: [0, high - cheapest].
+  const size_t layers = latency_us.size();
+  std::vector<double> floor_us(layers);
+  double cheapest = fixed_us;
+  for (size_t l = 0; l < layers; ++l) {
+    floor_us[l] = *std::min_element(latency_us[l].begin(), latency_us[l].end());
+    cheapest += floor_us[l];
+  }
+  Likeliest out;
+  const double room = high_us - cheapest;
+  if (!(room >= 0)) return out;
+  const double bin_us = std::max(0.1, room / 20000.0);
+  const size_t bins = static_cast<size_t>(room / bin_us) + 1;
+  constexpr double kNone = -std::numeric_limits<double>::infinity();
+  std::vector<double> score(bins, kNone), spent(bins, 0);  // the best prefix per bin, its exact room used
+  score[0] = 0;
+  std::vector<std::vector<int32_t>> from(layers, std::vector<int32_t>(bins, -1));  // its previous bin
+  std::vector<std::vector<int32_t>> picked(layers, std::vector<int32_t>(bins, -1));
+  for (size_t l = 0; l < layers; ++l) {
+    std::vector<double> next_score(bins, kNone), next_spent(bins, 0);
+    for (size_t b = 0; b < bins; ++b) {
+      if (score[b] == kNone) continue;
+      for (size_t i = 0; i < latency_us[l].size(); ++i) {
+        const double used = spent[b] + (latency_us[l][i] - floor_us[l]);
+        if (used > room) continue;
+        const size_t to = std::min(bins - 1, static_cast<size_t>(used / bin_us));
+        const double s = score[b] + preference[l][i];
+        if (s > next_score[to]) {
+          next_score[to] = s;
+          next_spent[to] = used;
+          from[l][to] = static_cast<int32_t>(b);
+          picked[l][to] = static_cast<int32_t>(i);
+        }
+      }
+    }
+    score.swap(next_score);
+    spent.swap(next_spent);
+  }
+  size_t best = 0;
+  for (size_t b = 0; b < bins; ++b) {
+    const double latency = cheapest + spent[b];
+    if (score[b] == kNone || latency < low_us || latency > high_us) continue;
+    if (!out.found || score[b] > score[best]) best = b;
+    out.found = true;
+  }
+  if (!out.found) return out;
+  out.choice.assign(layers, 0);
+  for (size_t l = layers, b = best; l-- > 0;) {
+    out.choice[l] = picked[l][b];
+    b = static_cast<size_t>(from[l][b]);
+  }
+  out.latency_us = arch_latency_us(latency_us, fixed_us, out.choice);
+  return out;
 }
 
 }  // namespace dnas

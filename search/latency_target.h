@@ -9,7 +9,10 @@
 //   - the greedy projection of --latency-constraint hard onto LAT <= T (TF-NAS's shrink, then
 //     expand): first, while over the target, the downgrade that loses the least theta preference
 //     (log-probability) per microsecond saved; then, while any upgrade still fits, the one that
-//     gains the most preference per microsecond spent.
+//     gains the most preference per microsecond spent;
+//   - the likeliest arch within a latency band (the derivation's "likeliest" candidate): the
+//     multiple-choice knapsack max sum of preference s.t. low <= LAT <= high, solved exactly by
+//     dynamic programming over the latency spent.
 #pragma once
 
 #include <cstdint>
@@ -47,5 +50,18 @@ struct Projection {
 // wanted (the search passes log softmax(theta)).
 Projection project_onto_target(std::vector<int64_t> choice, const std::vector<std::vector<double>>& latency_us,
                                double fixed_us, const std::vector<std::vector<double>>& preference, double target_us);
+
+struct Likeliest {
+  std::vector<int64_t> choice;
+  double latency_us = 0;
+  bool found = false;  // false when no arch of the space lies in [low_us, high_us]
+};
+
+// The arch with the largest summed `preference` (see project_onto_target) whose latency lies in
+// [low_us, high_us]. Dynamic programming over the latency spent, in bins of max(0.1 us, band top /
+// 20,000) that keep each bin's best prefix with its exact latency: exact except that an arch within
+// (layers x bin) of the band's edges may be missed for a likelier one just outside them.
+Likeliest likeliest_within(const std::vector<std::vector<double>>& latency_us, double fixed_us,
+                           const std::vector<std::vector<double>>& preference, double low_us, double high_us);
 
 }  // namespace dnas

@@ -120,11 +120,12 @@ const ConfigFields<SearchConfig>& search_config_fields() {
           .number("latency_tolerance", &C::latency_tolerance,
                   "A result is within the target when |LAT / target - 1| <= this", Range::between(0, 1))
           .integer("samples", &C::samples,
-                   "Archs drawn from softmax(theta) within the target (others are redrawn), besides the argmax; the best wins (0: argmax)",
+                   "Archs drawn from softmax(theta) within the target (others are redrawn), besides the argmax and the likeliest arch "
+                   "within the target; the best wins (0: those two only)",
                    Range::between(0, 10000))
           .text("select", &C::select,
                 "Which candidate within the target wins: accuracy (its score on the theta split through the "
-                "supernet) or likelihood (the one softmax(theta) makes likeliest; the scores are still reported)",
+                "supernet) or likelihood (the one softmax(theta) makes likeliest, found exactly; the scores are still reported)",
                 {"accuracy", "likelihood"})
           .integer("recalibration_batches", &C::recalibration_batches,
                    "Training batches that re-estimate an arch's BatchNorm statistics before it is scored (0: none)",

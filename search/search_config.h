@@ -59,7 +59,7 @@ struct SearchConfig {
   double dual_max = 20.0;          // dual: |lambda| bound
   std::string latency_constraint = "soft";  // hard: project the result onto LAT <= target
   double latency_tolerance = 0.05;  // a result is within the target when |LAT / target - 1| <= this
-  int64_t samples = 16;            // archs drawn from softmax(theta) within the target, besides the argmax
+  int64_t samples = 16;            // archs drawn from softmax(theta) within the target, besides the argmax and the likeliest
   std::string select = "accuracy";  // which candidate within the target wins: accuracy | likelihood (derivation.h)
   int64_t recalibration_batches = 10;  // training batches that re-estimate BN statistics per arch (0: none)
   double w_fraction = 0.8;         // of the training set; the rest trains theta

@@ -191,6 +191,59 @@ TEST(Projection, KeepsAnArchThatAlreadyFitsAndSpendsWhatIsLeft) {
   EXPECT_EQ(p.downgrades + p.upgrades, 0);
 }
 
+// The likeliest arch within a band is exact: on spaces small enough to enumerate (5 layers of 4
+// candidates, whole-microsecond latencies, so no two prefixes share a 0.1 us bin unless they
+// spend the same), it finds the brute-force optimum of every band, lies in the band, and reports
+// that no arch lies in a band that none reaches.
+TEST(Likeliest, FindsWhatBruteForceFindsWithinEveryBand) {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::uniform_int_distribution<int> cost(1, 120);
+  int feasible_cases = 0, empty_cases = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    const size_t layers = 5, k = 4;
+    std::vector<std::vector<double>> latency(layers, std::vector<double>(k)), preference = latency;
+    for (size_t l = 0; l < layers; ++l)
+      for (size_t i = 0; i < k; ++i) {
+        latency[l][i] = cost(rng);
+        preference[l][i] = std::log(0.01 + unit(rng));
+      }
+    const LatencyRange range = reachable_latency(latency, 7.0);
+    const double centre = range.min_us + unit(rng) * (range.max_us - range.min_us);
+    const double half = trial % 3 == 0 ? 0.4 : 0.05 * centre;  // narrow bands are often empty
+    const double low = centre - half, high = centre + half;
+    bool feasible = false;
+    double best = -1e300;
+    for (size_t code = 0; code < 1024; ++code) {
+      std::vector<int64_t> choice;
+      double pref = 0;
+      for (size_t l = 0, c = code; l < layers; ++l, c /= k) {
+        choice.push_back(static_cast<int64_t>(c % k));
+        pref += preference[l][c % k];
+      }
+      const double lat = arch_latency_us(latency, 7.0, choice);
+      if (lat < low || lat > high) continue;
+      feasible = true;
+      best = std::max(best, pref);
+    }
+    const Likeliest found = likeliest_within(latency, 7.0, preference, low, high);
+    ASSERT_EQ(found.found, feasible) << "trial " << trial;
+    if (!feasible) {
+      ++empty_cases;
+      continue;
+    }
+    ++feasible_cases;
+    EXPECT_DOUBLE_EQ(found.latency_us, arch_latency_us(latency, 7.0, found.choice)) << "trial " << trial;
+    EXPECT_GE(found.latency_us, low) << "trial " << trial;
+    EXPECT_LE(found.latency_us, high) << "trial " << trial;
+    double pref = 0;
+    for (size_t l = 0; l < layers; ++l) pref += preference[l][static_cast<size_t>(found.choice[l])];
+    EXPECT_NEAR(pref, best, 1e-12) << "trial " << trial;
+  }
+  EXPECT_GT(feasible_cases, 150);
+  EXPECT_GT(empty_cases, 10);
+}
+
 TEST(TargetRange, AnImpossibleTargetNamesTheRange) {
   const LatencyRange r = reachable_latency({{100, 300}, {50, 200}}, 25);
   EXPECT_EQ(r.min_us, 175);
