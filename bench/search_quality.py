@@ -120,13 +120,17 @@ def main():
     # A search's time is a fixed part (loading, scoring the candidates) plus its epochs (each
     # logged with its seconds), so two calibration searches, run two at a time as the real ones
     # are, give both parts; scaling a short run's whole time per epoch would count the fixed part
-    # once per epoch and give random search less time than dnas (runs 6-8 gave it 70-78%).
+    # once per epoch and give random search less time than dnas (runs 6-8 gave it 70-78%). One
+    # calibration search at the lowest and one at the highest target: scoring the candidates costs more at
+    # a higher target (run 17: 9 s of fixed time at 1.082 ms, 15 s at 1.932 ms), and calibrating
+    # at the lower one only gave random search the difference on top of dnas' clock.
     calib_epochs = a.search_epochs
     calib_names = ("random_calibration", "random_calibration_b")
-    calib = parallel([lambda n=n, seed=seed: search(n, targets[0], seed,
-                                                    ["--method", "random", "--samples", str(a.random_archs),
-                                                     "--epochs", str(calib_epochs)])
-                      for n, seed in zip(calib_names, (98, 99))])
+    calib_targets = (targets[0], targets[-1])
+    calib = parallel([lambda n=n, seed=seed, t=t: search(n, t, seed,
+                                                         ["--method", "random", "--samples", str(a.random_archs),
+                                                          "--epochs", str(calib_epochs)])
+                      for n, seed, t in zip(calib_names, (98, 99), calib_targets)])
     epoch_seconds = [sum(e["seconds"] for e in read_log(os.path.join(out, name, "log.jsonl"))) for name in calib_names]
     per_epoch = sum(epoch_seconds) / len(epoch_seconds) / calib_epochs
     fixed = max(0.0, sum(c - e for c, e in zip(calib, epoch_seconds)) / len(calib))
