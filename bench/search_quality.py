@@ -170,7 +170,7 @@ def main():
         5%). Interleaved passes spread a spell over every arch, and the median drops it. A spell longer
         than half the passes still moves the median (run 12: 3.063 ms for a 1.843 ms arch), so an arch
         whose median is over 1.25x its fastest pass gets --latency-passes more passes (interleaved with
-        the others so flagged), once."""
+        the others so flagged), once. Returns each arch's sorted readings and the archs remeasured."""
         archs = sorted(set(archs))
         readings = {arch: [] for arch in archs}
         order = random.Random(0)
@@ -190,8 +190,7 @@ def main():
             print(f"    {len(disagreeing)} arch(s) whose passes disagree (median > 1.25x the fastest): "
                   f"{a.latency_passes} more passes", flush=True)
             passes(disagreeing, a.latency_passes, a.latency_passes)
-        remeasured.extend(os.path.relpath(arch, out) for arch in disagreeing)
-        return {arch: sorted(r) for arch, r in readings.items()}
+        return {arch: sorted(r) for arch, r in readings.items()}, [os.path.relpath(arch, out) for arch in disagreeing]
 
     print("==> measuring latencies", flush=True)
     widths = sorted(float(w) for w in a.widths.split(","))
@@ -200,8 +199,7 @@ def main():
     with open(squeeze, "w") as f:
         json.dump(zoo("squeezenet1_1_small"), f, indent=1)
     searched = [os.path.join(out, f"{method}_T{t}_s{s}", "arch.json") for t, s in pairs for method in ("dnas", "random")]
-    remeasured = []
-    latencies = measure_latencies(searched + list(mobile.values()) + [squeeze])
+    latencies, remeasured = measure_latencies(searched + list(mobile.values()) + [squeeze])
     median = {arch: statistics.median(r) for arch, r in latencies.items()}
     mobile_ms = {w: median[path] for w, path in mobile.items()}
     contestants = []

@@ -117,8 +117,8 @@ std::vector<int64_t> argmax_choice(const Supernet& net) {
 }
 
 // The archs to score: the argmax, the likeliest arch within the target (with a target), then
-// `samples` distinct archs within the target drawn from
-// softmax(theta) (--method random: uniformly). Draws over or under the target are rejected, not
+// `samples` distinct archs within the target drawn from softmax(theta) (--method random:
+// uniformly). Draws over or under the target are rejected, not
 // scored: a theta still spread over the space would otherwise leave a handful of its samples in
 // the band (1-7 of 16 in the search-quality runs of 2026-12-03) against random search's full K.
 std::vector<Candidate> draw_candidates(const SearchConfig& config, const Supernet& net, const DerivationInputs& in) {

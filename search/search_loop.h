@@ -6,9 +6,9 @@
 // table; the power applies to the log, which a common reimplementation bug gets wrong), and with
 // a target one of the forms in search/search_step.h; the dual multiplier is updated after every
 // theta step (search/latency_target.h). A target outside what the space can reach is refused.
-// At the end the result is chosen among the argmax, the likeliest arch within the target and samples of softmax(theta), scored with
-// recalibrated BatchNorm statistics, and optionally projected onto the target
-// (search/derivation.h).
+// At the end the result is chosen among the argmax, the likeliest arch within the target and
+// samples of softmax(theta), scored with recalibrated BatchNorm statistics, and optionally
+// projected onto the target (search/derivation.h).
 //
 // The run directory (train/run_dir.h) holds config.json, log.jsonl (one line per epoch),
 // theta.jsonl (theta after every epoch), checkpoint.pt (written atomically at every epoch end,
