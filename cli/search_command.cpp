@@ -122,16 +122,26 @@ void run_search_command(SearchFlags& f) {
   }
   std::cout << "\nsearch finished: " << config.space << " on " << config.target << ", " << config.epochs << " epochs"
             << (config.method == "random" ? " (random search)" : "") << "\n";
-  Table table({"", "candidate", "latency", "accuracy", "log p", "blocks"}, {false, false, true, true, true, false});
+  const bool trials = config.select == "trained";
+  std::vector<std::string> header{"", "candidate", "latency", "accuracy", "log p", "blocks"};
+  std::vector<bool> right{false, false, true, true, true, false};
+  if (trials) {
+    header.insert(header.begin() + 4, "trained");
+    right.insert(right.begin() + 4, true);
+  }
+  Table table(header, right);
   for (const Candidate& c : result.candidates) {
     std::string blocks;
     for (const std::string& op : c.ops) blocks += (blocks.empty() ? "" : " ") + op;
     const std::string band = c.within_target ? "" : std::string(" (") + off_target(c, target_ms * 1000) + ")";
-    table.add_row({c.selected ? "*" : "", c.name, fixed(c.latency_us / 1000.0, 3) + " ms" + band,
-                   percent(c.accuracy), fixed(c.log_likelihood, 2), blocks});
+    std::vector<std::string> row{c.selected ? "*" : "", c.name, fixed(c.latency_us / 1000.0, 3) + " ms" + band,
+                                 percent(c.accuracy), fixed(c.log_likelihood, 2), blocks};
+    if (trials) row.insert(row.begin() + 4, c.trial_accuracy >= 0 ? percent(c.trial_accuracy) : "");
+    table.add_row(row);
   }
   std::cout << "  candidates, scored on the theta split"
             << (config.recalibration_batches > 0 ? " with recalibrated BatchNorm statistics" : "")
+            << (trials ? "; trained: after " + std::to_string(config.trial_epochs) + " epoch(s) from scratch" : "")
             << " (log p: under softmax(theta); * won by " << config.select << "):\n";
   table.print(std::cout, "    ");
   std::cout << "  chosen blocks:";
@@ -237,7 +247,8 @@ void add_search_commands(CLI::App& app) {
       "The loss is CE * alpha * (log LAT)^beta with LAT the expected latency from the target's table,\n"
       "or CE + penalty * |LAT/T - 1| with a target T. The result is the best of argmax(theta) and\n"
       "--samples draws within the target by BN-recalibrated accuracy (--select likelihood: the one\n"
-      "softmax(theta) makes likeliest). --mode soft runs every\n"
+      "softmax(theta) makes likeliest; --select trained: the best of the --trial-candidates likeliest,\n"
+      "each trained briefly from scratch). --mode soft runs every\n"
       "candidate (FBNet); --mode hard one sampled path per step, about 6x faster, its candidates\n"
       "sharing nested weights.\n"
       "Writes a run directory (config.json, log.jsonl, theta.jsonl, checkpoint.pt, arch.json,\n"

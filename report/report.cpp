@@ -284,21 +284,29 @@ std::string write_report(const std::string& run_dir) {
     html << "<p>The search has not finished: no arch.json yet.</p>";
   }
   if (candidates.is_object() && candidates.contains("candidates")) {
+    const bool trials = config.value("select", std::string()) == "trained";
     html << "<h2>Candidates</h2><p>The argmax of theta and the archs drawn from softmax(theta), each scored through "
             "the supernet"
          << (config.value("recalibration_batches", 0) > 0 ? " after its BatchNorm statistics were re-estimated" : "")
          << "; the chosen one (by " << escape(config.value("select", std::string("accuracy")))
          << " within the target) is ringed" << (target_ms > 0 ? ", the target's tolerance band shaded" : "")
-         << ". log p: the candidate's log-likelihood under softmax(theta).</p>";
+         << ". log p: the candidate's log-likelihood under softmax(theta)."
+         << (trials ? " trained: its theta-split accuracy after " + std::to_string(config.value("trial_epochs", 0)) +
+                          " epoch(s) of training from scratch (--select trained)."
+                    : "")
+         << "</p>";
     html << "<div class=\"charts\">" << candidates_chart(candidates, target_ms, config.value("latency_tolerance", 0.05))
-         << "</div><table><tr><th>candidate</th><th>latency (ms)</th><th>accuracy</th><th>log p</th>"
-         << "<th>within target</th><th>blocks</th></tr>";
+         << "</div><table><tr><th>candidate</th><th>latency (ms)</th><th>accuracy</th>"
+         << (trials ? "<th>trained</th>" : "") << "<th>log p</th><th>within target</th><th>blocks</th></tr>";
     for (const json& c : candidates["candidates"]) {
       std::string blocks;
       for (const json& op : c.value("choices", json::array())) blocks += (blocks.empty() ? "" : " ") + op.get<std::string>();
       html << "<tr><td class=\"op\">" << (c.value("selected", false) ? "* " : "") << escape(c.value("name", ""))
            << "</td><td>" << num(c.value("predicted_latency_ms", 0.0), 4) << "</td><td>"
            << num(100 * c.value("accuracy_theta_split", 0.0), 4) << "%</td><td>"
+           << (!trials                                        ? std::string()
+               : c.contains("trial_accuracy_theta_split") ? num(100 * c.value("trial_accuracy_theta_split", 0.0), 4) + "%</td><td>"
+                                                          : std::string("</td><td>"))
            << (c.contains("log_likelihood") ? num(c.value("log_likelihood", 0.0), 4) : std::string("-")) << "</td><td>"
            << (c.value("within_target", true) ? "yes" : "no") << "</td><td class=\"op\">" << escape(blocks)
            << "</td></tr>";

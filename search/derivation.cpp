@@ -11,6 +11,7 @@
 #include "data/batch_loader.h"
 #include "ops/block_module.h"
 #include "search/latency_target.h"
+#include "search/trial_training.h"
 #include "train/step_loop.h"
 
 namespace dnas {
@@ -33,9 +34,14 @@ std::vector<torch::nn::BatchNorm2dImpl*> path_batch_norms(Supernet& net, const A
 }  // namespace
 
 Json candidate_to_json(const Candidate& c) {
-  return {{"name", c.name}, {"choices", c.ops}, {"predicted_latency_ms", c.latency_us / 1000.0},
-          {"accuracy_theta_split", c.accuracy}, {"log_likelihood", c.log_likelihood},
-          {"within_target", c.within_target}, {"selected", c.selected}};
+  Json out = {{"name", c.name}, {"choices", c.ops}, {"predicted_latency_ms", c.latency_us / 1000.0},
+              {"accuracy_theta_split", c.accuracy}, {"log_likelihood", c.log_likelihood},
+              {"within_target", c.within_target}, {"selected", c.selected}};
+  if (c.trial_accuracy >= 0) {
+    out["trial_accuracy_theta_split"] = c.trial_accuracy;
+    out["trial_seconds"] = c.trial_seconds;
+  }
+  return out;
 }
 
 ArchSample choice_sample(const Supernet& net, const std::vector<int64_t>& choice) {
@@ -204,16 +210,64 @@ size_t select_candidate(const std::vector<Candidate>& candidates, double target_
   return best;
 }
 
+std::vector<std::string> candidate_ops(Supernet& net, const std::vector<int64_t>& choice) {
+  std::vector<std::string> ops;
+  for (size_t l = 0; l < choice.size(); ++l)
+    ops.push_back(net->layers[l]->as<MixedOpImpl>()->candidate_keys()[static_cast<size_t>(choice[l])]);
+  return ops;
+}
+
+// --select trained: trains the `trial_candidates` likeliest candidates within the target from
+// scratch, all with the same seed, and returns the index of the most accurate on the theta split
+// (ties: the likelier); `fallback` when none is within the target.
+size_t select_by_trial(const SearchConfig& config, Supernet& net, const DerivationInputs& in, bool channels_last,
+                       std::vector<Candidate>& candidates, size_t fallback,
+                       const std::function<void(const Candidate&)>& on_trial) {
+  DNAS_ASSERT(in.space, "--select trained: the derivation needs the search space");
+  std::vector<size_t> order;
+  for (size_t i = 0; i < candidates.size(); ++i)
+    if (candidates[i].within_target) order.push_back(i);
+  if (order.empty()) return fallback;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return candidates[a].log_likelihood > candidates[b].log_likelihood;
+  });
+  if (static_cast<int64_t>(order.size()) > config.trial_candidates) order.resize(static_cast<size_t>(config.trial_candidates));
+  TrialSettings settings;
+  settings.epochs = config.trial_epochs;
+  settings.images = config.trial_images;
+  settings.batch_size = config.batch_size;
+  settings.lr = config.lr_w;
+  settings.momentum = config.momentum;
+  settings.weight_decay = config.weight_decay;
+  settings.seed = derive_seed(config.seed, -3, 0, 0);
+  settings.channels_last = channels_last;
+  const c10::Device device = net->parameters().front().device();
+  size_t best = order.front();
+  for (size_t i : order) {
+    Candidate& c = candidates[i];
+    const TrialResult trial =
+        trial_train(in.space->derive(candidate_ops(net, c.choice)), in.data, in.w_split, in.theta_split, settings, device);
+    c.trial_accuracy = trial.accuracy;
+    c.trial_seconds = trial.seconds;
+    if (on_trial) on_trial(c);
+    if (c.trial_accuracy > candidates[best].trial_accuracy) best = i;  // `order` is likeliest first
+  }
+  return best;
+}
+
 }  // namespace
 
 std::vector<Candidate> derive_architecture(const SearchConfig& config, Supernet& net, const DerivationInputs& in,
-                                           bool channels_last, const std::function<void(const Candidate&)>& on_candidate) {
+                                           bool channels_last, const std::function<void(const Candidate&)>& on_candidate,
+                                           const std::function<void(const Candidate&)>& on_trial) {
   std::vector<Candidate> candidates = draw_candidates(config, net, in);
   for (size_t i = 0; i < candidates.size(); ++i) {
     score(config, net, in, channels_last, candidates[i], i);
     if (on_candidate) on_candidate(candidates[i]);
   }
   size_t chosen = select_candidate(candidates, config.latency_target_ms * 1000.0, config.select);
+  if (config.select == "trained")
+    chosen = select_by_trial(config, net, in, channels_last, candidates, chosen, on_trial);
   if (config.latency_constraint == "hard") {
     const std::vector<std::vector<double>> log_p = log_probabilities(net);
     const Projection p = project_onto_target(candidates[chosen].choice, in.latency_us, in.fixed_us, log_p,
@@ -232,13 +286,7 @@ std::vector<Candidate> derive_architecture(const SearchConfig& config, Supernet&
     }
   }
   candidates[chosen].selected = true;
-  const std::vector<std::vector<std::string>> keys = [&] {
-    std::vector<std::vector<std::string>> k;
-    for (size_t l = 0; l < net->num_layers(); ++l) k.push_back(net->layers[l]->as<MixedOpImpl>()->candidate_keys());
-    return k;
-  }();
-  for (Candidate& c : candidates)
-    for (size_t l = 0; l < c.choice.size(); ++l) c.ops.push_back(keys[l][static_cast<size_t>(c.choice[l])]);
+  for (Candidate& c : candidates) c.ops = candidate_ops(net, c.choice);
   return candidates;
 }
 

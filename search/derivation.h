@@ -11,7 +11,9 @@
 // tolerance), or without a target the most accurate one; with --select likelihood it is instead
 // the one that softmax(theta) makes likeliest (the sum over layers of log p(choice)), which
 // retrained better than the supernet's pick in 18 of 24 search-quality pairs (bench/README.md,
-// "What decides the pairs"); with --latency-constraint hard it is
+// "What decides the pairs"); with --select trained the --trial-candidates likeliest within the
+// target are trained from scratch (trial_training.h) and the most accurate on the theta split wins
+// (ties: the likelier); with --latency-constraint hard it is
 // then projected onto LAT <= T (latency_target.h), and the projection is scored too. Every candidate is kept, with its table
 // latency and accuracy, for the run's candidates.json, the CLI and the report.
 #pragma once
@@ -24,6 +26,7 @@
 #include "common/json.h"
 #include "data/dataset.h"
 #include "search/search_config.h"
+#include "supernet/space_spec.h"
 #include "supernet/supernet.h"
 
 namespace dnas {
@@ -35,6 +38,8 @@ struct Candidate {
   double latency_us = 0;          // the table's
   double accuracy = 0;            // on the theta split
   double log_likelihood = 0;      // of `choice` under softmax(theta) at the end of the search
+  double trial_accuracy = -1;     // --select trained: theta-split top-1 after trial training (-1: not trained)
+  double trial_seconds = 0;
   bool within_target = true;
   bool selected = false;
 };
@@ -69,12 +74,14 @@ struct DerivationInputs {
   const std::vector<int64_t>& theta_split;  // scoring
   const std::vector<std::vector<double>>& latency_us;  // [layer][candidate], the table's
   double fixed_us;
+  const SearchSpace* space = nullptr;  // adapted to the data; --select trained builds its archs from it
 };
 
 // The candidates, scored, with the result `selected` (see the top of this file). Calls
-// `on_candidate` after scoring each, for progress.
+// `on_candidate` after scoring each, and `on_trial` after each trial training, for progress.
 std::vector<Candidate> derive_architecture(const SearchConfig& config, Supernet& net, const DerivationInputs& in,
                                            bool channels_last,
-                                           const std::function<void(const Candidate&)>& on_candidate = {});
+                                           const std::function<void(const Candidate&)>& on_candidate = {},
+                                           const std::function<void(const Candidate&)>& on_trial = {});
 
 }  // namespace dnas

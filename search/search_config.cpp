@@ -125,8 +125,17 @@ const ConfigFields<SearchConfig>& search_config_fields() {
                    Range::between(0, 10000))
           .text("select", &C::select,
                 "Which candidate within the target wins: accuracy (its score on the theta split through the "
-                "supernet) or likelihood (the one softmax(theta) makes likeliest, found exactly; the scores are still reported)",
-                {"accuracy", "likelihood"})
+                "supernet), likelihood (the one softmax(theta) makes likeliest, found exactly; the scores are still "
+                "reported) or trained (the --trial-candidates likeliest, each trained from scratch for --trial-epochs "
+                "on the w split and scored on the theta split: FBNet's retrain-and-keep-the-best in miniature)",
+                {"accuracy", "likelihood", "trained"})
+          .integer("trial_candidates", &C::trial_candidates,
+                   "--select trained: how many of the likeliest candidates within the target are trained",
+                   Range::between(1, 1000))
+          .integer("trial_epochs", &C::trial_epochs, "--select trained: epochs of each trial training",
+                   Range::between(1, 1000))
+          .integer("trial_images", &C::trial_images,
+                   "--select trained: w-split images each trial trains on (0: all of them)", Range::at_least(0))
           .integer("recalibration_batches", &C::recalibration_batches,
                    "Training batches that re-estimate an arch's BatchNorm statistics before it is scored (0: none)",
                    Range::between(0, 100000))
@@ -173,9 +182,10 @@ void SearchConfig::validate() const {
   DNAS_CHECK(latency_constraint == "soft" || has_target(), "--latency-constraint hard: needs --latency-target-ms");
   DNAS_CHECK(latency_target_ms == 0 || latency_target_fraction == 0,
              "--latency-target-ms and --latency-target-fraction: give one of them");
-  DNAS_CHECK(method == "dnas" || select == "accuracy",
-             "--select likelihood: --method random draws its archs uniformly, so none is likelier (use --select "
-             "accuracy)");
+  DNAS_CHECK(method == "dnas" || select == "accuracy", "--select ", select,
+             ": --method random draws its archs uniformly, so none is likelier (use --select accuracy)");
+  DNAS_CHECK(trial_images == 0 || trial_images >= batch_size, "--trial-images ", trial_images,
+             ": fewer than one batch of --batch-size ", batch_size, " (0: all of the w split)");
   DNAS_CHECK(method == "dnas" || samples >= 1, "--method random: needs --samples >= 1 (the random archs to score)");
   if (!lut_dtype.empty()) check_lut_settings({1, lut_dtype, "nchw"}, "--lut-dtype");  // "": the target's
   if (!lut_layout.empty()) check_lut_settings({1, "fp32", lut_layout}, "--lut-layout");

@@ -60,7 +60,10 @@ struct SearchConfig {
   std::string latency_constraint = "soft";  // hard: project the result onto LAT <= target
   double latency_tolerance = 0.05;  // a result is within the target when |LAT / target - 1| <= this
   int64_t samples = 16;            // archs drawn from softmax(theta) within the target, besides the argmax and the likeliest
-  std::string select = "accuracy";  // which candidate within the target wins: accuracy | likelihood (derivation.h)
+  std::string select = "accuracy";  // which candidate within the target wins: accuracy | likelihood | trained (derivation.h)
+  int64_t trial_candidates = 4;    // --select trained: the likeliest candidates within the target trained from scratch
+  int64_t trial_epochs = 3;        // --select trained: epochs of each trial run
+  int64_t trial_images = 0;        // --select trained: images of the w split each trial run trains on (0: all)
   int64_t recalibration_batches = 10;  // training batches that re-estimate BN statistics per arch (0: none)
   double w_fraction = 0.8;         // of the training set; the rest trains theta
   int64_t seed = 0;

@@ -238,12 +238,20 @@ void derive_result(const SearchConfig& config, const SearchInputs& in, Supernet&
                    const World& world, const RunDir& run, SearchResult& result,
                    const std::function<void(const std::string&)>& message) {
   if (!world.is_main()) return;
-  const DerivationInputs inputs{in.data, in.w_split, in.theta_split, in.latency_us, in.latency.fixed_us()};
-  result.candidates = derive_architecture(config, net, inputs, channels_last, [&](const Candidate& c) {
-    message("candidate " + c.name + ": " + std::to_string(c.latency_us / 1000.0).substr(0, 6) + " ms, " +
-            std::to_string(100 * c.accuracy).substr(0, 5) + "% on the theta split" +
-            (c.within_target ? "" : std::string(" (") + off_target(c, config.latency_target_ms * 1000) + " the target)"));
-  });
+  const DerivationInputs inputs{in.data, in.w_split, in.theta_split, in.latency_us, in.latency.fixed_us(), &in.space};
+  result.candidates = derive_architecture(
+      config, net, inputs, channels_last,
+      [&](const Candidate& c) {
+        message("candidate " + c.name + ": " + std::to_string(c.latency_us / 1000.0).substr(0, 6) + " ms, " +
+                std::to_string(100 * c.accuracy).substr(0, 5) + "% on the theta split" +
+                (c.within_target ? ""
+                                 : std::string(" (") + off_target(c, config.latency_target_ms * 1000) + " the target)"));
+      },
+      [&](const Candidate& c) {
+        message("trial " + c.name + ": " + std::to_string(100 * c.trial_accuracy).substr(0, 5) +
+                "% on the theta split after " + std::to_string(config.trial_epochs) + " epoch(s) from scratch (" +
+                std::to_string(c.trial_seconds).substr(0, 4) + " s)");
+      });
   const Candidate& chosen =
       *std::find_if(result.candidates.begin(), result.candidates.end(), [](const Candidate& c) { return c.selected; });
   result.choices = chosen.ops;

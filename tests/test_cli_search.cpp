@@ -84,6 +84,32 @@ TEST_F(CliSearch, TargetAsAFractionOfTheReachableRangeResolvesToMs) {
   EXPECT_EQ(config["latency_target_ms"], 0.0);
 }
 
+// --select trained end to end: the likeliest candidates within the target carry a trial score in
+// candidates.json and the report, and the selected one has the best of them.
+TEST_F(CliSearch, SelectTrainedScoresTheLikeliestCandidatesAndKeepsTheBest) {
+  const Result r = run("search --space small --target host-cpu --data synthetic:160:16:1:4 --epochs 1 --batch-size 16 "
+                       "--latency-target-fraction 0.5 --select trained --trial-candidates 2 --trial-epochs 1 --json "
+                       "--out " + path("trial"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<json> trained;
+  json selected;
+  int within = 0;
+  const json document = json::parse(slurp(path("trial/candidates.json")));
+  for (const json& c : document["candidates"]) {
+    within += c["within_target"].get<bool>();
+    if (c["selected"].get<bool>()) selected = c;
+    if (c.contains("trial_accuracy_theta_split")) trained.push_back(c);
+  }
+  ASSERT_GE(within, 1);
+  ASSERT_EQ(trained.size(), static_cast<size_t>(std::min(within, 2)));
+  ASSERT_TRUE(selected.contains("trial_accuracy_theta_split"));
+  for (const json& c : trained) {
+    EXPECT_TRUE(c["within_target"].get<bool>());
+    EXPECT_LE(c["trial_accuracy_theta_split"].get<double>(), selected["trial_accuracy_theta_split"].get<double>());
+  }
+  EXPECT_NE(slurp(path("trial/report.html")).find("<th>trained</th>"), std::string::npos);
+}
+
 TEST_F(CliSearch, ResumeAfterSigkillMatchesAnUninterruptedRun) {
   ASSERT_EQ(run(search_args("whole")).exit_code, 0);
   const pid_t pid = spawn(search_args("killed"));
@@ -137,6 +163,12 @@ TEST_F(CliSearch, BadInputGivesOneLineAndExitTwo) {
   expect_one_line_error(run("search --latency-constraint hard --out " + path("a")), "--latency-constraint hard: needs --latency-target-ms");
   expect_one_line_error(run("search --method random --select likelihood --out " + path("a")),
                         "--select likelihood: --method random draws its archs uniformly");
+  expect_one_line_error(run("search --method random --select trained --out " + path("a")),
+                        "--select trained: --method random draws its archs uniformly");
+  expect_one_line_error(run("search --select trained --trial-epochs 0 --out " + path("a")),
+                        "--trial-epochs: expected a value in [1, 1000], got 0");
+  expect_one_line_error(run("search --select trained --trial-images 10 --out " + path("a")),
+                        "--trial-images 10: fewer than one batch of --batch-size 64");
   expect_one_line_error(run("search --select best --out " + path("a")), "--select");
   expect_one_line_error(run("search --latency-target-fraction 1.5 --out " + path("a")),
                         "--latency-target-fraction: expected a value in");

@@ -513,6 +513,67 @@ TEST(Derivation, SelectLikelihoodTakesTheLikeliestCandidateWithinTheTarget) {
     if (x.within_target) { EXPECT_LE(x.log_likelihood, likeliest.log_likelihood) << x.name; }
 }
 
+// --select trained trains the --trial-candidates likeliest candidates within the target from
+// scratch and keeps the most accurate (ties: the likelier). On the space above theta orders the
+// three band archs; with two trials exactly the two likeliest are trained, the winner has the best
+// trial score, and the scores neither vary between runs nor depend on the supernet's weights.
+TEST(Derivation, SelectTrainedTrainsTheLikeliestWithinTheTargetFromScratch) {
+  TinyDerivation tiny(6);
+  Supernet& net = tiny.net;
+  const SearchSpace space = parse_space_text(kTinySpace, "tiny.yaml");
+  const std::vector<std::vector<double>> latency_us(3, {100.0, 10.0});
+  const std::vector<int64_t> train(tiny.split.begin(), tiny.split.begin() + 48);
+  const std::vector<int64_t> held_out(tiny.split.begin() + 48, tiny.split.end());
+  const DerivationInputs in{tiny.data, train, held_out, latency_us, 30.0, &space};
+  {
+    at::NoGradGuard no_grad;
+    const std::vector<at::Tensor> thetas = net->theta_parameters();
+    for (const at::Tensor& theta : thetas) theta.zero_();
+    thetas[0][0].fill_(2.0);  // band archs by likelihood: {0,1,1}, then {1,0,1}, then {1,1,0}
+    thetas[1][0].fill_(1.0);
+    thetas[2][1].fill_(2.0);
+  }
+  SearchConfig c;
+  c.latency_target_ms = 0.15;
+  c.samples = 16;
+  c.batch_size = 16;
+  c.recalibration_batches = 1;
+  c.select = "trained";
+  c.trial_candidates = 2;
+  c.trial_epochs = 2;
+  const std::vector<Candidate> first = derive_architecture(c, net, in, false);
+  std::set<std::vector<int64_t>> trained;
+  const Candidate* winner = nullptr;
+  for (const Candidate& x : first) {
+    if (x.selected) winner = &x;
+    if (x.trial_accuracy < 0) continue;
+    trained.insert(x.choice);
+    EXPECT_TRUE(x.within_target) << x.name;
+    EXPECT_LE(x.trial_accuracy, 1.0) << x.name;
+  }
+  EXPECT_EQ(trained, (std::set<std::vector<int64_t>>{{0, 1, 1}, {1, 0, 1}}));
+  ASSERT_NE(winner, nullptr);
+  ASSERT_GE(winner->trial_accuracy, 0);
+  for (const Candidate& x : first) {
+    if (x.trial_accuracy < 0) continue;
+    EXPECT_LE(x.trial_accuracy, winner->trial_accuracy) << x.name;
+    if (x.trial_accuracy == winner->trial_accuracy) { EXPECT_LE(x.log_likelihood, winner->log_likelihood) << x.name; }
+  }
+
+  // From scratch: other supernet weights (theta kept) give the same trials, bit for bit.
+  {
+    at::NoGradGuard no_grad;
+    for (const at::Tensor& w : net->weight_parameters()) w.add_(0.5);
+  }
+  const std::vector<Candidate> second = derive_architecture(c, net, in, false);
+  ASSERT_EQ(second.size(), first.size());
+  for (size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(second[i].choice, first[i].choice) << first[i].name;
+    EXPECT_EQ(second[i].trial_accuracy, first[i].trial_accuracy) << first[i].name;
+    EXPECT_EQ(second[i].selected, first[i].selected) << first[i].name;
+  }
+}
+
 TEST(Search, SoftAndHardModesBothLearn) {
   TempDir dir;
   std::ofstream(dir.file("tiny.yaml")) << kTinySpace;
