@@ -184,7 +184,7 @@ void SearchConfig::validate() const {
              "--latency-target-ms and --latency-target-fraction: give one of them");
   DNAS_CHECK(method == "dnas" || select == "accuracy", "--select ", select,
              ": --method random draws its archs uniformly, so none is likelier (use --select accuracy)");
-  DNAS_CHECK(trial_images == 0 || trial_images >= batch_size, "--trial-images ", trial_images,
+  DNAS_CHECK(select != "trained" || trial_images == 0 || trial_images >= batch_size, "--trial-images ", trial_images,
              ": fewer than one batch of --batch-size ", batch_size, " (0: all of the w split)");
   DNAS_CHECK(method == "dnas" || samples >= 1, "--method random: needs --samples >= 1 (the random archs to score)");
   if (!lut_dtype.empty()) check_lut_settings({1, lut_dtype, "nchw"}, "--lut-dtype");  // "": the target's
