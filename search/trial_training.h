@@ -28,7 +28,6 @@ struct TrialSettings {
 
 struct TrialResult {
   double accuracy = 0;  // top-1 on the scoring split
-  double loss = 0;      // mean cross-entropy on the scoring split
   double seconds = 0;
 };
 
