@@ -34,12 +34,14 @@ def finished(log, epochs):
 
 def retrain(dnas, arch, folder, data, samples, epochs, seed, device="cpu"):
     """Retrains `arch` from scratch (`dnas train`, 1 thread, on `device`) on the first `samples`
-    images of `data` into `folder`, and returns its last epoch's test top-1. A folder whose log
-    already holds `epochs` epochs is kept, so a rerun into the same output rescores without
+    images of `data` into `folder`, and returns its last epoch's test top-1 (the only epoch scored:
+    `--eval-every epochs`; the weights are those of a run that scores every epoch). A folder whose
+    log already holds `epochs` epochs is kept, so a rerun into the same output rescores without
     retraining."""
     log = os.path.join(folder, "log.jsonl")
     if not finished(log, epochs):
         subprocess.call(["rm", "-rf", folder])
         run([dnas, "train", "--arch", arch, "--data", data, "--max-samples", str(samples), "--epochs", str(epochs),
-             "--seed", str(seed), "--threads", "1", "--device", device, "--out", folder, "--json"], folder + ".log")
+             "--seed", str(seed), "--eval-every", str(epochs), "--threads", "1", "--device", device, "--out", folder,
+             "--json"], folder + ".log")
     return read_log(log)[-1]["test_top1"]

@@ -94,11 +94,13 @@ void run_train_command(TrainFlags& f) {
     if (bar) bar->finish();
     bar.reset();
     bar_epoch = -1;
+    char test[96] = "test not scored (--eval-every)";
+    if (e.test)
+      std::snprintf(test, sizeof test, "test top-1 %s top-5 %s loss %.3f", percent(e.test->top1, 2).c_str(),
+                    percent(e.test->top5, 2).c_str(), e.test->loss);
     char line[256];
-    std::snprintf(line, sizeof line,
-                  "epoch %lld: train loss %.3f acc %s | test top-1 %s top-5 %s loss %.3f | lr %.4f | %s (data wait %s)",
-                  static_cast<long long>(e.epoch + 1), e.train_loss, percent(e.train_accuracy, 2).c_str(),
-                  percent(e.test.top1, 2).c_str(), percent(e.test.top5, 2).c_str(), e.test.loss, e.lr,
+    std::snprintf(line, sizeof line, "epoch %lld: train loss %.3f acc %s | %s | lr %.4f | %s (data wait %s)",
+                  static_cast<long long>(e.epoch + 1), e.train_loss, percent(e.train_accuracy, 2).c_str(), test, e.lr,
                   format_duration(e.seconds).c_str(), percent(e.data_wait_seconds / std::max(1e-9, e.seconds), 0).c_str());
     std::cerr << line << '\n';
   };
@@ -117,9 +119,12 @@ void run_train_command(TrainFlags& f) {
   }
   if (f.as_json) {
     json epochs = json::array();
-    for (const TrainEpoch& e : result.epochs)
-      epochs.push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"test_top1", e.test.top1},
-                        {"test_top5", e.test.top5}, {"seconds", e.seconds}, {"data_wait_seconds", e.data_wait_seconds}});
+    for (const TrainEpoch& e : result.epochs) {
+      json epoch = {{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"seconds", e.seconds},
+                    {"data_wait_seconds", e.data_wait_seconds}};
+      if (e.test) epoch.update({{"test_top1", e.test->top1}, {"test_top5", e.test->top5}});
+      epochs.push_back(epoch);
+    }
     std::cout << json{{"run", config.out}, {"ranks", world.size()}, {"best_top1", result.best_top1}, {"best_epoch", result.best_epoch},
                       {"best_weights", best}, {"last_weights", (fs::path(config.out) / "last.pt").string()},
                       {"epochs", epochs}, {"skipped_images", result.skipped_images}}

@@ -1,10 +1,12 @@
 // End-to-end tests of `dnas train` and `dnas eval`: the run directory, eval reproducing the
-// training run's test accuracy, exact resume after SIGKILL, and errors for weights that do not
+// training run's test accuracy, exact resume after SIGKILL, --eval-every, and errors for weights that do not
 // belong to the arch.
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -83,6 +85,36 @@ TEST_F(CliTrain, ResumeAfterSigkillGivesTheSameWeights) {
   ASSERT_TRUE(WIFSIGNALED(status)) << "training finished before it could be killed";
   ASSERT_EQ(run("train --resume --out " + path("killed")).exit_code, 0);
   EXPECT_EQ(eval(path("killed/last.pt"))["loss"], eval(path("whole/last.pt"))["loss"]);  // bit-identical
+}
+
+// --eval-every N scores the test split on every Nth epoch and the last, and nothing else changes:
+// the scored epochs read as in a run that scores every epoch, and the weights are bit-identical.
+TEST_F(CliTrain, EvalEveryScoresOnlyTheEpochsItNamesAndLeavesTheTrainingAlone) {
+  ASSERT_EQ(run(train_args("every")).exit_code, 0);
+  const Result r = run(train_args("sparse") + " --eval-every 2 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto log = [&](const std::string& run_dir) {
+    std::vector<json> lines;
+    std::ifstream in(path(run_dir + "/log.jsonl"));
+    for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+    return lines;
+  };
+  const std::vector<json> every = log("every"), sparse = log("sparse");
+  ASSERT_EQ(every.size(), 3u);
+  ASSERT_EQ(sparse.size(), 3u);
+  EXPECT_FALSE(sparse[0].contains("test_top1"));  // epoch 1 of 3: not a multiple of 2, not the last
+  for (size_t e : {1u, 2u}) {
+    EXPECT_EQ(sparse[e]["test_top1"], every[e]["test_top1"]) << "epoch " << e + 1;
+    EXPECT_EQ(sparse[e]["test_loss"], every[e]["test_loss"]) << "epoch " << e + 1;
+  }
+  for (size_t e = 0; e < 3; ++e) EXPECT_EQ(sparse[e]["train_loss"], every[e]["train_loss"]) << "epoch " << e + 1;
+  const json summary = json::parse(r.out);
+  EXPECT_FALSE(summary["epochs"][0].contains("test_top1"));
+  EXPECT_EQ(summary["best_top1"].get<double>(),
+            std::max(sparse[1]["test_top1"].get<double>(), sparse[2]["test_top1"].get<double>()));
+  EXPECT_EQ(eval(path("sparse/last.pt"))["loss"], eval(path("every/last.pt"))["loss"]);
+  expect_one_line_error(run(train_args("zero") + " --eval-every 0"), "--eval-every: expected");
+  EXPECT_FALSE(fs::exists(path("zero")));
 }
 
 TEST_F(CliTrain, BadInputGivesOneLineAndExitTwo) {

@@ -32,7 +32,10 @@ const ConfigFields<TrainConfig>& train_config_fields() {
           .renamed_from("memory_format")
           .with(add_data_fields<C>)  // image_size, max_samples, the image-folder settings
           .integer("checkpoint_every", &C::checkpoint_every, "Steps between mid-epoch checkpoints (0: epoch ends)",
-                   Range::at_least(0));
+                   Range::at_least(0))
+          .integer("eval_every", &C::eval_every,
+                   "Score the test split every N epochs and after the last (best.pt: the best of those scored)",
+                   Range::between(1, kMaxEpochs));
   return fields;
 }
 

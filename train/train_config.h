@@ -27,6 +27,7 @@ struct TrainConfig {
   double label_smoothing = 0.1;
   bool augment = true;
   int64_t seed = 0, threads = 0, image_size = 32, max_samples = 0, checkpoint_every = 0;
+  int64_t eval_every = 1;           // test every N epochs and after the last
   std::string train_layout = "nhwc";  // nhwc (channels-last, LibTorch's fast CPU depthwise kernels) or nchw
   int64_t loader_threads = 0;       // image folders: decoding threads (0: the core count)
   bool skip_bad_images = false;     // image folders: skip bad files instead of stopping

@@ -147,21 +147,23 @@ TrainResult run_training(const TrainConfig& config, bool resume, const std::atom
     record.lr = lr;
     record.data_wait_seconds = loader.waited_seconds();
     world.broadcast_from_main(net->buffers());  // BN statistics: rank 0's, as saved in last.pt
-    record.test =
-        evaluate(*net, [&](at::Tensor x) { return net->forward(layout(x)); }, test, config.batch_size, device, world);
+    if ((epoch + 1) % config.eval_every == 0 || epoch + 1 == config.epochs)
+      record.test =
+          evaluate(*net, [&](at::Tensor x) { return net->forward(layout(x)); }, test, config.batch_size, device, world);
     record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    run.append("log.jsonl", {{"epoch", epoch}, {"train_loss", record.train_loss}, {"train_accuracy", record.train_accuracy},
-                             {"test_top1", record.test.top1}, {"test_top5", record.test.top5},
-                             {"test_loss", record.test.loss}, {"lr", lr}, {"seconds", record.seconds},
-                             {"data_wait_seconds", record.data_wait_seconds}});
+    Json line = {{"epoch", epoch}, {"train_loss", record.train_loss}, {"train_accuracy", record.train_accuracy},
+                 {"lr", lr}, {"seconds", record.seconds}, {"data_wait_seconds", record.data_wait_seconds}};
+    if (record.test)
+      line.update({{"test_top1", record.test->top1}, {"test_top5", record.test->top5}, {"test_loss", record.test->loss}});
+    run.append("log.jsonl", line);
     if (world.is_main()) save_weights(*net, run.path("last.pt"));
     Progress next;
     next.epoch = epoch + 1;
     next.world_size = world.size();
     next.best_top1 = progress.best_top1;
     next.best_epoch = progress.best_epoch;
-    if (record.test.top1 > progress.best_top1) {
-      next.best_top1 = record.test.top1;
+    if (record.test && record.test->top1 > progress.best_top1) {
+      next.best_top1 = record.test->top1;
       next.best_epoch = static_cast<double>(epoch);
       if (world.is_main()) save_weights(*net, run.path("best.pt"));
     }

@@ -2,14 +2,15 @@
 // Nesterov), linear warm-up then cosine or linear decay, weight decay, label smoothing, and the
 // usual augmentation for the dataset (data/augment.h). The arch adapts to the data's size,
 // channels and classes. The run directory (run_dir.h) holds config.json, arch.json, log.jsonl (per
-// epoch: train loss / accuracy, test top-1 / top-5 / loss, lr), last.pt and best.pt (weights, see
-// weights.h) and checkpoint.pt (for an exact --resume: every random draw derives from (seed,
-// epoch, step)).
+// epoch: train loss / accuracy, lr, and test top-1 / top-5 / loss on the epochs --eval-every
+// scores, always the last), last.pt and best.pt (the best scored epoch's weights, see weights.h)
+// and checkpoint.pt (for an exact --resume: every random draw derives from (seed, epoch, step)).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "train/distributed.h"
@@ -22,7 +23,7 @@ struct TrainEpoch {
   int64_t epoch = 0;
   double train_loss = 0, train_accuracy = 0, lr = 0, seconds = 0;
   double data_wait_seconds = 0;  // of the training steps, time spent waiting for the loader (this process)
-  EvalResult test;
+  std::optional<EvalResult> test;  // empty on the epochs that --eval-every leaves unscored
 };
 
 struct TrainCallbacks {
