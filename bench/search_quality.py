@@ -4,11 +4,14 @@ hand-designed baselines at their latency? (bench/search_quality.sh runs this; se
 
 For each latency target (fractions of the range the space, `small_mixed` unless `--space` names
 another, reaches on this machine's table) and each seed:
-  dnas     `dnas search` (soft Gumbel-softmax, the target's absolute penalty, the result chosen
-           among the argmax and samples by BN-recalibrated accuracy);
-  random   `dnas search --method random` at the same wall-clock: the supernet trained one uniform
-           random path per step, theta never trained, then the best of K random archs within the
-           target, by the same BN-recalibrated supernet accuracy;
+  dnas     `dnas search`, by default as in runs 19-22 (README, "Search quality"): 30 epochs of
+           single-path training (`--mode hard --w-sampling uniform --weight-sharing separate`),
+           theta trained by REINFORCE against the target's absolute penalty, and the result
+           chosen by `--select trained` (the 4 likeliest candidates within the target trained
+           3 epochs from scratch, the most accurate on the theta split kept);
+  random   `dnas search --method random` at the same wall-clock: the same supernet trained one
+           uniform random path per step, theta never trained, then the best of K random archs
+           within the target, by BN-recalibrated supernet accuracy;
 and once per target the baselines adapted to 28x28: MobileNetV2 width-scaled to the target
 (stem stride 1; the widest that fits the target's measured latency) and SqueezeNet 1.1 for small
 inputs (configs/models/squeezenet1_1_small.json). Every contestant is retrained from scratch with
@@ -16,10 +19,11 @@ the same recipe (5 epochs on 20,000 images, once per retrain seed; its score is 
 seeds) and scored on the 10,000 test images; its latency is measured end to end with
 `dnas bench net`. Writes results.json, results.md and pareto.svg into the output folder.
 Searches and retrains run two at a time, one thread each (the pairs of a comparison together).
-`--search-flags` adds flags to both searches (e.g. '--mode hard': single-path dnas against random
-search on the same nested-weight supernet), `--dnas-flags` to the dnas searches only (e.g.
-'--select likelihood'). `--device cuda` searches and retrains on the GPU (the
-latency table and `dnas bench net` stay on this host's CPU), for budgets that 2 cores cannot reach.
+`--search-flags` sets the flags of both searches, dnas and random (the same supernet for both),
+`--dnas-flags` those of the dnas searches only; runs 1-9's soft-mode search is
+`--search-epochs 3 --search-flags= --dnas-flags=`. `--device cuda` searches and retrains on the
+GPU (the latency table and `dnas bench net` stay on this host's CPU), for budgets that 2 cores
+cannot reach.
 """
 import argparse
 import concurrent.futures
@@ -36,6 +40,10 @@ import time
 from bench_runs import read_log, retrain, run
 
 
+# The searches of runs 10-22: single-path training of separate weights, theta by REINFORCE.
+SEARCH_FLAGS = "--mode hard --w-sampling uniform --weight-sharing separate --theta-estimator reinforce"
+
+
 def parallel(jobs, width=2):
     with concurrent.futures.ThreadPoolExecutor(width) as pool:
         return list(pool.map(lambda job: job(), jobs))
@@ -47,27 +55,31 @@ def last_json(path):
     return json.loads(text[text.index("{"):])
 
 
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """The docstring as written, and every option's default."""
+
+
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dnas", default="build/cli/dnas")
-    p.add_argument("--out", default="runs/search_quality")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
+    p.add_argument("--dnas", default="build/cli/dnas", help="the dnas binary")
+    p.add_argument("--out", default="runs/search_quality", help="output folder (a rerun keeps what finished)")
     p.add_argument("--space", default="small_mixed",
                    help="the search space (small_mixed: inverted residual, shift, Fire and skip candidates; "
                         "small: inverted residuals and skip only, runs 1-5)")
-    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--seeds", type=int, default=3, help="search seeds per target")
     p.add_argument("--first-seed", type=int, default=0, help="search seeds are first-seed .. first-seed + seeds - 1")
     p.add_argument("--fractions", default="0.25,0.5", help="targets, as fractions of the reachable range")
-    p.add_argument("--search-samples", type=int, default=3000)
-    p.add_argument("--search-epochs", type=int, default=3)
+    p.add_argument("--search-samples", type=int, default=3000, help="training images the searches use")
+    p.add_argument("--search-epochs", type=int, default=30, help="dnas search epochs (random search gets its wall-clock)")
     p.add_argument("--random-archs", type=int, default=20, help="K: random archs scored by the random search")
-    p.add_argument("--train-samples", type=int, default=20000)
-    p.add_argument("--train-epochs", type=int, default=5)
+    p.add_argument("--train-samples", type=int, default=20000, help="retraining images")
+    p.add_argument("--train-epochs", type=int, default=5, help="retraining epochs")
     p.add_argument("--train-seeds", type=int, default=2,
                    help="retrain every contestant with this many seeds; its score is their mean")
-    p.add_argument("--search-flags", default="",
-                   help="more flags for both searches, dnas and random, e.g. '--mode hard' (the same supernet for both)")
-    p.add_argument("--dnas-flags", default="",
-                   help="more flags for the dnas searches only, e.g. '--select likelihood'")
+    p.add_argument("--search-flags", default=SEARCH_FLAGS,
+                   help="flags for both searches, dnas and random (the same supernet for both); '' for soft mode")
+    p.add_argument("--dnas-flags", default="--select trained",
+                   help="flags for the dnas searches only, e.g. '--select likelihood'")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                    help="where searches and retrains run (the latency table is always this host's CPU's)")
     p.add_argument("--latency-passes", type=int, default=7,
