@@ -4,7 +4,7 @@ hand-designed baselines at their latency? (bench/search_quality.sh runs this; se
 
 For each latency target (fractions of the range the space, `small_mixed` unless `--space` names
 another, reaches on this machine's table) and each seed:
-  dnas     `dnas search`, by default as in runs 19-22 (README, "Search quality"): 30 epochs of
+  dnas     `dnas search`, by default as in runs 19-23 (README, "Search quality"): 30 epochs of
            single-path training (`--mode hard --w-sampling uniform --weight-sharing separate`),
            theta trained by REINFORCE against the target's absolute penalty, and the result
            chosen by `--select trained` (the 4 likeliest candidates within the target trained
@@ -40,7 +40,7 @@ import time
 from bench_runs import read_log, retrain, run
 
 
-# The searches of runs 10-22: single-path training of separate weights, theta by REINFORCE.
+# The searches of runs 10-23: single-path training of separate weights, theta by REINFORCE.
 SEARCH_FLAGS = "--mode hard --w-sampling uniform --weight-sharing separate --theta-estimator reinforce"
 
 
