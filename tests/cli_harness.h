@@ -13,6 +13,9 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
 
 extern "C" char** environ;
 
@@ -31,6 +34,15 @@ inline std::string slurp(const fs::path& p) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// The records of a JSONL file (a run's log.jsonl), one per non-empty line.
+inline std::vector<nlohmann::json> read_jsonl(const fs::path& file) {
+  std::ifstream in(file);
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(nlohmann::json::parse(line));
+  return lines;
 }
 
 inline std::string dnas_command(const std::string& args) { return std::string(DNAS_BINARY) + " " + args; }

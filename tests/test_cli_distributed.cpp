@@ -101,14 +101,6 @@ head:
   }
 };
 
-std::vector<json> read_jsonl(const std::string& file) {
-  std::ifstream in(file);
-  std::vector<json> lines;
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) lines.push_back(json::parse(line));
-  return lines;
-}
-
 // Every floating-point tensor of a checkpoint, by name.
 std::map<std::string, torch::Tensor> checkpoint_tensors(const std::string& file) {
   torch::jit::Module module = torch::jit::load(file);

@@ -1,6 +1,6 @@
 // End-to-end tests of `dnas train` and `dnas eval`: the run directory, eval reproducing the
-// training run's test accuracy, exact resume after SIGKILL, --eval-every, and errors for weights that do not
-// belong to the arch.
+// training run's test accuracy, exact resume after SIGKILL, --eval-every, and errors for weights
+// that do not belong to the arch.
 #include <signal.h>
 
 #include <algorithm>
@@ -93,13 +93,7 @@ TEST_F(CliTrain, EvalEveryScoresOnlyTheEpochsItNamesAndLeavesTheTrainingAlone) {
   ASSERT_EQ(run(train_args("every")).exit_code, 0);
   const Result r = run(train_args("sparse") + " --eval-every 2 --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  auto log = [&](const std::string& run_dir) {
-    std::vector<json> lines;
-    std::ifstream in(path(run_dir + "/log.jsonl"));
-    for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
-    return lines;
-  };
-  const std::vector<json> every = log("every"), sparse = log("sparse");
+  const std::vector<json> every = read_jsonl(path("every/log.jsonl")), sparse = read_jsonl(path("sparse/log.jsonl"));
   ASSERT_EQ(every.size(), 3u);
   ASSERT_EQ(sparse.size(), 3u);
   EXPECT_FALSE(sparse[0].contains("test_top1"));  // epoch 1 of 3: not a multiple of 2, not the last
