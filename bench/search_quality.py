@@ -4,12 +4,15 @@ hand-designed baselines at their latency? (bench/search_quality.sh runs this; se
 
 For each latency target (fractions of the range the space, `small_mixed` unless `--space` names
 another, reaches on this machine's table) and each seed:
-  dnas     `dnas search`, by default as in runs 19-23 (README, "Search quality"): 30 epochs of
-           single-path training (`--mode hard --w-sampling uniform --weight-sharing separate`),
-           theta trained by REINFORCE against the target's absolute penalty, and the result
-           chosen by `--select trained` (the 4 likeliest candidates within the target trained
-           3 epochs from scratch, the most accurate on the theta split kept);
-  random   `dnas search --method random` at the same wall-clock: the same supernet trained one
+  dnas     `dnas search`, by default as in runs 24-26 (README, "Search quality"): 6 epochs on
+           15,000 training images of single-path training (`--mode hard --w-sampling uniform
+           --weight-sharing separate`), theta trained by REINFORCE against the target's absolute
+           penalty, and the result chosen by `--select trained --trial-epochs 1` (the 4 likeliest
+           candidates within the target trained one epoch from scratch on the 12,000 w-split
+           images, the most accurate on the 3,000 theta-split images kept; runs 19-23 searched
+           30 epochs on 3,000 images and trained the trials 3 epochs on 2,400);
+  random   `dnas search --method random` at the same wall-clock (per target, rounded up to
+           whole epochs): the same supernet trained one
            uniform random path per step, theta never trained, then the best of K random archs
            within the target, by BN-recalibrated supernet accuracy;
 and once per target the baselines adapted to 28x28: MobileNetV2 width-scaled to the target
@@ -21,7 +24,7 @@ seeds) and scored on the 10,000 test images; its latency is measured end to end 
 Searches and retrains run two at a time, one thread each (the pairs of a comparison together).
 `--search-flags` sets the flags of both searches, dnas and random (the same supernet for both),
 `--dnas-flags` those of the dnas searches only; runs 1-9's soft-mode search is
-`--search-epochs 3 --search-flags= --dnas-flags=`. `--device cuda` searches and retrains on the
+`--search-samples 3000 --search-epochs 3 --search-flags= --dnas-flags=`. `--device cuda` searches and retrains on the
 GPU (the latency table and `dnas bench net` stay on this host's CPU), for budgets that 2 cores
 cannot reach.
 """
@@ -40,7 +43,7 @@ import time
 from bench_runs import read_log, retrain, run
 
 
-# The searches of runs 10-23: single-path training of separate weights, theta by REINFORCE.
+# The searches of runs 10-26: single-path training of separate weights, theta by REINFORCE.
 SEARCH_FLAGS = "--mode hard --w-sampling uniform --weight-sharing separate --theta-estimator reinforce"
 
 
@@ -69,8 +72,10 @@ def main():
     p.add_argument("--seeds", type=int, default=3, help="search seeds per target")
     p.add_argument("--first-seed", type=int, default=0, help="search seeds are first-seed .. first-seed + seeds - 1")
     p.add_argument("--fractions", default="0.25,0.5", help="targets, as fractions of the reachable range")
-    p.add_argument("--search-samples", type=int, default=3000, help="training images the searches use")
-    p.add_argument("--search-epochs", type=int, default=30, help="dnas search epochs (random search gets its wall-clock)")
+    p.add_argument("--search-samples", type=int, default=15000,
+                   help="training images the searches use (runs 10-23: 3000)")
+    p.add_argument("--search-epochs", type=int, default=6,
+                   help="dnas search epochs (random search gets its wall-clock; runs 10-23: 30)")
     p.add_argument("--random-archs", type=int, default=20, help="K: random archs scored by the random search")
     p.add_argument("--train-samples", type=int, default=20000, help="retraining images")
     p.add_argument("--train-epochs", type=int, default=5, help="retraining epochs")
@@ -78,7 +83,7 @@ def main():
                    help="retrain every contestant with this many seeds; its score is their mean")
     p.add_argument("--search-flags", default=SEARCH_FLAGS,
                    help="flags for both searches, dnas and random (the same supernet for both); '' for soft mode")
-    p.add_argument("--dnas-flags", default="--select trained",
+    p.add_argument("--dnas-flags", default="--select trained --trial-epochs 1",
                    help="flags for the dnas searches only, e.g. '--select likelihood'")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                    help="where searches and retrains run (the latency table is always this host's CPU's)")
@@ -145,14 +150,24 @@ def main():
                       for n, seed, t in zip(calib_names, (98, 99), calib_targets)])
     epoch_seconds = [sum(e["seconds"] for e in read_log(os.path.join(out, name, "log.jsonl"))) for name in calib_names]
     per_epoch = sum(epoch_seconds) / len(epoch_seconds) / calib_epochs
-    fixed = max(0.0, sum(c - e for c, e in zip(calib, epoch_seconds)) / len(calib))
-    mean_dnas = sum(dnas_seconds) / len(dnas_seconds)
-    random_epochs = max(1, round((mean_dnas - fixed) / per_epoch))
-    print(f"==> {len(pairs)} random searches, {random_epochs} epochs each (dnas took {mean_dnas:.0f} s; random "
-          f"{fixed:.0f} s fixed + {per_epoch:.1f} s per epoch)", flush=True)
+    fixed_by_calibration = [max(0.0, c - e) for c, e in zip(calib, epoch_seconds)]
+    # Each target's random searches get that target's dnas clock: dnas' trials train dearer archs at
+    # a higher target (run 24: 110-123 s at 0.807 ms, 157-160 s at 1.43 ms), and one clock for both
+    # gave random search 118% of dnas' time at the lower target and 87% at the higher.
+    random_epochs, dnas_clock = {}, {}
+    for t in targets:
+        fixed = statistics.mean(f for f, ct in zip(fixed_by_calibration, calib_targets) if ct == t) \
+            if t in calib_targets else statistics.mean(fixed_by_calibration)
+        dnas_clock[t] = statistics.mean(sec for (tt, _), sec in zip(pairs, dnas_seconds) if tt == t)
+        # Rounded up, so random search never gets less than dnas' clock: at 6 search epochs on
+        # 15,000 images (run 24) one random epoch is 10% of it.
+        random_epochs[t] = max(1, math.ceil((dnas_clock[t] - fixed) / per_epoch))
+        print(f"==> {a.seeds} random searches at {t} ms, {random_epochs[t]} epochs each (dnas took "
+              f"{dnas_clock[t]:.0f} s; random {fixed:.0f} s fixed + {per_epoch:.1f} s per epoch)", flush=True)
     random_seconds = parallel([lambda t=t, s=s: search(f"random_T{t}_s{s}", t, s,
                                                        ["--method", "random", "--samples", str(a.random_archs),
-                                                        "--epochs", str(random_epochs)]) for t, s in pairs])
+                                                        "--epochs", str(random_epochs[t])]) for t, s in pairs])
+    random_clock = {t: statistics.mean(sec for (tt, _), sec in zip(pairs, random_seconds) if tt == t) for t in targets}
 
     # Baselines: MobileNetV2 at each width, adapted to 28x28x1, and SqueezeNet 1.1 for small inputs.
     def zoo(name):
@@ -268,8 +283,10 @@ def main():
     # Retraining noise: how far one seed's score strays from the contestant's mean.
     spreads = [max(c["test_top1_seeds"]) - min(c["test_top1_seeds"]) for c in contestants]
     summary = {"space": a.space, "device": a.device, "reachable_ms": [lo, hi], "targets_ms": targets,
-               "random_epochs": random_epochs,
-               "dnas_seconds": mean_dnas, "random_seconds": sum(random_seconds) / len(random_seconds),
+               "random_epochs": [random_epochs[t] for t in targets],
+               "dnas_seconds": statistics.mean(dnas_seconds), "random_seconds": statistics.mean(random_seconds),
+               "dnas_seconds_by_target": [dnas_clock[t] for t in targets],
+               "random_seconds_by_target": [random_clock[t] for t in targets],
                "latency_passes": a.latency_passes, "latency_remeasured": remeasured,
                "train_recipe": {"samples": a.train_samples, "epochs": a.train_epochs, "seeds": seeds},
                "median_seed_spread": statistics.median(spreads), "max_seed_spread": max(spreads),
@@ -310,10 +327,20 @@ def write_markdown(s, path):
     rows.append(f"Retrained {r['epochs']} epochs on {r['samples']} images with seeds {r['seeds']}; test top-1 is the "
                 f"mean over seeds. Seeds of one arch differ by a median of {100 * s['median_seed_spread']:.2f} points "
                 f"(max {100 * s['max_seed_spread']:.2f}).")
+    if "random_seconds_by_target" in s:  # since run 24: random search's clock set per target
+        clock = (f"Random search ran {' / '.join(str(n) for n in s['random_epochs'])} epochs (at "
+                 f"{' / '.join(f'{t:g}' for t in s['targets_ms'])} ms) to dnas' {s['search_epochs']}, in "
+                 f"{' / '.join(f'{x:.0f}' for x in s['random_seconds_by_target'])} s to dnas' "
+                 f"{' / '.join(f'{x:.0f}' for x in s['dnas_seconds_by_target'])} s ("
+                 + " / ".join(f"{100 * r / d:.0f}%" for r, d in zip(s["random_seconds_by_target"],
+                                                                    s["dnas_seconds_by_target"]))
+                 + " of its wall-clock)")
+    else:
+        clock = (f"Random search ran {s['random_epochs']} epochs to dnas' {s['search_epochs']} in "
+                 f"{s['random_seconds']:.0f} s to dnas' {s['dnas_seconds']:.0f} s "
+                 f"({100 * s['random_seconds'] / s['dnas_seconds']:.0f}% of its wall-clock)")
     rows.append(f"dnas >= random in {s['dnas_wins']} of {s['pairs']} (target, seed) pairs; mean margin "
-                f"{100 * s['mean_margin']:+.2f} points. Random search ran {s['random_epochs']} epochs to dnas' "
-                f"{s['search_epochs']} in {s['random_seconds']:.0f} s to dnas' {s['dnas_seconds']:.0f} s "
-                f"({100 * s['random_seconds'] / s['dnas_seconds']:.0f}% of its wall-clock)"
+                f"{100 * s['mean_margin']:+.2f} points. " + clock
                 + (f"; both searched with `{s['search_flags']}`" if s.get("search_flags") else "")
                 + (f"; dnas also with `{s['dnas_flags']}`" if s.get("dnas_flags") else "") + ".")
     for b in s["baselines"]:
