@@ -1,5 +1,6 @@
 """What the Python benchmark drivers share (bench/search_quality.py, bench/hard_mode.py,
-bench/proxy_rank.py, bench/supernet_candidates.py)."""
+bench/proxy_rank.py, bench/supernet_candidates.py, bench/trial_rank.py,
+bench/trial_candidates.py)."""
 import json
 import os
 import subprocess
@@ -45,3 +46,13 @@ def retrain(dnas, arch, folder, data, samples, epochs, seed, device="cpu"):
              "--seed", str(seed), "--eval-every", str(epochs), "--threads", "1", "--device", device, "--out", folder,
              "--json"], folder + ".log")
     return read_log(log)[-1]["test_top1"]
+
+
+def read_results(run, parser):
+    """The results.json of a finished bench/search_quality.py output folder `run`; a folder without
+    one ends the script through `parser.error` with a line that names it."""
+    path = os.path.join(run, "results.json")
+    if not os.path.isfile(path):
+        parser.error(f"{run}: no results.json (expected a finished bench/search_quality.py output folder)")
+    with open(path) as f:
+        return json.load(f)

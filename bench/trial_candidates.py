@@ -25,7 +25,7 @@ import os
 import re
 import statistics
 
-from bench_runs import retrain
+from bench_runs import read_results, retrain
 from proxy_rank import kendall_tau_b
 
 
@@ -51,11 +51,7 @@ def main():
 
     searches = []
     for run in a.runs:
-        path = os.path.join(run, "results.json")
-        if not os.path.isfile(path):
-            p.error(f"{run}: no results.json (expected a finished bench/search_quality.py output folder)")
-        with open(path) as f:
-            results = json.load(f)
+        results = read_results(run, p)
         recipe = results["train_recipe"]
         scored = {(c["method"], c["target_ms"], c["seed"]): c["test_top1_seeds"] for c in results["contestants"]}
         tag = os.path.basename(os.path.abspath(run))

@@ -19,7 +19,7 @@ import concurrent.futures
 import json
 import os
 
-from bench_runs import retrain
+from bench_runs import read_results, retrain
 from proxy_rank import kendall_tau_b
 
 
@@ -35,11 +35,7 @@ def main():
     a = p.parse_args()
     picks = []
     for run in a.runs:
-        path = os.path.join(run, "results.json")
-        if not os.path.isfile(path):
-            p.error(f"{run}: no results.json (expected a finished bench/search_quality.py output folder)")
-        with open(path) as f:
-            results = json.load(f)
+        results = read_results(run, p)
         for c in results["contestants"]:
             if c["method"] in ("dnas", "random"):
                 picks.append({"run": os.path.basename(os.path.normpath(run)), "method": c["method"],
