@@ -125,9 +125,14 @@ void run_search_command(SearchFlags& f) {
   const bool trials = config.select == "trained";
   std::vector<std::string> header{"", "candidate", "latency", "accuracy", "log p", "blocks"};
   std::vector<bool> right{false, false, true, true, true, false};
+  const bool finals = trials && config.trial_finalists >= 2;
   if (trials) {
     header.insert(header.begin() + 4, "trained");
     right.insert(right.begin() + 4, true);
+  }
+  if (finals) {
+    header.insert(header.begin() + 5, "final");
+    right.insert(right.begin() + 5, true);
   }
   Table table(header, right);
   for (const Candidate& c : result.candidates) {
@@ -137,11 +142,15 @@ void run_search_command(SearchFlags& f) {
     std::vector<std::string> row{c.selected ? "*" : "", c.name, fixed(c.latency_us / 1000.0, 3) + " ms" + band,
                                  percent(c.accuracy), fixed(c.log_likelihood, 2), blocks};
     if (trials) row.insert(row.begin() + 4, c.trial_accuracy >= 0 ? percent(c.trial_accuracy) : "");
+    if (finals) row.insert(row.begin() + 5, c.final_trial_accuracy >= 0 ? percent(c.final_trial_accuracy) : "");
     table.add_row(row);
   }
   std::cout << "  candidates, scored on the theta split"
             << (config.recalibration_batches > 0 ? " with recalibrated BatchNorm statistics" : "")
             << (trials ? "; trained: after " + std::to_string(config.trial_epochs) + " epoch(s) from scratch" : "")
+            << (finals ? "; final: the best " + std::to_string(config.trial_finalists) + " again, " +
+                             std::to_string(config.final_trial_epochs()) + " epochs"
+                       : "")
             << " (log p: under softmax(theta); * won by " << config.select << "):\n";
   table.print(std::cout, "    ");
   std::cout << "  chosen blocks:";
@@ -248,7 +257,8 @@ void add_search_commands(CLI::App& app) {
       "or CE + penalty * |LAT/T - 1| with a target T. The result is the best of argmax(theta) and\n"
       "--samples draws within the target by BN-recalibrated accuracy (--select likelihood: the one\n"
       "softmax(theta) makes likeliest; --select trained: the best of the --trial-candidates likeliest,\n"
-      "each trained briefly from scratch). --mode soft runs every\n"
+      "each trained briefly from scratch, the best --trial-finalists of them again for longer).\n"
+      "--mode soft runs every\n"
       "candidate (FBNet); --mode hard one sampled path per step, about 6x faster, its candidates\n"
       "sharing nested weights.\n"
       "Writes a run directory (config.json, log.jsonl, theta.jsonl, checkpoint.pt, arch.json,\n"

@@ -285,19 +285,27 @@ std::string write_report(const std::string& run_dir) {
   }
   if (candidates.is_object() && candidates.contains("candidates")) {
     const bool trials = config.value("select", std::string()) == "trained";
+    const int64_t finalists = trials ? config.value("trial_finalists", int64_t{0}) : 0;
+    const int64_t trial_epochs = config.value("trial_epochs", int64_t{0});
+    const int64_t final_epochs = config.value("trial_final_epochs", int64_t{0}) > 0
+                                     ? config.value("trial_final_epochs", int64_t{0})
+                                     : 3 * trial_epochs;
     html << "<h2>Candidates</h2><p>The argmax of theta and the archs drawn from softmax(theta), each scored through "
             "the supernet"
          << (config.value("recalibration_batches", 0) > 0 ? " after its BatchNorm statistics were re-estimated" : "")
          << "; the chosen one (by " << escape(config.value("select", std::string("accuracy")))
          << " within the target) is ringed" << (target_ms > 0 ? ", the target's tolerance band shaded" : "")
          << ". log p: the candidate's log-likelihood under softmax(theta)."
-         << (trials ? " trained: its theta-split accuracy after " + std::to_string(config.value("trial_epochs", 0)) +
+         << (trials ? " trained: its theta-split accuracy after " + std::to_string(trial_epochs) +
                           " epoch(s) of training from scratch (--select trained)."
                     : "")
+         << (finalists >= 2 ? " final: the best " + std::to_string(finalists) + " trained again for " +
+                                  std::to_string(final_epochs) + " epochs; the best of them wins."
+                            : "")
          << "</p>";
     html << "<div class=\"charts\">" << candidates_chart(candidates, target_ms, config.value("latency_tolerance", 0.05))
          << "</div><table><tr><th>candidate</th><th>latency (ms)</th><th>accuracy</th>"
-         << (trials ? "<th>trained</th>" : "") << "<th>log p</th><th>within target</th><th>blocks</th></tr>";
+         << (trials ? "<th>trained</th>" : "") << (finalists >= 2 ? "<th>final</th>" : "") << "<th>log p</th><th>within target</th><th>blocks</th></tr>";
     for (const json& c : candidates["candidates"]) {
       std::string blocks;
       for (const json& op : c.value("choices", json::array())) blocks += (blocks.empty() ? "" : " ") + op.get<std::string>();
@@ -307,6 +315,9 @@ std::string write_report(const std::string& run_dir) {
            << (!trials                                        ? std::string()
                : c.contains("trial_accuracy_theta_split") ? num(100 * c.value("trial_accuracy_theta_split", 0.0), 4) + "%</td><td>"
                                                           : std::string("</td><td>"))
+           << (finalists < 2                                        ? std::string()
+               : c.contains("final_trial_accuracy_theta_split") ? num(100 * c.value("final_trial_accuracy_theta_split", 0.0), 4) + "%</td><td>"
+                                                                : std::string("</td><td>"))
            << (c.contains("log_likelihood") ? num(c.value("log_likelihood", 0.0), 4) : std::string("-")) << "</td><td>"
            << (c.value("within_target", true) ? "yes" : "no") << "</td><td class=\"op\">" << escape(blocks)
            << "</td></tr>";

@@ -11,7 +11,6 @@
 #include "data/batch_loader.h"
 #include "ops/block_module.h"
 #include "search/latency_target.h"
-#include "search/trial_training.h"
 #include "train/step_loop.h"
 
 namespace dnas {
@@ -40,6 +39,10 @@ Json candidate_to_json(const Candidate& c) {
   if (c.trial_accuracy >= 0) {
     out["trial_accuracy_theta_split"] = c.trial_accuracy;
     out["trial_seconds"] = c.trial_seconds;
+  }
+  if (c.final_trial_accuracy >= 0) {
+    out["final_trial_accuracy_theta_split"] = c.final_trial_accuracy;
+    out["final_trial_seconds"] = c.final_trial_seconds;
   }
   return out;
 }
@@ -217,13 +220,10 @@ std::vector<std::string> candidate_ops(Supernet& net, const std::vector<int64_t>
   return ops;
 }
 
-// --select trained: trains the `trial_candidates` likeliest candidates within the target from
-// scratch, all with the same seed, and returns the index of the most accurate on the theta split
-// (ties: the likelier); `fallback` when none is within the target.
-size_t select_by_trial(const SearchConfig& config, Supernet& net, const DerivationInputs& in, bool channels_last,
-                       std::vector<Candidate>& candidates, size_t fallback,
-                       const std::function<void(const Candidate&)>& on_trial) {
-  DNAS_ASSERT(in.space, "--select trained: the derivation needs the search space");
+}  // namespace
+
+size_t select_by_trials(const SearchConfig& config, std::vector<Candidate>& candidates, size_t fallback,
+                        const TrialTrainer& train, const std::function<void(const Candidate&)>& on_trial) {
   std::vector<size_t> order;
   for (size_t i = 0; i < candidates.size(); ++i)
     if (candidates[i].within_target) order.push_back(i);
@@ -232,30 +232,29 @@ size_t select_by_trial(const SearchConfig& config, Supernet& net, const Derivati
     return candidates[a].log_likelihood > candidates[b].log_likelihood;
   });
   if (static_cast<int64_t>(order.size()) > config.trial_candidates) order.resize(static_cast<size_t>(config.trial_candidates));
-  TrialSettings settings;
-  settings.epochs = config.trial_epochs;
-  settings.images = config.trial_images;
-  settings.batch_size = config.batch_size;
-  settings.lr = config.lr_w;
-  settings.momentum = config.momentum;
-  settings.weight_decay = config.weight_decay;
-  settings.seed = derive_seed(config.seed, -3, 0, 0);
-  settings.channels_last = channels_last;
-  const c10::Device device = net->parameters().front().device();
-  size_t best = order.front();
   for (size_t i : order) {
     Candidate& c = candidates[i];
-    const TrialResult trial =
-        trial_train(in.space->derive(candidate_ops(net, c.choice)), in.data, in.w_split, in.theta_split, settings, device);
+    const TrialResult trial = train(c, config.trial_epochs, derive_seed(config.seed, -3, 0, 0));
     c.trial_accuracy = trial.accuracy;
     c.trial_seconds = trial.seconds;
     if (on_trial) on_trial(c);
-    if (c.trial_accuracy > candidates[best].trial_accuracy) best = i;  // `order` is likeliest first
+  }
+  // Best first round first; stable, so ties keep the likelier first.
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return candidates[a].trial_accuracy > candidates[b].trial_accuracy; });
+  if (config.trial_finalists < 2 || order.size() < 2) return order.front();
+  if (static_cast<int64_t>(order.size()) > config.trial_finalists) order.resize(static_cast<size_t>(config.trial_finalists));
+  size_t best = order.front();
+  for (size_t i : order) {
+    Candidate& c = candidates[i];
+    const TrialResult trial = train(c, config.final_trial_epochs(), derive_seed(config.seed, -3, 1, 0));
+    c.final_trial_accuracy = trial.accuracy;
+    c.final_trial_seconds = trial.seconds;
+    if (on_trial) on_trial(c);
+    if (c.final_trial_accuracy > candidates[best].final_trial_accuracy) best = i;
   }
   return best;
 }
-
-}  // namespace
 
 std::vector<Candidate> derive_architecture(const SearchConfig& config, Supernet& net, const DerivationInputs& in,
                                            bool channels_last, const std::function<void(const Candidate&)>& on_candidate,
@@ -266,8 +265,24 @@ std::vector<Candidate> derive_architecture(const SearchConfig& config, Supernet&
     if (on_candidate) on_candidate(candidates[i]);
   }
   size_t chosen = select_candidate(candidates, config.latency_target_ms * 1000.0, config.select);
-  if (config.select == "trained")
-    chosen = select_by_trial(config, net, in, channels_last, candidates, chosen, on_trial);
+  if (config.select == "trained") {
+    DNAS_ASSERT(in.space, "--select trained: the derivation needs the search space");
+    TrialSettings settings;
+    settings.images = config.trial_images;
+    settings.batch_size = config.batch_size;
+    settings.lr = config.lr_w;
+    settings.momentum = config.momentum;
+    settings.weight_decay = config.weight_decay;
+    settings.channels_last = channels_last;
+    const c10::Device device = net->parameters().front().device();
+    const TrialTrainer train = [&](const Candidate& c, int64_t epochs, uint64_t seed) {
+      settings.epochs = epochs;
+      settings.seed = seed;
+      return trial_train(in.space->derive(candidate_ops(net, c.choice)), in.data, in.w_split, in.theta_split,
+                         settings, device);
+    };
+    chosen = select_by_trials(config, candidates, chosen, train, on_trial);
+  }
   if (config.latency_constraint == "hard") {
     const std::vector<std::vector<double>> log_p = log_probabilities(net);
     const Projection p = project_onto_target(candidates[chosen].choice, in.latency_us, in.fixed_us, log_p,

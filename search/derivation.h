@@ -12,8 +12,9 @@
 // the one that softmax(theta) makes likeliest (the sum over layers of log p(choice)), which
 // retrained better than the supernet's pick in 18 of 24 search-quality pairs (bench/README.md,
 // "What decides the pairs"); with --select trained the --trial-candidates likeliest within the
-// target are trained from scratch (trial_training.h) and the most accurate on the theta split wins
-// (ties: the likelier); with --latency-constraint hard it is
+// target are trained from scratch (trial_training.h), the --trial-finalists most accurate on the
+// theta split are trained again for --trial-final-epochs, and the most accurate of that final
+// round wins (ties: the better first round, then the likelier); with --latency-constraint hard it is
 // then projected onto LAT <= T (latency_target.h), and the projection is scored too. Every candidate is kept, with its table
 // latency and accuracy, for the run's candidates.json, the CLI and the report.
 #pragma once
@@ -26,6 +27,7 @@
 #include "common/json.h"
 #include "data/dataset.h"
 #include "search/search_config.h"
+#include "search/trial_training.h"
 #include "supernet/space_spec.h"
 #include "supernet/supernet.h"
 
@@ -40,6 +42,8 @@ struct Candidate {
   double log_likelihood = 0;      // of `choice` under softmax(theta) at the end of the search
   double trial_accuracy = -1;     // --select trained: theta-split top-1 after trial training (-1: not trained)
   double trial_seconds = 0;
+  double final_trial_accuracy = -1;  // --trial-finalists: theta-split top-1 after the longer final trial (-1: none)
+  double final_trial_seconds = 0;
   bool within_target = true;
   bool selected = false;
 };
@@ -76,6 +80,19 @@ struct DerivationInputs {
   double fixed_us;
   const SearchSpace* space = nullptr;  // adapted to the data; --select trained builds its archs from it
 };
+
+// One trial of --select trained: the candidate trained from scratch for `epochs` with `seed`,
+// scored on the theta split.
+using TrialTrainer = std::function<TrialResult(const Candidate& c, int64_t epochs, uint64_t seed)>;
+
+// --select trained's choice, given a trainer: the config's --trial-candidates likeliest candidates
+// within the target each get a trial of --trial-epochs (one seed for all); then the
+// --trial-finalists best of them get another of config.final_trial_epochs() (another seed for
+// all), and the best of that final round wins (ties: the better first round, then the likelier).
+// With fewer than 2 finalists the first round decides. Records the scores in the candidates, calls
+// `on_trial` after each trial and returns the winner's index (`fallback` when none is within).
+size_t select_by_trials(const SearchConfig& config, std::vector<Candidate>& candidates, size_t fallback,
+                        const TrialTrainer& train, const std::function<void(const Candidate&)>& on_trial = {});
 
 // The candidates, scored, with the result `selected` (see the top of this file). Calls
 // `on_candidate` after scoring each, and `on_trial` after each trial training, for progress.

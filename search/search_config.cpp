@@ -136,6 +136,12 @@ const ConfigFields<SearchConfig>& search_config_fields() {
                    Range::between(1, 1000))
           .integer("trial_images", &C::trial_images,
                    "--select trained: w-split images each trial trains on (0: all of them)", Range::at_least(0))
+          .integer("trial_finalists", &C::trial_finalists,
+                   "--select trained: the best trials are trained again from scratch for --trial-final-epochs, and the "
+                   "best of this final round wins (successive halving; 0: the first round decides)",
+                   Range::between(0, 1000))
+          .integer("trial_final_epochs", &C::trial_final_epochs,
+                   "--select trained: epochs of each final trial (0: three times --trial-epochs)", Range::between(0, 1000))
           .integer("recalibration_batches", &C::recalibration_batches,
                    "Training batches that re-estimate an arch's BatchNorm statistics before it is scored (0: none)",
                    Range::between(0, 100000))
@@ -186,6 +192,8 @@ void SearchConfig::validate() const {
              ": --method random draws its archs uniformly, so none is likelier (use --select accuracy)");
   DNAS_CHECK(select != "trained" || trial_images == 0 || trial_images >= batch_size, "--trial-images ", trial_images,
              ": fewer than one batch of --batch-size ", batch_size, " (0: all of the w split)");
+  DNAS_CHECK(select != "trained" || trial_finalists != 1, "--trial-finalists 1: a final round of one chooses nothing ",
+             "(use 0 for none, or 2 or more)");
   DNAS_CHECK(method == "dnas" || samples >= 1, "--method random: needs --samples >= 1 (the random archs to score)");
   if (!lut_dtype.empty()) check_lut_settings({1, lut_dtype, "nchw"}, "--lut-dtype");  // "": the target's
   if (!lut_layout.empty()) check_lut_settings({1, "fp32", lut_layout}, "--lut-layout");

@@ -248,9 +248,13 @@ void derive_result(const SearchConfig& config, const SearchInputs& in, Supernet&
                                  : std::string(" (") + off_target(c, config.latency_target_ms * 1000) + " the target)"));
       },
       [&](const Candidate& c) {
-        message("trial " + c.name + ": " + std::to_string(100 * c.trial_accuracy).substr(0, 5) +
-                "% on the theta split after " + std::to_string(config.trial_epochs) + " epoch(s) from scratch (" +
-                std::to_string(c.trial_seconds).substr(0, 4) + " s)");
+        const bool final_round = c.final_trial_accuracy >= 0;
+        message(std::string(final_round ? "final trial " : "trial ") + c.name + ": " +
+                std::to_string(100 * (final_round ? c.final_trial_accuracy : c.trial_accuracy)).substr(0, 5) +
+                "% on the theta split after " +
+                std::to_string(final_round ? config.final_trial_epochs() : config.trial_epochs) +
+                " epoch(s) from scratch (" +
+                std::to_string(final_round ? c.final_trial_seconds : c.trial_seconds).substr(0, 4) + " s)");
       });
   const Candidate& chosen =
       *std::find_if(result.candidates.begin(), result.candidates.end(), [](const Candidate& c) { return c.selected; });

@@ -85,7 +85,8 @@ TEST_F(CliSearch, TargetAsAFractionOfTheReachableRangeResolvesToMs) {
 }
 
 // --select trained end to end: the likeliest candidates within the target carry a trial score in
-// candidates.json and the report, and the selected one has the best of them.
+// candidates.json and the report, the best two of them a final score (--trial-finalists 2, the
+// default), and the selected one has the best final score.
 TEST_F(CliSearch, SelectTrainedScoresTheLikeliestCandidatesAndKeepsTheBest) {
   const Result r = run("search --space small --target host-cpu --data synthetic:160:16:1:4 --epochs 1 --batch-size 16 "
                        "--latency-target-fraction 0.5 --select trained --trial-candidates 2 --trial-epochs 1 --json "
@@ -103,11 +104,20 @@ TEST_F(CliSearch, SelectTrainedScoresTheLikeliestCandidatesAndKeepsTheBest) {
   ASSERT_GE(within, 1);
   ASSERT_EQ(trained.size(), static_cast<size_t>(std::min(within, 2)));
   ASSERT_TRUE(selected.contains("trial_accuracy_theta_split"));
+  const bool final_round = trained.size() >= 2;
   for (const json& c : trained) {
     EXPECT_TRUE(c["within_target"].get<bool>());
-    EXPECT_LE(c["trial_accuracy_theta_split"].get<double>(), selected["trial_accuracy_theta_split"].get<double>());
+    if (!final_round) continue;
+    ASSERT_TRUE(c.contains("final_trial_accuracy_theta_split"));  // two trials: both are finalists
+    EXPECT_LE(c["final_trial_accuracy_theta_split"].get<double>(),
+              selected["final_trial_accuracy_theta_split"].get<double>());
   }
-  EXPECT_NE(slurp(path("trial/report.html")).find("<th>trained</th>"), std::string::npos);
+  if (!final_round) {
+    EXPECT_FALSE(selected.contains("final_trial_accuracy_theta_split"));
+  }
+  const std::string report = slurp(path("trial/report.html"));
+  EXPECT_NE(report.find("<th>trained</th>"), std::string::npos);
+  EXPECT_NE(report.find("<th>final</th>"), std::string::npos);
 }
 
 TEST_F(CliSearch, ResumeAfterSigkillMatchesAnUninterruptedRun) {
@@ -167,6 +177,8 @@ TEST_F(CliSearch, BadInputGivesOneLineAndExitTwo) {
                         "--select trained: --method random draws its archs uniformly");
   expect_one_line_error(run("search --select trained --trial-epochs 0 --out " + path("a")),
                         "--trial-epochs: expected a value in [1, 1000], got 0");
+  expect_one_line_error(run("search --select trained --trial-finalists 1 --out " + path("a")),
+                        "--trial-finalists 1: a final round of one chooses nothing");
   expect_one_line_error(run("search --select trained --trial-images 10 --out " + path("a")),
                         "--trial-images 10: fewer than one batch of --batch-size 64");
   expect_one_line_error(run("search --select best --out " + path("a")), "--select");

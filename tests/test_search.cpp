@@ -20,6 +20,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <tuple>
 
 #include "latency_lut/lut_store.h"
 #include "latency_lut/profiler.h"
@@ -541,6 +542,7 @@ TEST(Derivation, SelectTrainedTrainsTheLikeliestWithinTheTargetFromScratch) {
   c.select = "trained";
   c.trial_candidates = 2;
   c.trial_epochs = 2;
+  c.trial_finalists = 0;
   const std::vector<Candidate> first = derive_architecture(c, net, in, false);
   std::set<std::vector<int64_t>> trained;
   const Candidate* winner = nullptr;
@@ -572,6 +574,144 @@ TEST(Derivation, SelectTrainedTrainsTheLikeliestWithinTheTargetFromScratch) {
     EXPECT_EQ(second[i].trial_accuracy, first[i].trial_accuracy) << first[i].name;
     EXPECT_EQ(second[i].selected, first[i].selected) << first[i].name;
   }
+}
+
+// select_by_trials with a scripted trainer: the --trial-candidates likeliest within the target get
+// a first trial of --trial-epochs (one seed), the --trial-finalists best of them a final trial of
+// final_trial_epochs() (another seed), and the final round decides even against the first.
+TEST(Derivation, SuccessiveHalvingTrialsTheLikeliestAndTheFinalRoundDecides) {
+  const auto candidate = [](const std::string& name, double log_p, bool within) {
+    Candidate c;
+    c.name = name;
+    c.log_likelihood = log_p;
+    c.within_target = within;
+    return c;
+  };
+  const std::vector<Candidate> pool{candidate("outside", -1, false), candidate("a", -2, true),
+                                    candidate("b", -3, true), candidate("c", -4, true), candidate("d", -5, true)};
+  std::map<std::string, std::pair<double, double>> scripted{
+      {"a", {0.70, 0.99}}, {"b", {0.80, 0.81}}, {"c", {0.75, 0.85}}, {"d", {0.99, 0.99}}};
+  std::vector<std::tuple<std::string, int64_t, uint64_t>> calls;
+  const TrialTrainer train = [&](const Candidate& c, int64_t epochs, uint64_t seed) {
+    const bool first = std::none_of(calls.begin(), calls.end(), [&](const auto& call) { return std::get<0>(call) == c.name; });
+    calls.emplace_back(c.name, epochs, seed);
+    TrialResult r;
+    r.accuracy = first ? scripted.at(c.name).first : scripted.at(c.name).second;
+    return r;
+  };
+  SearchConfig config;
+  config.trial_candidates = 3;  // a, b, c: the likeliest within the target; d is not trialled
+  config.trial_epochs = 2;
+  config.trial_finalists = 2;  // b (0.80) and c (0.75); a (0.70) stops
+  std::vector<Candidate> cs = pool;
+  int progress = 0;
+  const size_t won = select_by_trials(config, cs, 0, train, [&](const Candidate&) { ++progress; });
+  EXPECT_EQ(cs[won].name, "c");  // 0.85 > 0.81 in the final round, though b led the first
+  EXPECT_EQ(progress, 5);
+  ASSERT_EQ(calls.size(), 5u);
+  const uint64_t first_seed = std::get<2>(calls[0]);
+  const uint64_t final_seed = std::get<2>(calls[3]);
+  EXPECT_NE(first_seed, final_seed);
+  using Call = std::tuple<std::string, int64_t, uint64_t>;
+  EXPECT_EQ(calls, (std::vector<Call>{{"a", 2, first_seed}, {"b", 2, first_seed}, {"c", 2, first_seed},
+                                      {"b", 6, final_seed}, {"c", 6, final_seed}}));
+  EXPECT_EQ(cs[1].trial_accuracy, 0.70);
+  EXPECT_EQ(cs[1].final_trial_accuracy, -1);
+  EXPECT_EQ(cs[2].final_trial_accuracy, 0.81);
+  EXPECT_EQ(cs[3].final_trial_accuracy, 0.85);
+  EXPECT_EQ(cs[4].trial_accuracy, -1);
+
+  // --trial-final-epochs overrides three times --trial-epochs.
+  config.trial_final_epochs = 4;
+  cs = pool;
+  calls.clear();
+  select_by_trials(config, cs, 0, train);
+  EXPECT_EQ(std::get<1>(calls.back()), 4);
+
+  // Without a final round the first decides: b.
+  config.trial_finalists = 0;
+  cs = pool;
+  calls.clear();
+  EXPECT_EQ(cs[select_by_trials(config, cs, 0, train)].name, "b");
+  EXPECT_EQ(calls.size(), 3u);
+
+  // Ties: in the first round the likelier, in the final the better first round.
+  scripted = {{"a", {0.80, 0.90}}, {"b", {0.80, 0.90}}, {"c", {0.75, 0.95}}};
+  cs = pool;
+  calls.clear();
+  EXPECT_EQ(cs[select_by_trials(config, cs, 0, train)].name, "a");
+  config.trial_finalists = 2;
+  scripted = {{"a", {0.70, 0.90}}, {"b", {0.75, 0.90}}, {"c", {0.80, 0.90}}};
+  cs = pool;
+  calls.clear();
+  EXPECT_EQ(cs[select_by_trials(config, cs, 0, train)].name, "c");
+
+  // Nothing within the target: the fallback, and nothing trained.
+  cs = {candidate("x", -1, false), candidate("y", -2, false)};
+  calls.clear();
+  EXPECT_EQ(select_by_trials(config, cs, 1, train), 1u);
+  EXPECT_TRUE(calls.empty());
+}
+
+// --trial-finalists (successive halving): of three first-round trials exactly the two best are
+// trained again, for --trial-final-epochs; the winner is the best of that final round whatever
+// the first round said; the final trials are reproducible.
+TEST(Derivation, FinalTrialsRetrainTheBestOfTheFirstRoundAndDecide) {
+  TinyDerivation tiny(6);
+  Supernet& net = tiny.net;
+  const SearchSpace space = parse_space_text(kTinySpace, "tiny.yaml");
+  const std::vector<std::vector<double>> latency_us(3, {100.0, 10.0});
+  const std::vector<int64_t> train(tiny.split.begin(), tiny.split.begin() + 48);
+  const std::vector<int64_t> held_out(tiny.split.begin() + 48, tiny.split.end());
+  const DerivationInputs in{tiny.data, train, held_out, latency_us, 30.0, &space};
+  SearchConfig c;
+  c.latency_target_ms = 0.15;  // the three band archs {0,1,1}, {1,0,1}, {1,1,0} are within it
+  c.samples = 16;
+  c.batch_size = 16;
+  c.recalibration_batches = 1;
+  c.select = "trained";
+  c.trial_candidates = 3;
+  c.trial_epochs = 1;
+  c.trial_finalists = 2;
+  c.trial_final_epochs = 2;
+  const std::vector<Candidate> first = derive_architecture(c, net, in, false);
+  std::vector<const Candidate*> trialled, finalists;
+  const Candidate* winner = nullptr;
+  for (const Candidate& x : first) {
+    if (x.selected) winner = &x;
+    if (x.trial_accuracy >= 0) trialled.push_back(&x);
+    if (x.final_trial_accuracy >= 0) finalists.push_back(&x);
+  }
+  ASSERT_EQ(trialled.size(), 3u);
+  ASSERT_EQ(finalists.size(), 2u);
+  ASSERT_NE(winner, nullptr);
+  ASSERT_GE(winner->final_trial_accuracy, 0);
+  for (const Candidate* f : finalists) {
+    EXPECT_LE(f->final_trial_accuracy, winner->final_trial_accuracy) << f->name;
+    for (const Candidate* t : trialled)
+      if (t->final_trial_accuracy < 0) { EXPECT_GE(f->trial_accuracy, t->trial_accuracy) << f->name << " vs " << t->name; }
+  }
+  const Json json = candidate_to_json(*winner);
+  EXPECT_EQ(json.at("final_trial_accuracy_theta_split").get<double>(), winner->final_trial_accuracy);
+
+  const std::vector<Candidate> again = derive_architecture(c, net, in, false);
+  ASSERT_EQ(again.size(), first.size());
+  for (size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(again[i].final_trial_accuracy, first[i].final_trial_accuracy) << first[i].name;
+    EXPECT_EQ(again[i].selected, first[i].selected) << first[i].name;
+  }
+
+  // Without a final round the same first round decides, and nothing is trained twice.
+  c.trial_finalists = 0;
+  const std::vector<Candidate> one_round = derive_architecture(c, net, in, false);
+  double best_first = -1;
+  for (const Candidate& x : one_round) {
+    EXPECT_LT(x.final_trial_accuracy, 0) << x.name;
+    best_first = std::max(best_first, x.trial_accuracy);
+  }
+  const auto chosen = std::find_if(one_round.begin(), one_round.end(), [](const Candidate& x) { return x.selected; });
+  ASSERT_NE(chosen, one_round.end());
+  EXPECT_EQ(chosen->trial_accuracy, best_first);
 }
 
 TEST(Search, SoftAndHardModesBothLearn) {
