@@ -19,7 +19,7 @@ import os
 import re
 import statistics
 
-from bench_runs import retrain
+from bench_runs import read_results, retrain
 
 
 def log_likelihood(choices, theta):
@@ -35,17 +35,13 @@ def main():
     a = p.parse_args()
     if a.train_seeds < 1:
         p.error(f"--train-seeds: expected >= 1, got {a.train_seeds}")
-    for run in a.runs:
-        if not os.path.isfile(os.path.join(run, "results.json")):
-            p.error(f"{run}: no results.json (expected a finished bench/search_quality.py output folder)")
+    every_results = [(run, read_results(run, p)) for run in a.runs]  # every folder checked before any work
     dnas, out = os.path.abspath(a.dnas), os.path.abspath(a.out)
     os.makedirs(out, exist_ok=True)
     seeds = list(range(a.train_seeds))
 
     pairs = []
-    for run in a.runs:
-        with open(os.path.join(run, "results.json")) as f:
-            results = json.load(f)
+    for run, results in every_results:
         recipe = results["train_recipe"]
         if recipe["seeds"][:len(seeds)] != seeds:
             p.error(f"{run}: retrained with seeds {recipe['seeds']}, not {seeds}")

@@ -21,7 +21,7 @@ import json
 import os
 import statistics
 
-from bench_runs import read_log
+from bench_runs import read_log, read_results
 from proxy_rank import kendall_tau_b
 
 
@@ -35,14 +35,10 @@ def main():
     p.add_argument("--family", default="fire", help="a block family: the op names' common prefix")
     p.add_argument("--retrained", nargs="*", default=[], help="bench/proxy_rank.py output folders")
     a = p.parse_args()
-    for run in a.runs:
-        if not os.path.isfile(os.path.join(run, "results.json")):
-            p.error(f"{run}: no results.json (expected a finished bench/search_quality.py output folder)")
+    every_results = [(run, read_results(run, p)) for run in a.runs]  # every folder checked before any work
 
     in_candidates, in_picks, picks = {}, {}, []
-    for run in a.runs:
-        with open(os.path.join(run, "results.json")) as f:
-            results = json.load(f)
+    for run, results in every_results:
         for c in results["contestants"]:
             if c["method"] not in ("dnas", "random"):
                 continue
