@@ -9,8 +9,9 @@ Prints per search the candidates' trial scores against their retrained accuracy,
 searches:
   - Kendall's tau-b of trial score against retrained accuracy, within each search;
   - in how many (target, seed) pairs the pick, the best of the trial-trained pool (an oracle), the
-    pool's worst and its likeliest under theta are at least as good as random search's pick, with
-    the mean margins; with --short, also the pool's best by that short training.
+    pool's worst, its likeliest under theta and its best by the first round of trials alone (the
+    pick without --trial-finalists) are at least as good as random search's pick, with the mean
+    margins; with --short, also the pool's best by that short training.
 If the oracle wins pairs the pick loses, the trial ranking is what to fix; if the oracle loses
 too, the pool is.
 
@@ -106,7 +107,7 @@ def main():
         for (c, recipe), top1 in zip(jobs, pool.map(short, jobs)):
             c[recipe] = top1
 
-    taus, margins = [], {"pick": [], "oracle": [], "worst": [], "likeliest": []}
+    taus, margins = [], {"pick": [], "oracle": [], "worst": [], "likeliest": [], "first round": []}
     for s in searches:
         rand = statistics.mean(s["random"])
         trial = [c["trial_accuracy_theta_split"] for c in s["tried"]]
@@ -114,17 +115,22 @@ def main():
         taus.append(kendall_tau_b(trial, full_mean))
         pick = statistics.mean(next(c for c in s["tried"] if c["selected"])["full"])
         likeliest = statistics.mean(max(s["tried"], key=lambda c: c["log_likelihood"])["full"])
+        # The first round's best (ties: the likelier): the pick without --trial-finalists.
+        first_round = statistics.mean(max(s["tried"], key=lambda c: (c["trial_accuracy_theta_split"],
+                                                                     c["log_likelihood"]))["full"])
         for key, value in (("pick", pick), ("oracle", max(full_mean)), ("worst", min(full_mean)),
-                           ("likeliest", likeliest)):
+                           ("likeliest", likeliest), ("first round", first_round)):
             margins[key].append(value - rand)
         print(f"{s['tag']} {s['name']}: random {100 * rand:.2f}%, tau {taus[-1]:+.2f}")
         for c, f in sorted(zip(s["tried"], full_mean), key=lambda cf: -cf[0]["trial_accuracy_theta_split"]):
-            print(f"   trial {100 * c['trial_accuracy_theta_split']:.1f}%  full {100 * f:.2f}%  "
+            final = c.get("final_trial_accuracy_theta_split")
+            print(f"   trial {100 * c['trial_accuracy_theta_split']:.1f}%  "
+                  f"{f'final {100 * final:.1f}%  ' if final is not None else ''}full {100 * f:.2f}%  "
                   f"{c['predicted_latency_ms']:.3f} ms  {'PICK ' if c['selected'] else '     '}{' '.join(c['choices'])}")
     print(f"Kendall tau-b of trial score against retrained accuracy, per search: mean {statistics.mean(taus):+.2f} "
           f"({' '.join(f'{t:+.2f}' for t in taus)})")
     labels = [("pick", "the pick"), ("oracle", "best of the pool"), ("worst", "worst of the pool"),
-              ("likeliest", "the pool's likeliest under theta")]
+              ("likeliest", "the pool's likeliest under theta"), ("first round", "the first round's best")]
     for recipe in shorts:
         key = f"{recipe[0]} epochs on {recipe[1]}"
         labels.append((key, f"best of the pool by {key} (test-scored)"))
