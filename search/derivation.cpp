@@ -232,28 +232,30 @@ size_t select_by_trials(const SearchConfig& config, std::vector<Candidate>& cand
     return candidates[a].log_likelihood > candidates[b].log_likelihood;
   });
   if (static_cast<int64_t>(order.size()) > config.trial_candidates) order.resize(static_cast<size_t>(config.trial_candidates));
-  for (size_t i : order) {
-    Candidate& c = candidates[i];
-    const TrialResult trial = train(c, config.trial_epochs, derive_seed(config.seed, -3, 0, 0));
-    c.trial_accuracy = trial.accuracy;
-    c.trial_seconds = trial.seconds;
-    if (on_trial) on_trial(c);
-  }
+  // Trains the candidates of `round`, recording each one's score in the given fields.
+  const auto run_round = [&](const std::vector<size_t>& round, int64_t epochs, uint64_t seed,
+                             double Candidate::*accuracy, double Candidate::*seconds) {
+    for (size_t i : round) {
+      Candidate& c = candidates[i];
+      const TrialResult trial = train(c, epochs, seed);
+      c.*accuracy = trial.accuracy;
+      c.*seconds = trial.seconds;
+      if (on_trial) on_trial(c);
+    }
+  };
+  run_round(order, config.trial_epochs, derive_seed(config.seed, -3, 0, 0), &Candidate::trial_accuracy,
+            &Candidate::trial_seconds);
   // Best first round first; stable, so ties keep the likelier first.
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return candidates[a].trial_accuracy > candidates[b].trial_accuracy; });
   if (config.trial_finalists < 2 || order.size() < 2) return order.front();
   if (static_cast<int64_t>(order.size()) > config.trial_finalists) order.resize(static_cast<size_t>(config.trial_finalists));
-  size_t best = order.front();
-  for (size_t i : order) {
-    Candidate& c = candidates[i];
-    const TrialResult trial = train(c, config.final_trial_epochs(), derive_seed(config.seed, -3, 1, 0));
-    c.final_trial_accuracy = trial.accuracy;
-    c.final_trial_seconds = trial.seconds;
-    if (on_trial) on_trial(c);
-    if (c.final_trial_accuracy > candidates[best].final_trial_accuracy) best = i;
-  }
-  return best;
+  run_round(order, config.final_trial_epochs(), derive_seed(config.seed, -3, 1, 0), &Candidate::final_trial_accuracy,
+            &Candidate::final_trial_seconds);
+  // The first of the most accurate: ties go to the better first round.
+  return *std::max_element(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return candidates[a].final_trial_accuracy < candidates[b].final_trial_accuracy;
+  });
 }
 
 std::vector<Candidate> derive_architecture(const SearchConfig& config, Supernet& net, const DerivationInputs& in,
