@@ -62,7 +62,8 @@ struct SearchConfig {
   int64_t samples = 16;            // archs drawn from softmax(theta) within the target, besides the argmax and the likeliest
   std::string select = "accuracy";  // which candidate within the target wins: accuracy | likelihood | trained (derivation.h)
   int64_t trial_candidates = 4;    // --select trained: the likeliest candidates within the target trained from scratch
-  int64_t trial_epochs = 3;        // --select trained: epochs of each trial run
+  int64_t trial_epochs = 1;        // --select trained: epochs of each trial run (one pass over many images ranks
+                                   // better than several over few: bench/README.md, "Trial candidates")
   int64_t trial_images = 0;        // --select trained: images of the w split each trial run trains on (0: all)
   int64_t trial_finalists = 2;     // --select trained: the best trials trained again, longer, to decide (0: no final round)
   int64_t trial_final_epochs = 0;  // --select trained: epochs of each final trial (0: 3 x trial_epochs)
