@@ -4,16 +4,17 @@ hand-designed baselines at their latency? (bench/search_quality.sh runs this; se
 
 For each latency target (fractions of the range the space, `small_mixed` unless `--space` names
 another, reaches on this machine's table) and each seed:
-  dnas     `dnas search`, by default as in runs 27-28 (README, "Search quality"): 6 epochs on
+  dnas     `dnas search`, by default as in runs 29-31 (README, "Search quality"): 6 epochs on
            15,000 training images of single-path training (`--mode hard --w-sampling uniform
-           --weight-sharing separate`), theta trained by REINFORCE against the target's absolute
+           --weight-sharing nested`: hard mode's default weight sharing; runs 10-28 trained
+           separate weights), theta trained by REINFORCE against the target's absolute
            penalty, and the result chosen by `--select trained --trial-epochs 1 --trial-finalists 2`
            (the 4 likeliest candidates within the target trained one epoch from scratch on the
            12,000 w-split images and scored on the 3,000 theta-split images, the best 2 trained
            again for 3 epochs, the better of them kept; runs 24-26 kept the first round's best,
            runs 19-23 searched 30 epochs on 3,000 images and trained the trials 3 epochs on 2,400);
   random   `dnas search --method random` at the same wall-clock (per target, rounded up to
-           whole epochs): the same supernet trained one
+           whole epochs): the same supernet (the same flags) trained one
            uniform random path per step, theta never trained, then the best of K random archs
            within the target, by BN-recalibrated supernet accuracy;
 and once per target the baselines adapted to 28x28: MobileNetV2 width-scaled to the target
@@ -44,8 +45,9 @@ import time
 from bench_runs import read_log, retrain, run
 
 
-# The searches of runs 10-26: single-path training of separate weights, theta by REINFORCE.
-SEARCH_FLAGS = "--mode hard --w-sampling uniform --weight-sharing separate --theta-estimator reinforce"
+# The searches since run 29: single-path training of nested weights, theta by REINFORCE (runs 10-28:
+# --weight-sharing separate).
+SEARCH_FLAGS = "--mode hard --w-sampling uniform --weight-sharing nested --theta-estimator reinforce"
 
 
 def parallel(jobs, width=2):

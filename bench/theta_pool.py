@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""What a search setting does to theta's pool: the candidates `dnas search --select trained`
+trial-trains. (bench/README.md, "Theta's pool".)
+
+Reruns the given dnas searches (folders of a bench/search_quality.py run, e.g. runs/sq_27/dnas_T0.803_s63)
+from their own config.json, once per `--variant` (flags added to the search's own), and prints
+for the original and each variant, per search and over all of them:
+  - Fire blocks per trial-trained candidate, and how many candidates begin with one;
+  - the candidates' first-round trial accuracy (trained from scratch, so the supernet does not
+    score it) and the finalists' final-round accuracy, on the theta split.
+A variant whose pools carry fewer Fire blocks and train better from scratch is worth a
+search_quality.sh run; this script itself retrains nothing on the test set. No retraining of the
+originals: their candidates.json is read. A rerun into the same --out keeps finished searches.
+
+Usage: python3 bench/theta_pool.py --dnas build/cli/dnas --out DIR --variant="--weight-sharing nested"
+       [--variant=...] SEARCH [SEARCH ...]
+"""
+import argparse
+import json
+import os
+import shlex
+import statistics
+
+from bench_runs import run
+
+
+def trialled(folder):
+    """The candidates a search trial-trained, likeliest first."""
+    with open(os.path.join(folder, "candidates.json")) as f:
+        candidates = json.load(f)["candidates"]
+    pool = [c for c in candidates if c.get("trial_accuracy_theta_split") is not None]
+    return sorted(pool, key=lambda c: -c["log_likelihood"])
+
+
+def fire_blocks(candidate):
+    return sum(op.startswith("fire") for op in candidate["choices"])
+
+
+def summary(pool):
+    """Fire per candidate, Fire-first count, first-round and final-round trial accuracy (points)."""
+    finals = [c["final_trial_accuracy_theta_split"] for c in pool
+              if c.get("final_trial_accuracy_theta_split") is not None]
+    return (statistics.mean(fire_blocks(c) for c in pool), sum(c["choices"][0].startswith("fire") for c in pool),
+            len(pool), 100 * statistics.mean(c["trial_accuracy_theta_split"] for c in pool),
+            100 * statistics.mean(finals) if finals else float("nan"))
+
+
+def describe(label, pools):
+    rows = [summary(pool) for pool in pools]
+    every = [c for pool in pools for c in pool]
+    fire, first, n, trial, final = summary(every)
+    print(f"{label}: Fire per candidate {fire:.2f} (per search {' '.join(f'{r[0]:.2f}' for r in rows)}), "
+          f"{first} of {n} begin with Fire; first-round trials {trial:.1f}% "
+          f"(per search {' '.join(f'{r[3]:.1f}' for r in rows)}), final round {final:.1f}%")
+    for pool in pools:
+        for c in pool:
+            final = c.get("final_trial_accuracy_theta_split")
+            print(f"    trial {100 * c['trial_accuracy_theta_split']:.1f}%"
+                  f"{'  final %.1f%%' % (100 * final) if final is not None else '              '}"
+                  f"  {c['predicted_latency_ms']:.3f} ms  {'PICK' if c.get('selected') else '    '} {' '.join(c['choices'])}")
+        print()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("searches", nargs="+", help="dnas search folders run with --select trained")
+    p.add_argument("--dnas", default="build/cli/dnas")
+    p.add_argument("--out", default="runs/theta_pool")
+    p.add_argument("--variant", action="append", default=[], metavar="FLAGS",
+                   help="flags added to each search's own config (repeatable), e.g. '--weight-sharing nested'")
+    a = p.parse_args()
+    if not a.variant:
+        p.error("--variant: give at least one set of flags to compare with the original searches")
+    for folder in a.searches:
+        for name in ("config.json", "candidates.json"):
+            if not os.path.isfile(os.path.join(folder, name)):
+                p.error(f"{folder}: no {name} (expected a finished dnas search folder)")
+        if not trialled(folder):
+            p.error(f"{folder}: no trial-trained candidates (expected a search run with --select trained)")
+    dnas, out = os.path.abspath(a.dnas), os.path.abspath(a.out)
+    os.makedirs(out, exist_ok=True)
+
+    describe("original", [trialled(folder) for folder in a.searches])
+    for v, flags in enumerate(a.variant):
+        pools = []
+        for folder in a.searches:
+            tag = os.path.basename(os.path.dirname(os.path.abspath(folder))) + "_" + os.path.basename(folder)
+            target = os.path.join(out, f"variant{v}_{tag}")
+            if not os.path.isfile(os.path.join(target, "candidates.json")):
+                run([dnas, "search", "--config", os.path.join(folder, "config.json"), "--out", target, "--json",
+                     *shlex.split(flags)], target + ".log")
+            pools.append(trialled(target))
+        describe(f"with {flags}", pools)
+
+
+if __name__ == "__main__":
+    main()
