@@ -71,16 +71,18 @@ def main():
     a = p.parse_args()
     if not a.variant:
         p.error("--variant: give at least one set of flags to compare with the original searches")
+    originals = []
     for folder in a.searches:
         for name in ("config.json", "candidates.json"):
             if not os.path.isfile(os.path.join(folder, name)):
                 p.error(f"{folder}: no {name} (expected a finished dnas search folder)")
-        if not trialled(folder):
+        originals.append(trialled(folder))
+        if not originals[-1]:
             p.error(f"{folder}: no trial-trained candidates (expected a search run with --select trained)")
     dnas, out = os.path.abspath(a.dnas), os.path.abspath(a.out)
     os.makedirs(out, exist_ok=True)
 
-    describe("original", [trialled(folder) for folder in a.searches])
+    describe("original", originals)
     for v, flags in enumerate(a.variant):
         pools = []
         for folder in a.searches:
