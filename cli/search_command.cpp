@@ -125,7 +125,7 @@ void run_search_command(SearchFlags& f) {
   const bool trials = config.select == "trained";
   std::vector<std::string> header{"", "candidate", "latency", "accuracy", "log p", "blocks"};
   std::vector<bool> right{false, false, true, true, true, false};
-  const bool finals = trials && config.trial_finalists >= 2;
+  const bool finals = config.has_final_round();
   if (trials) {
     header.insert(header.begin() + 4, "trained");
     right.insert(right.begin() + 4, true);

@@ -132,8 +132,9 @@ const ConfigFields<SearchConfig>& search_config_fields() {
           .integer("trial_candidates", &C::trial_candidates,
                    "--select trained: how many of the likeliest candidates within the target are trained",
                    Range::between(1, 1000))
-          .integer("trial_epochs", &C::trial_epochs, "--select trained: epochs of each trial training (one pass over the whole w split ranks better than "
-                   "several over part of it)",
+          .integer("trial_epochs", &C::trial_epochs,
+                   "--select trained: epochs of each trial training (one pass over the whole w split ranks "
+                   "better than several over part of it)",
                    Range::between(1, 1000))
           .integer("trial_images", &C::trial_images,
                    "--select trained: w-split images each trial trains on (0: all of them)", Range::at_least(0))

@@ -291,9 +291,7 @@ void derive_result(const SearchConfig& config, const SearchInputs& in, Supernet&
                  {"latency_tolerance", config.latency_tolerance},
                  {"reachable_ms", {in.reachable.min_us / 1000.0, in.reachable.max_us / 1000.0}},
                  {"sampled_accuracy_theta_split", result.theta_accuracy},
-                 {"final_trial_epochs", config.select == "trained" && config.trial_finalists >= 2
-                                            ? Json(config.final_trial_epochs())
-                                            : Json(nullptr)},
+                 {"final_trial_epochs", config.has_final_round() ? Json(config.final_trial_epochs()) : Json(nullptr)},
                  {"candidates", candidates}}
                     .dump(2) + "\n");
 }
