@@ -9,19 +9,27 @@ for the original and each variant, per search and over all of them:
   - the candidates' first-round trial accuracy (trained from scratch, so the supernet does not
     score it) and the finalists' final-round accuracy, on the theta split.
 A variant whose pools carry fewer Fire blocks and train better from scratch is worth a
-search_quality.sh run; this script itself retrains nothing on the test set. No retraining of the
-originals: their candidates.json is read. A rerun into the same --out keeps finished searches.
+search_quality.sh run. No retraining of the originals: their candidates.json is read. A rerun
+into the same --out keeps finished searches and retrains.
+
+With --retrain, each variant's pick is also retrained with the recipe and seeds of the benchmark
+run that holds the search (its results.json) and set against that run's dnas pick and random
+search's pick, pair by pair: what the benchmark's verdict would have been with the variant. A
+pick the variant shares with the original is not retrained (its scores are the run's). Random
+search keeps its original clock, although the variant's dnas clock may differ.
 
 Usage: python3 bench/theta_pool.py --dnas build/cli/dnas --out DIR --variant="--weight-sharing nested"
-       [--variant=...] SEARCH [SEARCH ...]
+       [--variant=...] [--retrain] SEARCH [SEARCH ...]
 """
 import argparse
+import concurrent.futures
 import json
 import os
+import re
 import shlex
 import statistics
 
-from bench_runs import run
+from bench_runs import read_results, retrain, run
 
 
 def trialled(folder):
@@ -61,6 +69,51 @@ def describe(label, pools):
         print()
 
 
+def picked(folder):
+    with open(os.path.join(folder, "candidates.json")) as f:
+        return next(c for c in json.load(f)["candidates"] if c.get("selected"))
+
+
+def benchmark_pair(folder, results):
+    """The retrain recipe and the per-seed test top-1 of the dnas and random picks of the
+    benchmark pair that `folder` (a dnas_T<ms>_s<seed> search) belongs to."""
+    target, seed = re.fullmatch(r"dnas_T([0-9.]+)_s([0-9]+)", os.path.basename(os.path.normpath(folder))).groups()
+    scored = {(c["method"], c["target_ms"], c["seed"]): c["test_top1_seeds"] for c in results["contestants"]}
+    return (results["train_recipe"], scored[("dnas", float(target), int(seed))],
+            scored[("random", float(target), int(seed))])
+
+
+def compare_retrained(label, searches, variants, pairs, out, dnas):
+    """Retrains the variant's picks that differ from the originals' and prints both verdicts."""
+    def scores(i, seed):
+        recipe, original, _ = pairs[i]
+        if picked(variants[i])["choices"] == picked(searches[i])["choices"]:
+            return original[seed]
+        return retrain(dnas, os.path.join(variants[i], "arch.json"),
+                       os.path.join(out, os.path.basename(variants[i]) + f"_train_seed{seed}"), "fashion-mnist",
+                       recipe["samples"], recipe["epochs"], seed)
+
+    jobs = [(i, s) for i, (recipe, _, _) in enumerate(pairs) for s in recipe["seeds"]]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        got = dict(zip(jobs, pool.map(lambda j: scores(*j), jobs)))
+    margins = {"original": [], "variant": []}
+    for i, (recipe, original, rand) in enumerate(pairs):
+        seeds = recipe["seeds"]
+        mine = statistics.mean(got[(i, s)] for s in seeds)
+        theirs, chance = statistics.mean(original), statistics.mean(rand)
+        margins["original"].append(100 * (theirs - chance))
+        margins["variant"].append(100 * (mine - chance))
+        same = picked(variants[i])["choices"] == picked(searches[i])["choices"]
+        print(f"    {os.path.basename(variants[i])}: pick {100 * mine:.2f}%{' (the same arch)' if same else ''}, "
+              f"original {100 * theirs:.2f}%, random {100 * chance:.2f}%: margin "
+              f"{margins['variant'][-1]:+.2f} (was {margins['original'][-1]:+.2f})")
+    for key, name in (("original", "original"), ("variant", label)):
+        m = margins[key]
+        print(f"  {name}: dnas >= random in {sum(x >= 0 for x in m)} of {len(m)} pairs, mean margin "
+              f"{statistics.mean(m):+.2f} points")
+    print()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("searches", nargs="+", help="dnas search folders run with --select trained")
@@ -68,6 +121,8 @@ def main():
     p.add_argument("--out", default="runs/theta_pool")
     p.add_argument("--variant", action="append", default=[], metavar="FLAGS",
                    help="flags added to each search's own config (repeatable), e.g. '--weight-sharing nested'")
+    p.add_argument("--retrain", action="store_true",
+                   help="also retrain each variant's pick with its benchmark run's recipe and compare the verdicts")
     a = p.parse_args()
     if not a.variant:
         p.error("--variant: give at least one set of flags to compare with the original searches")
@@ -79,12 +134,21 @@ def main():
         originals.append(trialled(folder))
         if not originals[-1]:
             p.error(f"{folder}: no trial-trained candidates (expected a search run with --select trained)")
+    pairs = []
+    if a.retrain:  # every benchmark pair found before any work
+        for folder in a.searches:
+            if not re.fullmatch(r"dnas_T[0-9.]+_s[0-9]+", os.path.basename(os.path.normpath(folder))):
+                p.error(f"{folder}: --retrain needs the search folders of a bench/search_quality.py run")
+            try:
+                pairs.append(benchmark_pair(folder, read_results(os.path.dirname(os.path.abspath(folder)), p)))
+            except KeyError:
+                p.error(f"{folder}: its run's results.json holds no dnas and random pair for this search")
     dnas, out = os.path.abspath(a.dnas), os.path.abspath(a.out)
     os.makedirs(out, exist_ok=True)
 
     describe("original", originals)
     for v, flags in enumerate(a.variant):
-        pools = []
+        pools, targets = [], []
         for folder in a.searches:
             tag = os.path.basename(os.path.dirname(os.path.abspath(folder))) + "_" + os.path.basename(folder)
             target = os.path.join(out, f"variant{v}_{tag}")
@@ -92,7 +156,11 @@ def main():
                 run([dnas, "search", "--config", os.path.join(folder, "config.json"), "--out", target, "--json",
                      *shlex.split(flags)], target + ".log")
             pools.append(trialled(target))
+            targets.append(target)
         describe(f"with {flags}", pools)
+        if a.retrain:
+            print(f"retrained picks, with {flags}:")
+            compare_retrained(f"with {flags}", a.searches, targets, pairs, out, dnas)
 
 
 if __name__ == "__main__":
