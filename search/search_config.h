@@ -66,9 +66,7 @@ struct SearchConfig {
                                    // better than several over few: bench/README.md, "Trial candidates")
   int64_t trial_images = 0;        // --select trained: images of the w split each trial run trains on (0: all)
   int64_t trial_finalists = 2;     // --select trained: the best trials trained again, longer, to decide (0: no final round)
-  int64_t trial_final_epochs = 0;  // --select trained with two or more finalists: the best trials are trained again to decide.
-  bool has_final_round() const { return select == "trained" && trial_finalists >= 2; }
-  // --select trained: epochs of each final trial (0: 3 x trial_epochs)
+  int64_t trial_final_epochs = 0;  // --select trained: epochs of each final trial (0: 3 x trial_epochs)
   int64_t recalibration_batches = 10;  // training batches that re-estimate BN statistics per arch (0: none)
   double w_fraction = 0.8;         // of the training set; the rest trains theta
   int64_t seed = 0;
@@ -88,6 +86,8 @@ struct SearchConfig {
   // hard), else separate.
   std::string resolved_weight_sharing() const;
   bool has_target() const { return latency_target_ms > 0 || latency_target_fraction > 0; }
+  // --select trained with two or more finalists: the best trials are trained again to decide.
+  bool has_final_round() const { return select == "trained" && trial_finalists >= 2; }
   // --select trained: epochs of each final trial (--trial-final-epochs, or three times --trial-epochs).
   int64_t final_trial_epochs() const { return trial_final_epochs > 0 ? trial_final_epochs : 3 * trial_epochs; }
   // Epochs (a real number: warm-up ends mid-epoch) with theta frozen.
