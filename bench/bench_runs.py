@@ -3,6 +3,7 @@ bench/proxy_rank.py, bench/supernet_candidates.py, bench/trial_rank.py,
 bench/trial_candidates.py, bench/likelihood_pick.py, bench/pick_blocks.py, bench/theta_pool.py)."""
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -56,3 +57,16 @@ def read_results(run, parser):
         parser.error(f"{run}: no results.json (expected a finished bench/search_quality.py output folder)")
     with open(path) as f:
         return json.load(f)
+
+
+def dnas_search_key(folder):
+    """(target ms, seed) of a bench/search_quality.py dnas search folder (dnas_T<ms>_s<seed>), or
+    None for a folder not named so."""
+    match = re.fullmatch(r"dnas_T([0-9.]+)_s([0-9]+)", os.path.basename(os.path.normpath(folder)))
+    return (float(match[1]), int(match[2])) if match else None
+
+
+def retrained_scores(results):
+    """Each contestant's per-seed test top-1 in a run's results.json, keyed by (method, target ms,
+    seed)."""
+    return {(c["method"], c["target_ms"], c["seed"]): c["test_top1_seeds"] for c in results["contestants"]}

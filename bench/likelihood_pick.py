@@ -16,10 +16,9 @@ import glob
 import json
 import math
 import os
-import re
 import statistics
 
-from bench_runs import read_results, retrain
+from bench_runs import dnas_search_key, read_results, retrain, retrained_scores
 
 
 def log_likelihood(choices, theta):
@@ -46,12 +45,12 @@ def main():
         if recipe["seeds"][:len(seeds)] != seeds:
             p.error(f"{run}: retrained with seeds {recipe['seeds']}, not {seeds}")
         # Each contestant's retrained accuracy per seed, as search_quality.py recorded it.
-        scored = {(c["method"], c["target_ms"], c["seed"]): c["test_top1_seeds"] for c in results["contestants"]}
+        scored = retrained_scores(results)
         for folder in sorted(glob.glob(os.path.join(run, "dnas_T*_s*"))):
             if not os.path.isdir(folder):
                 continue
             name = os.path.basename(folder)
-            target, seed = re.fullmatch(r"dnas_T([0-9.]+)_s([0-9]+)", name).groups()
+            target, seed = dnas_search_key(folder)
             with open(os.path.join(folder, "theta.jsonl")) as f:
                 theta = json.loads([line for line in f if line.strip()][-1])
             with open(os.path.join(folder, "candidates.json")) as f:
@@ -65,8 +64,8 @@ def main():
             with open(path, "w") as f:
                 json.dump(arch, f, indent=1)
             pairs.append({"run": run, "name": name, "liked": liked, "arch": path, "recipe": recipe,
-                          "picked": scored[("dnas", float(target), int(seed))],
-                          "random": scored[("random", float(target), int(seed))]})
+                          "picked": scored[("dnas", target, seed)],
+                          "random": scored[("random", target, seed)]})
 
     def retrain_liked(pair, seed):
         if pair["liked"]["selected"]:

@@ -25,11 +25,10 @@ import argparse
 import concurrent.futures
 import json
 import os
-import re
 import shlex
 import statistics
 
-from bench_runs import read_results, retrain, run
+from bench_runs import dnas_search_key, read_results, retrain, retrained_scores, run
 
 
 def trialled(folder):
@@ -69,42 +68,42 @@ def describe(label, pools):
         print()
 
 
-def picked(folder):
-    with open(os.path.join(folder, "candidates.json")) as f:
-        return next(c for c in json.load(f)["candidates"] if c.get("selected"))
+def picked(pool):
+    """The candidate of a trialled pool that its search chose."""
+    return next(c for c in pool if c.get("selected"))
 
 
-def benchmark_pair(folder, results):
+def benchmark_pair(key, results):
     """The retrain recipe and the per-seed test top-1 of the dnas and random picks of the
-    benchmark pair that `folder` (a dnas_T<ms>_s<seed> search) belongs to."""
-    target, seed = re.fullmatch(r"dnas_T([0-9.]+)_s([0-9]+)", os.path.basename(os.path.normpath(folder))).groups()
-    scored = {(c["method"], c["target_ms"], c["seed"]): c["test_top1_seeds"] for c in results["contestants"]}
-    return (results["train_recipe"], scored[("dnas", float(target), int(seed))],
-            scored[("random", float(target), int(seed))])
+    benchmark pair `key` (target ms, seed)."""
+    scored = retrained_scores(results)
+    return results["train_recipe"], scored[("dnas", *key)], scored[("random", *key)]
 
 
-def compare_retrained(label, searches, variants, pairs, out, dnas):
-    """Retrains the variant's picks that differ from the originals' and prints both verdicts."""
-    def scores(i, seed):
+def compare_retrained(label, originals, pools, variants, pairs, out, dnas):
+    """Retrains the variant's picks that differ from the originals' (`pools` against `originals`,
+    the variant's search folders `variants`) and prints both verdicts."""
+    same = [picked(pool)["choices"] == picked(original)["choices"] for original, pool in zip(originals, pools)]
+
+    def scores(i, k):
         recipe, original, _ = pairs[i]
-        if picked(variants[i])["choices"] == picked(searches[i])["choices"]:
-            return original[seed]
+        if same[i]:
+            return original[k]
+        seed = recipe["seeds"][k]
         return retrain(dnas, os.path.join(variants[i], "arch.json"),
                        os.path.join(out, os.path.basename(variants[i]) + f"_train_seed{seed}"), "fashion-mnist",
                        recipe["samples"], recipe["epochs"], seed)
 
-    jobs = [(i, s) for i, (recipe, _, _) in enumerate(pairs) for s in recipe["seeds"]]
+    jobs = [(i, k) for i, (recipe, _, _) in enumerate(pairs) for k in range(len(recipe["seeds"]))]
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         got = dict(zip(jobs, pool.map(lambda j: scores(*j), jobs)))
     margins = {"original": [], "variant": []}
     for i, (recipe, original, rand) in enumerate(pairs):
-        seeds = recipe["seeds"]
-        mine = statistics.mean(got[(i, s)] for s in seeds)
+        mine = statistics.mean(got[(i, k)] for k in range(len(recipe["seeds"])))
         theirs, chance = statistics.mean(original), statistics.mean(rand)
         margins["original"].append(100 * (theirs - chance))
         margins["variant"].append(100 * (mine - chance))
-        same = picked(variants[i])["choices"] == picked(searches[i])["choices"]
-        print(f"    {os.path.basename(variants[i])}: pick {100 * mine:.2f}%{' (the same arch)' if same else ''}, "
+        print(f"    {os.path.basename(variants[i])}: pick {100 * mine:.2f}%{' (the same arch)' if same[i] else ''}, "
               f"original {100 * theirs:.2f}%, random {100 * chance:.2f}%: margin "
               f"{margins['variant'][-1]:+.2f} (was {margins['original'][-1]:+.2f})")
     for key, name in (("original", "original"), ("variant", label)):
@@ -137,10 +136,11 @@ def main():
     pairs = []
     if a.retrain:  # every benchmark pair found before any work
         for folder in a.searches:
-            if not re.fullmatch(r"dnas_T[0-9.]+_s[0-9]+", os.path.basename(os.path.normpath(folder))):
+            key = dnas_search_key(folder)
+            if key is None:
                 p.error(f"{folder}: --retrain needs the search folders of a bench/search_quality.py run")
             try:
-                pairs.append(benchmark_pair(folder, read_results(os.path.dirname(os.path.abspath(folder)), p)))
+                pairs.append(benchmark_pair(key, read_results(os.path.dirname(os.path.abspath(folder)), p)))
             except KeyError:
                 p.error(f"{folder}: its run's results.json holds no dnas and random pair for this search")
     dnas, out = os.path.abspath(a.dnas), os.path.abspath(a.out)
@@ -160,7 +160,7 @@ def main():
         describe(f"with {flags}", pools)
         if a.retrain:
             print(f"retrained picks, with {flags}:")
-            compare_retrained(f"with {flags}", a.searches, targets, pairs, out, dnas)
+            compare_retrained(f"with {flags}", originals, pools, targets, pairs, out, dnas)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import os
 import re
 import statistics
 
-from bench_runs import read_results, retrain
+from bench_runs import dnas_search_key, read_results, retrain, retrained_scores
 from proxy_rank import kendall_tau_b
 
 
@@ -54,14 +54,14 @@ def main():
     for run in a.runs:
         results = read_results(run, p)
         recipe = results["train_recipe"]
-        scored = {(c["method"], c["target_ms"], c["seed"]): c["test_top1_seeds"] for c in results["contestants"]}
+        scored = retrained_scores(results)
         tag = os.path.basename(os.path.abspath(run))
         for folder in sorted(glob.glob(os.path.join(run, "dnas_T*_s*"))):
             if not os.path.isdir(folder):
                 continue
             name = os.path.basename(folder)
-            target, seed = re.fullmatch(r"dnas_T([0-9.]+)_s([0-9]+)", name).groups()
-            if keep and float(target) not in keep:
+            target, seed = dnas_search_key(folder)
+            if keep and target not in keep:
                 continue
             with open(os.path.join(folder, "candidates.json")) as f:
                 tried = [c for c in json.load(f)["candidates"] if c.get("trial_accuracy_theta_split") is not None]
@@ -76,8 +76,8 @@ def main():
                 with open(c["arch"], "w") as f:
                     json.dump(arch, f, indent=1)
             searches.append({"tag": tag, "name": name, "recipe": recipe, "tried": tried,
-                             "picked": scored[("dnas", float(target), int(seed))],
-                             "random": scored[("random", float(target), int(seed))]})
+                             "picked": scored[("dnas", target, seed)],
+                             "random": scored[("random", target, seed)]})
 
     def full(job):
         search, c, seed = job
