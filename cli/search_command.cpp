@@ -141,8 +141,13 @@ void run_search_command(SearchFlags& f) {
     const std::string band = c.within_target ? "" : std::string(" (") + off_target(c, target_ms * 1000) + ")";
     std::vector<std::string> row{c.selected ? "*" : "", c.name, fixed(c.latency_us / 1000.0, 3) + " ms" + band,
                                  percent(c.accuracy), fixed(c.log_likelihood, 2), blocks};
-    if (trials) row.insert(row.begin() + 4, c.trial_accuracy >= 0 ? percent(c.trial_accuracy) : "");
-    if (finals) row.insert(row.begin() + 5, c.final_trial_accuracy >= 0 ? percent(c.final_trial_accuracy) : "");
+    // A trial's score; with --trial-metric loss the loss that ranked it too.
+    const auto trial_cell = [&](double accuracy, double loss) {
+      if (accuracy < 0) return std::string();
+      return percent(accuracy) + (config.trial_metric == "loss" ? " (loss " + fixed(loss, 3) + ")" : "");
+    };
+    if (trials) row.insert(row.begin() + 4, trial_cell(c.trial_accuracy, c.trial_loss));
+    if (finals) row.insert(row.begin() + 5, trial_cell(c.final_trial_accuracy, c.final_trial_loss));
     table.add_row(row);
   }
   std::cout << "  candidates, scored on the theta split"
@@ -151,7 +156,8 @@ void run_search_command(SearchFlags& f) {
             << (finals ? "; final: the best " + std::to_string(config.trial_finalists) + " again, " +
                              std::to_string(config.final_trial_epochs()) + " epochs"
                        : "")
-            << " (log p: under softmax(theta); * won by " << config.select << "):\n";
+            << " (log p: under softmax(theta); * won by " << config.select
+            << (trials && config.trial_metric == "loss" ? ", the trials ranked by loss" : "") << "):\n";
   table.print(std::cout, "    ");
   std::cout << "  chosen blocks:";
   for (size_t i = 0; i < result.choices.size(); ++i) std::cout << (i % 6 == 0 ? "\n    " : " ") << result.choices[i];

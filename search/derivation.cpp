@@ -38,10 +38,12 @@ Json candidate_to_json(const Candidate& c) {
               {"within_target", c.within_target}, {"selected", c.selected}};
   if (c.trial_accuracy >= 0) {
     out["trial_accuracy_theta_split"] = c.trial_accuracy;
+    out["trial_loss_theta_split"] = c.trial_loss;
     out["trial_seconds"] = c.trial_seconds;
   }
   if (c.final_trial_accuracy >= 0) {
     out["final_trial_accuracy_theta_split"] = c.final_trial_accuracy;
+    out["final_trial_loss_theta_split"] = c.final_trial_loss;
     out["final_trial_seconds"] = c.final_trial_seconds;
   }
   return out;
@@ -232,30 +234,39 @@ size_t select_by_trials(const SearchConfig& config, std::vector<Candidate>& cand
     return candidates[a].log_likelihood > candidates[b].log_likelihood;
   });
   if (static_cast<int64_t>(order.size()) > config.trial_candidates) order.resize(static_cast<size_t>(config.trial_candidates));
-  // Trains the candidates of `round`, recording each one's score in the given fields.
-  const auto run_round = [&](const std::vector<size_t>& round, int64_t epochs, uint64_t seed,
-                             double Candidate::*accuracy, double Candidate::*seconds) {
+  // Where a round records its scores.
+  struct RoundFields {
+    double Candidate::*accuracy;
+    double Candidate::*loss;
+    double Candidate::*seconds;
+  };
+  const RoundFields first_round{&Candidate::trial_accuracy, &Candidate::trial_loss, &Candidate::trial_seconds};
+  const RoundFields final_round{&Candidate::final_trial_accuracy, &Candidate::final_trial_loss,
+                                &Candidate::final_trial_seconds};
+  const auto run_round = [&](const std::vector<size_t>& round, int64_t epochs, uint64_t seed, const RoundFields& f) {
     for (size_t i : round) {
       Candidate& c = candidates[i];
       const TrialResult trial = train(c, epochs, seed);
-      c.*accuracy = trial.accuracy;
-      c.*seconds = trial.seconds;
+      c.*f.accuracy = trial.accuracy;
+      c.*f.loss = trial.loss;
+      c.*f.seconds = trial.seconds;
       if (on_trial) on_trial(c);
     }
   };
-  run_round(order, config.trial_epochs, derive_seed(config.seed, -3, 0, 0), &Candidate::trial_accuracy,
-            &Candidate::trial_seconds);
+  // Higher is better: top-1, or the negated loss.
+  const auto merit = [&](size_t i, const RoundFields& f) {
+    return config.trial_metric == "loss" ? -(candidates[i].*f.loss) : candidates[i].*f.accuracy;
+  };
+  run_round(order, config.trial_epochs, derive_seed(config.seed, -3, 0, 0), first_round);
   // Best first round first; stable, so ties keep the likelier first.
   std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return candidates[a].trial_accuracy > candidates[b].trial_accuracy; });
+                   [&](size_t a, size_t b) { return merit(a, first_round) > merit(b, first_round); });
   if (config.trial_finalists < 2 || order.size() < 2) return order.front();
   if (static_cast<int64_t>(order.size()) > config.trial_finalists) order.resize(static_cast<size_t>(config.trial_finalists));
-  run_round(order, config.final_trial_epochs(), derive_seed(config.seed, -3, 1, 0), &Candidate::final_trial_accuracy,
-            &Candidate::final_trial_seconds);
-  // The first of the most accurate: ties go to the better first round.
-  return *std::max_element(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return candidates[a].final_trial_accuracy < candidates[b].final_trial_accuracy;
-  });
+  run_round(order, config.final_trial_epochs(), derive_seed(config.seed, -3, 1, 0), final_round);
+  // The first of the best: ties go to the better first round.
+  return *std::max_element(order.begin(), order.end(),
+                           [&](size_t a, size_t b) { return merit(a, final_round) < merit(b, final_round); });
 }
 
 std::vector<Candidate> derive_architecture(const SearchConfig& config, Supernet& net, const DerivationInputs& in,

@@ -144,6 +144,10 @@ const ConfigFields<SearchConfig>& search_config_fields() {
                    Range::between(0, 1000))
           .integer("trial_final_epochs", &C::trial_final_epochs,
                    "--select trained: epochs of each final trial (0: three times --trial-epochs)", Range::between(0, 1000))
+          .text("trial_metric", &C::trial_metric,
+                "--select trained: what ranks the trials: accuracy (top-1 on the theta split) or loss (its "
+                "cross-entropy, the lower the better: a smoother score than top-1 on a few thousand images)",
+                {"accuracy", "loss"})
           .integer("recalibration_batches", &C::recalibration_batches,
                    "Training batches that re-estimate an arch's BatchNorm statistics before it is scored (0: none)",
                    Range::between(0, 100000))

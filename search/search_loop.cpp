@@ -251,7 +251,8 @@ void derive_result(const SearchConfig& config, const SearchInputs& in, Supernet&
         const bool final_round = c.final_trial_accuracy >= 0;
         message(std::string(final_round ? "final trial " : "trial ") + c.name + ": " +
                 std::to_string(100 * (final_round ? c.final_trial_accuracy : c.trial_accuracy)).substr(0, 5) +
-                "% on the theta split after " +
+                "% on the theta split (loss " +
+                std::to_string(final_round ? c.final_trial_loss : c.trial_loss).substr(0, 5) + ") after " +
                 std::to_string(final_round ? config.final_trial_epochs() : config.trial_epochs) +
                 " epoch(s) from scratch (" +
                 std::to_string(final_round ? c.final_trial_seconds : c.trial_seconds).substr(0, 4) + " s)");

@@ -62,13 +62,18 @@ TrialResult trial_train(const ArchSpec& arch, const Dataset& data, const std::ve
   BatchLoader loader(data, score_split, settings.batch_size, derive_seed(seed, -1, 7, -1), 0, device);
   Batch batch;
   at::Tensor correct = at::zeros({}, at::TensorOptions().dtype(at::kLong).device(device));
+  at::Tensor loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kDouble).device(device));
+  const auto sum_options = torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum);
   double seen = 0;
   while (loader.next(batch)) {
-    correct += net->forward(layout(batch.images)).argmax(1).eq(batch.labels).sum();
+    const at::Tensor logits = net->forward(layout(batch.images));
+    correct += logits.argmax(1).eq(batch.labels).sum();
+    loss_sum += torch::nn::functional::cross_entropy(logits, batch.labels, sum_options).to(at::kDouble);
     seen += static_cast<double>(batch.labels.size(0));
   }
   TrialResult result;
   result.accuracy = seen > 0 ? static_cast<double>(correct.item<int64_t>()) / seen : 0;
+  result.loss = seen > 0 ? loss_sum.item<double>() / seen : 0;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

@@ -559,6 +559,7 @@ TEST(Derivation, SelectTrainedTrainsTheLikeliestWithinTheTargetFromScratch) {
     trained.insert(x.choice);
     EXPECT_TRUE(x.within_target) << x.name;
     EXPECT_LE(x.trial_accuracy, 1.0) << x.name;
+    EXPECT_TRUE(std::isfinite(x.trial_loss) && x.trial_loss > 0) << x.name << ": " << x.trial_loss;
   }
   EXPECT_EQ(trained, (std::set<std::vector<int64_t>>{{0, 1, 1}, {1, 0, 1}}));
   ASSERT_NE(winner, nullptr);
@@ -579,6 +580,7 @@ TEST(Derivation, SelectTrainedTrainsTheLikeliestWithinTheTargetFromScratch) {
   for (size_t i = 0; i < first.size(); ++i) {
     EXPECT_EQ(second[i].choice, first[i].choice) << first[i].name;
     EXPECT_EQ(second[i].trial_accuracy, first[i].trial_accuracy) << first[i].name;
+    EXPECT_EQ(second[i].trial_loss, first[i].trial_loss) << first[i].name;
     EXPECT_EQ(second[i].selected, first[i].selected) << first[i].name;
   }
 }
@@ -598,12 +600,14 @@ TEST(Derivation, SuccessiveHalvingTrialsTheLikeliestAndTheFinalRoundDecides) {
                                     candidate("b", -3, true), candidate("c", -4, true), candidate("d", -5, true)};
   std::map<std::string, std::pair<double, double>> scripted{
       {"a", {0.70, 0.99}}, {"b", {0.80, 0.81}}, {"c", {0.75, 0.85}}, {"d", {0.99, 0.99}}};
+  std::map<std::string, std::pair<double, double>> scripted_loss;  // empty: every loss 0
   std::vector<std::tuple<std::string, int64_t, uint64_t>> calls;
   const TrialTrainer train = [&](const Candidate& c, int64_t epochs, uint64_t seed) {
     const bool first = std::none_of(calls.begin(), calls.end(), [&](const auto& call) { return std::get<0>(call) == c.name; });
     calls.emplace_back(c.name, epochs, seed);
     TrialResult r;
     r.accuracy = first ? scripted.at(c.name).first : scripted.at(c.name).second;
+    if (scripted_loss.count(c.name)) r.loss = first ? scripted_loss.at(c.name).first : scripted_loss.at(c.name).second;
     return r;
   };
   SearchConfig config;
@@ -652,6 +656,22 @@ TEST(Derivation, SuccessiveHalvingTrialsTheLikeliestAndTheFinalRoundDecides) {
   cs = pool;
   calls.clear();
   EXPECT_EQ(cs[select_by_trials(config, cs, 0, train)].name, "c");
+
+  // --trial-metric loss: the lower loss wins each round, whatever top-1 says. By top-1, a and b
+  // would be the finalists and b would win.
+  scripted = {{"a", {0.80, 0.90}}, {"b", {0.75, 0.95}}, {"c", {0.70, 0.99}}};
+  scripted_loss = {{"a", {0.50, 0.40}}, {"b", {0.60, 0.30}}, {"c", {0.55, 0.35}}};
+  cs = pool;
+  calls.clear();
+  EXPECT_EQ(cs[select_by_trials(config, cs, 0, train)].name, "b");
+  config.trial_metric = "loss";
+  cs = pool;
+  calls.clear();
+  EXPECT_EQ(cs[select_by_trials(config, cs, 0, train)].name, "c");  // finalists a and c; 0.35 < 0.40
+  EXPECT_EQ(cs[2].trial_loss, 0.60);
+  EXPECT_EQ(cs[2].final_trial_accuracy, -1);  // b stopped after the first round
+  EXPECT_EQ(cs[3].final_trial_loss, 0.35);
+  config.trial_metric = "accuracy";
 
   // Nothing within the target: the fallback, and nothing trained.
   cs = {candidate("x", -1, false), candidate("y", -2, false)};
