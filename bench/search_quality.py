@@ -4,14 +4,15 @@ hand-designed baselines at their latency? (bench/search_quality.sh runs this; se
 
 For each latency target (fractions of the range the space, `small_mixed` unless `--space` names
 another, reaches on this machine's table) and each seed:
-  dnas     `dnas search`, by default as in runs 29-32 (README, "Search quality"): 6 epochs on
+  dnas     `dnas search`, by default as in runs 33-34 (README, "Search quality"): 6 epochs on
            15,000 training images of single-path training (`--mode hard --w-sampling uniform
            --weight-sharing nested`: hard mode's default weight sharing; runs 10-28 trained
            separate weights), theta trained by REINFORCE against the target's absolute
-           penalty, and the result chosen by `--select trained --trial-epochs 1 --trial-finalists 2`
-           (the 4 likeliest candidates within the target trained one epoch from scratch on the
-           12,000 w-split images and scored on the 3,000 theta-split images, the best 2 trained
-           again for 3 epochs, the better of them kept; runs 24-26 kept the first round's best,
+           penalty, and the result chosen by `--select trained --trial-epochs 1 --trial-finalists 2
+           --trial-candidates 8` (the 8 likeliest candidates within the target trained one epoch
+           from scratch on the 12,000 w-split images and scored on the 3,000 theta-split images,
+           the best 2 trained again for 3 epochs, the better of them kept; runs 24-32 trained the
+           4 likeliest, runs 24-26 kept the first round's best,
            runs 19-23 searched 30 epochs on 3,000 images and trained the trials 3 epochs on 2,400);
   random   `dnas search --method random` at the same wall-clock (per target, rounded up to
            whole epochs): the same supernet (the same flags) trained one
@@ -86,7 +87,7 @@ def main():
                    help="retrain every contestant with this many seeds; its score is their mean")
     p.add_argument("--search-flags", default=SEARCH_FLAGS,
                    help="flags for both searches, dnas and random (the same supernet for both); '' for soft mode")
-    p.add_argument("--dnas-flags", default="--select trained --trial-epochs 1 --trial-finalists 2",
+    p.add_argument("--dnas-flags", default="--select trained --trial-epochs 1 --trial-finalists 2 --trial-candidates 8",
                    help="flags for the dnas searches only, e.g. '--select likelihood'")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                    help="where searches and retrains run (the latency table is always this host's CPU's)")
