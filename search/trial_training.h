@@ -35,9 +35,9 @@ struct TrialResult {
 // Trains a fresh Network of `arch` (its input and classes already the data's) on `train_split`
 // of `data` with the recipe of `dnas train`: SGD with momentum, the learning rate decaying by a
 // cosine over every step, label smoothing 0.1, the dataset's usual augmentation; then scores it in
-// eval mode on `score_split` (top-1 and mean cross-entropy). The same `seed` gives every arch the same batches and augmentation
-// draws (and, for equal shapes, the same initial weights), so two archs' results differ by their
-// architecture rather than by their luck. Changes the global torch generator's state.
+// eval mode on `score_split` (top-1 and mean cross-entropy). The same `seed` gives every arch the
+// same batches and augmentation draws (and, for equal shapes, the same initial weights), so two
+// archs' results differ by their architecture rather than by their luck. Changes the global torch generator's state.
 TrialResult trial_train(const ArchSpec& arch, const Dataset& data, const std::vector<int64_t>& train_split,
                         const std::vector<int64_t>& score_split, const TrialSettings& settings, c10::Device device);
 
