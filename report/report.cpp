@@ -41,6 +41,14 @@ std::string num(double v, int precision = 3) {
   return buffer;
 }
 
+// One trial's table cell, closed: "81.4% / 0.532" (top-1 / cross-entropy on the theta split), the
+// loss left out for runs from before trials recorded it, and empty for a candidate not trained.
+std::string trial_cell(const json& candidate, const char* accuracy_key, const char* loss_key) {
+  if (!candidate.contains(accuracy_key)) return "</td><td>";
+  return num(100 * candidate.value(accuracy_key, 0.0), 4) + "%" +
+         (candidate.contains(loss_key) ? " / " + num(candidate.value(loss_key, 0.0), 3) : std::string()) + "</td><td>";
+}
+
 std::vector<json> read_jsonl(const std::string& path) {
   std::vector<json> out;
   std::ifstream in(path);
@@ -295,8 +303,9 @@ std::string write_report(const std::string& run_dir) {
          << "; the chosen one (by " << escape(config.value("select", std::string("accuracy")))
          << " within the target) is ringed" << (target_ms > 0 ? ", the target's tolerance band shaded" : "")
          << ". log p: the candidate's log-likelihood under softmax(theta)."
-         << (trials ? " trained: its theta-split accuracy after " + std::to_string(trial_epochs) +
-                          " epoch(s) of training from scratch (--select trained)."
+         << (trials ? " trained: its theta-split accuracy and cross-entropy after " + std::to_string(trial_epochs) +
+                          " epoch(s) of training from scratch (--select trained; the trials are ranked by " +
+                          escape(config.value("trial_metric", std::string("accuracy"))) + ")."
                     : "")
          << (finalists >= 2 ? " final: the best " + std::to_string(finalists) + " trained again for " +
                                   std::to_string(final_epochs) + " epochs; the best of them wins."
@@ -311,12 +320,9 @@ std::string write_report(const std::string& run_dir) {
       html << "<tr><td class=\"op\">" << (c.value("selected", false) ? "* " : "") << escape(c.value("name", ""))
            << "</td><td>" << num(c.value("predicted_latency_ms", 0.0), 4) << "</td><td>"
            << num(100 * c.value("accuracy_theta_split", 0.0), 4) << "%</td><td>"
-           << (!trials                                        ? std::string()
-               : c.contains("trial_accuracy_theta_split") ? num(100 * c.value("trial_accuracy_theta_split", 0.0), 4) + "%</td><td>"
-                                                          : std::string("</td><td>"))
-           << (finalists < 2                                        ? std::string()
-               : c.contains("final_trial_accuracy_theta_split") ? num(100 * c.value("final_trial_accuracy_theta_split", 0.0), 4) + "%</td><td>"
-                                                                : std::string("</td><td>"))
+           << (trials ? trial_cell(c, "trial_accuracy_theta_split", "trial_loss_theta_split") : std::string())
+           << (finalists >= 2 ? trial_cell(c, "final_trial_accuracy_theta_split", "final_trial_loss_theta_split")
+                              : std::string())
            << (c.contains("log_likelihood") ? num(c.value("log_likelihood", 0.0), 4) : std::string("-")) << "</td><td>"
            << (c.value("within_target", true) ? "yes" : "no") << "</td><td class=\"op\">" << escape(blocks)
            << "</td></tr>";

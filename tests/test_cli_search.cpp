@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -118,6 +119,10 @@ TEST_F(CliSearch, SelectTrainedScoresTheLikeliestCandidatesAndKeepsTheBest) {
   const std::string report = slurp(path("trial/report.html"));
   EXPECT_NE(report.find("<th>trained</th>"), std::string::npos);
   EXPECT_NE(report.find("<th>final</th>"), std::string::npos);
+  // The selected trial's cell shows its top-1 and its loss, as candidates.json has them.
+  char loss[32];
+  std::snprintf(loss, sizeof loss, " / %.3g</td>", selected["trial_loss_theta_split"].get<double>());
+  EXPECT_NE(report.find(loss), std::string::npos) << loss;
 }
 
 TEST_F(CliSearch, ResumeAfterSigkillMatchesAnUninterruptedRun) {
