@@ -287,7 +287,8 @@ def main():
             continue  # a baseline that fits both targets is checked once
         rivals = [d for d in contestants if d["method"] == "dnas" and d["measured_ms"] <= c["measured_ms"] * 1.0001]
         best = max(rivals, key=lambda d: d["test_top1"], default=None)
-        baseline_checks.append({"baseline": c["method"], "arch": c["arch"], "measured_ms": c["measured_ms"], "test_top1": c["test_top1"],
+        baseline_checks.append({"baseline": c["method"], "arch": c["arch"], "measured_ms": c["measured_ms"],
+                                "test_top1": c["test_top1"],
                                 "best_dnas_at_or_below": best and best["test_top1"],
                                 "dnas_at_least_as_good": bool(best) and best["test_top1"] >= c["test_top1"]})
     # Retraining noise: how far one seed's score strays from the contestant's mean.
