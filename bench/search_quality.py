@@ -134,6 +134,12 @@ def main():
             f.write(f"{seconds}\n")
         return seconds
 
+    def search_random(target, seed, epochs, name=None):
+        """Random search: the same supernet trained `epochs` on uniform random paths, then the best
+        of --random-archs random archs within the target. Folder `name`, by default random_T<t>_s<seed>."""
+        return search(name or f"random_T{target}_s{seed}", target, seed,
+                      ["--method", "random", "--samples", str(a.random_archs), "--epochs", str(epochs)])
+
     pairs = [(t, s) for t in targets for s in range(a.first_seed, a.first_seed + a.seeds)]
     print(f"==> {len(pairs)} dnas searches ({a.search_epochs} epochs on {a.search_samples} images)", flush=True)
     dnas_seconds = parallel([lambda t=t, s=s: search(f"dnas_T{t}_s{s}", t, s, ["--epochs", str(a.search_epochs), *dnas_flags])
@@ -149,13 +155,9 @@ def main():
     calib_epochs = a.search_epochs
     calib_names = ("random_calibration", "random_calibration_b")
     calib_targets = (targets[0], targets[-1])
-    calib = parallel([lambda n=n, seed=seed, t=t: search(n, t, seed,
-                                                         ["--method", "random", "--samples", str(a.random_archs),
-                                                          "--epochs", str(calib_epochs)])
+    calib = parallel([lambda n=n, seed=seed, t=t: search_random(t, seed, calib_epochs, n)
                       for n, seed, t in zip(calib_names, (98, 99), calib_targets)])
-    epoch_seconds = [sum(e["seconds"] for e in read_log(os.path.join(out, name, "log.jsonl"))) for name in calib_names]
-    per_epoch = sum(epoch_seconds) / len(epoch_seconds) / calib_epochs
-    fixed_by_calibration = [max(0.0, c - e) for c, e in zip(calib, epoch_seconds)]
+    fixed_by_calibration, per_epoch = clock_parts(out, calib_names, calib, calib_epochs)
     # Each target's random searches get that target's dnas clock: dnas' trials train dearer archs at
     # a higher target (run 24: 110-123 s at 0.807 ms, 157-160 s at 1.43 ms), and one clock for both
     # gave random search 118% of dnas' time at the lower target and 87% at the higher.
@@ -169,14 +171,9 @@ def main():
         random_epochs[t] = max(1, math.ceil((dnas_clock[t] - fixed) / per_epoch))
         print(f"==> {a.seeds} random searches at {t} ms, {random_epochs[t]} epochs each (dnas took "
               f"{dnas_clock[t]:.0f} s; random {fixed:.0f} s fixed + {per_epoch:.1f} s per epoch)", flush=True)
-    random_seconds = parallel([lambda t=t, s=s: search(f"random_T{t}_s{s}", t, s,
-                                                       ["--method", "random", "--samples", str(a.random_archs),
-                                                        "--epochs", str(random_epochs[t])]) for t, s in pairs])
+    random_seconds = parallel([lambda t=t, s=s: search_random(t, s, random_epochs[t]) for t, s in pairs])
     random_seconds, topped_up = top_up_short_random(out, pairs, targets, random_epochs, random_seconds, dnas_clock,
-                                                    lambda t, s, epochs: search(
-                                                        f"random_T{t}_s{s}", t, s,
-                                                        ["--method", "random", "--samples", str(a.random_archs),
-                                                         "--epochs", str(epochs)]))
+                                                    search_random)
     random_clock = {t: statistics.mean(sec for (tt, _), sec in zip(pairs, random_seconds) if tt == t) for t in targets}
 
     # Baselines: MobileNetV2 at each width, adapted to 28x28x1, and SqueezeNet 1.1 for small inputs.
@@ -314,6 +311,16 @@ def main():
         print(f.read())
 
 
+def clock_parts(out, names, seconds, epochs):
+    """Splits searches' wall-clock into a fixed part and a part per epoch. `names` are folders in
+    `out` of searches that each ran `epochs` epochs and took `seconds` in all; each epoch's log.jsonl
+    line has its seconds. Returns (each search's fixed seconds: its total less its epochs, at least 0;
+    the mean seconds per epoch over all of them)."""
+    in_epochs = [sum(e["seconds"] for e in read_log(os.path.join(out, name, "log.jsonl"))) for name in names]
+    fixed = [max(0.0, total - e) for total, e in zip(seconds, in_epochs)]
+    return fixed, sum(in_epochs) / len(in_epochs) / epochs
+
+
 # Random search is topped up when its searches at a target took less than this share of dnas' clock.
 TOP_UP_BELOW = 0.97
 
@@ -340,10 +347,9 @@ def top_up_short_random(out, pairs, targets, random_epochs, random_seconds, dnas
         clock = statistics.mean(sec for _, sec in runs)
         if clock >= TOP_UP_BELOW * dnas_clock[t]:
             continue
-        in_epochs = [sum(e["seconds"] for e in read_log(os.path.join(out, f"random_T{t}_s{s}", "log.jsonl")))
-                     for s, _ in runs]
-        per_epoch = statistics.mean(in_epochs) / random_epochs[t]
-        fixed = statistics.mean(max(0.0, sec - e) for (_, sec), e in zip(runs, in_epochs))
+        fixed_parts, per_epoch = clock_parts(out, [f"random_T{t}_s{s}" for s, _ in runs], [sec for _, sec in runs],
+                                             random_epochs[t])
+        fixed = statistics.mean(fixed_parts)
         epochs = max(random_epochs[t] + 1, math.ceil((dnas_clock[t] - fixed) / per_epoch))
         print(f"==> topping up random search at {t} ms: {random_epochs[t]} epochs took {clock:.0f} s, "
               f"{100 * clock / dnas_clock[t]:.0f}% of dnas' {dnas_clock[t]:.0f} s ({fixed:.0f} s fixed + "
