@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Pools bench/search_quality.py runs: how often does dnas beat random search, per run, per
+target and over all pairs, and how often should a run meet the goal (>= 5 of 6 pairs)?
+
+Reads each run's results.json (a run folder, e.g. runs/sq_39) or its committed table
+(bench/search_quality_runN_*.md, which keeps every contestant's per-seed scores). Prints:
+  - per run: pairs won, mean margin (points), and whether it met the goal;
+  - per target (each run's lower and higher target): pairs won, margins' mean and spread;
+  - a noise model: the retraining seeds' standard deviation (pooled within archs), the margin
+    spread left when the retraining noise is taken out (how much the picks themselves differ),
+    and from those, assuming normal margins, the chance that one pair is won and that a run of
+    6 pairs meets the goal when every contestant is retrained with 1 to 6 seeds.
+`--json` prints the same as one JSON object.
+
+Usage: python3 bench/search_quality_tally.py bench/search_quality_run3[3-9]_*.md runs/sq_40
+"""
+import argparse
+import json
+import math
+import os
+import re
+import statistics
+
+ROW = re.compile(r"^\| (dnas|random) \| ([0-9.]+) \| (\d+) \|.*\| [0-9.]+% \(([0-9., ]+)\) \|$", re.M)
+
+
+def read_run(path):
+    """{(method, target ms, seed): [test top-1 per retrain seed, in points]} of one run."""
+    if os.path.isdir(path):
+        with open(os.path.join(path, "results.json")) as f:
+            contestants = json.load(f)["contestants"]
+        return {(c["method"], float(c["target_ms"]), int(c["seed"])): [100 * v for v in c["test_top1_seeds"]]
+                for c in contestants if c["method"] in ("dnas", "random")}
+    with open(path) as f:
+        text = f.read()
+    return {(m[1], float(m[2]), int(m[3])): [float(v) for v in m[4].split(",")] for m in ROW.finditer(text)}
+
+
+def margins(scores):
+    """[(target ms, seed, dnas mean - random mean in points, 1 / dnas seeds + 1 / random seeds)] for
+    every pair of a run; the last is the share of one seed's variance that the margin carries."""
+    return [(t, s, statistics.mean(v) - statistics.mean(scores[("random", t, s)]),
+             1 / len(v) + 1 / len(scores[("random", t, s)]))
+            for (method, t, s), v in sorted(scores.items()) if method == "dnas" and ("random", t, s) in scores]
+
+
+def phi(x):
+    return 0.5 * (1 + math.erf(x / math.sqrt(2)))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="+", help="run folders (with results.json) or committed run tables (.md)")
+    p.add_argument("--pairs-per-run", type=int, default=6, help="pairs a run has, for the goal's chance")
+    p.add_argument("--goal", type=int, default=5, help="pairs a run must win")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    a = p.parse_args()
+    runs, seed_variances, all_margins, noise_shares = [], [], [], []
+    by_target = {"lower": [], "higher": []}
+    for path in a.runs:
+        if not (os.path.isdir(path) and os.path.isfile(os.path.join(path, "results.json"))) and not os.path.isfile(path):
+            p.error(f"{path}: expected a search_quality run folder with results.json or a run table (.md)")
+        scores = read_run(path)
+        pairs = margins(scores)
+        if not pairs:
+            p.error(f"{path}: no dnas and random pairs with per-seed scores found")
+        seed_variances += [statistics.variance(v) for v in scores.values() if len(v) > 1]
+        targets = sorted({t for t, _, _, _ in pairs})
+        for t, _, m, _ in pairs:
+            if len(targets) == 2:
+                by_target["lower" if t == targets[0] else "higher"].append(m)
+        won = sum(m >= 0 for _, _, m, _ in pairs)
+        runs.append({"run": path, "pairs": len(pairs), "won": won,
+                     "mean_margin": statistics.mean(m for _, _, m, _ in pairs),
+                     "margins": [round(m, 2) for _, _, m, _ in pairs], "targets_ms": targets,
+                     "goal_met": len(pairs) == a.pairs_per_run and won >= a.goal})
+        all_margins += [m for _, _, m, _ in pairs]
+        noise_shares += [share for _, _, _, share in pairs]
+    out = {"runs": runs, "pairs": len(all_margins), "won": sum(m >= 0 for m in all_margins),
+           "mean_margin": statistics.mean(all_margins),
+           "runs_meeting_goal": sum(r["goal_met"] for r in runs),
+           "by_target": {k: {"pairs": len(v), "won": sum(m >= 0 for m in v), "mean": statistics.mean(v),
+                             "sd": statistics.stdev(v)} for k, v in by_target.items() if len(v) > 1}}
+    if seed_variances and len(all_margins) > 1:
+        seed_var = statistics.mean(seed_variances)
+        # A pair's margin = the picks' own difference + each pick's retraining noise (var / its seeds).
+        pick_var = max(0.0, statistics.variance(all_margins) - seed_var * statistics.mean(noise_shares))
+        model = []
+        for k in range(1, 7):
+            win = phi(out["mean_margin"] / math.sqrt(pick_var + 2 * seed_var / k))
+            n = a.pairs_per_run
+            goal = sum(math.comb(n, j) * win ** j * (1 - win) ** (n - j) for j in range(a.goal, n + 1))
+            model.append({"retrain_seeds": k, "pair_won": win, "run_meets_goal": goal})
+        out["noise"] = {"retrain_seed_sd": math.sqrt(seed_var), "pick_margin_sd": math.sqrt(pick_var),
+                        "model": model}
+    if a.json:
+        print(json.dumps(out, indent=2))
+        return
+    for r in runs:
+        print(f"{r['run']}: {r['won']} of {r['pairs']} pairs, mean margin {r['mean_margin']:+.2f} "
+              f"({' '.join(f'{m:+.2f}' for m in r['margins'])}){'  goal met' if r['goal_met'] else ''}")
+    print(f"together: {out['won']} of {out['pairs']} pairs, mean margin {out['mean_margin']:+.2f} points; "
+          f"the goal ({a.goal} of {a.pairs_per_run}) met in {out['runs_meeting_goal']} runs of {len(runs)}")
+    for k, v in out["by_target"].items():
+        print(f"  {k} target: {v['won']} of {v['pairs']}, mean {v['mean']:+.2f}, sd {v['sd']:.2f}")
+    if "noise" in out:
+        n = out["noise"]
+        print(f"retraining noise: one seed's sd {n['retrain_seed_sd']:.2f} points; the picks' own margin sd "
+              f"{n['pick_margin_sd']:.2f} (the margins' spread less their retraining noise)")
+        for m in n["model"]:
+            print(f"  with {m['retrain_seeds']} retrain seed(s): a pair won {100 * m['pair_won']:.0f}%, "
+                  f"a run meets the goal {100 * m['run_meets_goal']:.0f}%")
+
+
+if __name__ == "__main__":
+    main()
