@@ -3,7 +3,7 @@
 # search at equal wall-clock and against MobileNetV2 (width-scaled to the target) and SqueezeNet
 # 1.1, every contestant retrained with the same recipe and scored on the 10,000 test images, for 2
 # latency targets x 3 seeds, in the small_mixed space (--space small: runs 1-5), with the search
-# of runs 33-38 (README, "Search quality"). 35-45 minutes on 2 cores, by the machine. Results, a
+# of runs 33-39 (README, "Search quality"). 45-55 minutes on 2 cores, by the machine. Results, a
 # table and a Pareto plot in $OUT (default runs/search_quality): results.json, results.md,
 # pareto.svg. Usage: bash bench/search_quality.sh [flags for bench/search_quality.py, e.g.
 # --first-seed 48, --seeds 1; --help lists them]
