@@ -58,7 +58,8 @@ def main():
     runs, seed_variances, all_margins, noise_shares = [], [], [], []
     by_target = {"lower": [], "higher": []}
     for path in a.runs:
-        if not (os.path.isdir(path) and os.path.isfile(os.path.join(path, "results.json"))) and not os.path.isfile(path):
+        is_run = os.path.isdir(path) and os.path.isfile(os.path.join(path, "results.json"))
+        if not is_run and not os.path.isfile(path):
             p.error(f"{path}: expected a search_quality run folder with results.json or a run table (.md)")
         scores = read_run(path)
         pairs = margins(scores)
