@@ -6,10 +6,11 @@ Reads each run's results.json (a run folder, e.g. runs/sq_39) or its committed t
 (bench/search_quality_runN_*.md, which keeps every contestant's per-seed scores). Prints:
   - per run: pairs won, mean margin (points), and whether it met the goal;
   - per target (each run's lower and higher target): pairs won, margins' mean and spread;
-  - a noise model: the retraining seeds' standard deviation (pooled within archs), the margin
-    spread left when the retraining noise is taken out (how much the picks themselves differ),
-    and from those, assuming normal margins, the chance that one pair is won and that a run of
-    6 pairs meets the goal when every contestant is retrained with 1 to 6 seeds.
+  - a noise model: the retraining seeds' standard deviation (pooled within archs), each target's
+    margin spread left when the retraining noise is taken out (how much the picks themselves
+    differ), and from those, assuming normal margins, the chance that a pair at each target is
+    won and that a run of 6 pairs (3 per target) meets the goal when every contestant is
+    retrained with 1 to 6 seeds (one group of all pairs when the runs do not all have 2 targets).
 `--json` prints the same as one JSON object.
 
 Usage: python3 bench/search_quality_tally.py bench/search_quality_run3[3-9]_*.md runs/sq_40
@@ -56,7 +57,7 @@ def main():
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     a = p.parse_args()
     runs, seed_variances, all_margins, noise_shares = [], [], [], []
-    by_target = {"lower": [], "higher": []}
+    by_target = {"lower": [], "higher": []}  # (margin, noise share) of each pair
     for path in a.runs:
         is_run = os.path.isdir(path) and os.path.isfile(os.path.join(path, "results.json"))
         if not is_run and not os.path.isfile(path):
@@ -67,9 +68,9 @@ def main():
             p.error(f"{path}: no dnas and random pairs with per-seed scores found")
         seed_variances += [statistics.variance(v) for v in scores.values() if len(v) > 1]
         targets = sorted({t for t, _, _, _ in pairs})
-        for t, _, m, _ in pairs:
+        for t, _, m, share in pairs:
             if len(targets) == 2:
-                by_target["lower" if t == targets[0] else "higher"].append(m)
+                by_target["lower" if t == targets[0] else "higher"].append((m, share))
         won = sum(m >= 0 for _, _, m, _ in pairs)
         runs.append({"run": path, "pairs": len(pairs), "won": won,
                      "mean_margin": statistics.mean(m for _, _, m, _ in pairs),
@@ -80,20 +81,33 @@ def main():
     out = {"runs": runs, "pairs": len(all_margins), "won": sum(m >= 0 for m in all_margins),
            "mean_margin": statistics.mean(all_margins),
            "runs_meeting_goal": sum(r["goal_met"] for r in runs),
-           "by_target": {k: {"pairs": len(v), "won": sum(m >= 0 for m in v), "mean": statistics.mean(v),
-                             "sd": statistics.stdev(v)} for k, v in by_target.items() if len(v) > 1}}
-    if seed_variances and len(all_margins) > 1:
+           "by_target": {k: {"pairs": len(v), "won": sum(m >= 0 for m, _ in v),
+                             "mean": statistics.mean(m for m, _ in v), "sd": statistics.stdev(m for m, _ in v)}
+                         for k, v in by_target.items() if len(v) > 1}}
+    # The model's groups: each target on its own (a run's pairs split evenly between them) when
+    # every run had two, else all pairs together.
+    groups = {k: v for k, v in by_target.items() if len(v) > 1}
+    if len(groups) != 2:
+        groups = {"all": list(zip(all_margins, noise_shares))}
+    if seed_variances and all(len(v) > 1 for v in groups.values()):
         seed_var = statistics.mean(seed_variances)
         # A pair's margin = the picks' own difference + each pick's retraining noise (var / its seeds).
-        pick_var = max(0.0, statistics.variance(all_margins) - seed_var * statistics.mean(noise_shares))
+        picks = {name: {"mean": statistics.mean(m for m, _ in v),
+                        "pick_margin_sd": math.sqrt(max(0.0, statistics.variance([m for m, _ in v])
+                                                        - seed_var * statistics.mean(sh for _, sh in v)))}
+                 for name, v in groups.items()}
         model = []
         for k in range(1, 7):
-            win = phi(out["mean_margin"] / math.sqrt(pick_var + 2 * seed_var / k))
-            n = a.pairs_per_run
-            goal = sum(math.comb(n, j) * win ** j * (1 - win) ** (n - j) for j in range(a.goal, n + 1))
-            model.append({"retrain_seeds": k, "pair_won": win, "run_meets_goal": goal})
-        out["noise"] = {"retrain_seed_sd": math.sqrt(seed_var), "pick_margin_sd": math.sqrt(pick_var),
-                        "model": model}
+            won = {name: phi(g["mean"] / math.sqrt(g["pick_margin_sd"] ** 2 + 2 * seed_var / k))
+                   for name, g in picks.items()}
+            wins = [1.0]  # the chance of j wins over the run's pairs so far
+            for name in picks:
+                n, q = a.pairs_per_run // len(picks), won[name]
+                step = [math.comb(n, j) * q ** j * (1 - q) ** (n - j) for j in range(n + 1)]
+                wins = [sum(wins[i] * step[j - i] for i in range(len(wins)) if 0 <= j - i <= n)
+                        for j in range(len(wins) + n)]
+            model.append({"retrain_seeds": k, "pair_won": won, "run_meets_goal": sum(wins[a.goal:])})
+        out["noise"] = {"retrain_seed_sd": math.sqrt(seed_var), "groups": picks, "model": model}
     if a.json:
         print(json.dumps(out, indent=2))
         return
@@ -101,15 +115,17 @@ def main():
         print(f"{r['run']}: {r['won']} of {r['pairs']} pairs, mean margin {r['mean_margin']:+.2f} "
               f"({' '.join(f'{m:+.2f}' for m in r['margins'])}){'  goal met' if r['goal_met'] else ''}")
     print(f"together: {out['won']} of {out['pairs']} pairs, mean margin {out['mean_margin']:+.2f} points; "
-          f"the goal ({a.goal} of {a.pairs_per_run}) met in {out['runs_meeting_goal']} runs of {len(runs)}")
+          f"the goal ({a.goal} of {a.pairs_per_run}) met in {out['runs_meeting_goal']} of {len(runs)} runs")
     for k, v in out["by_target"].items():
         print(f"  {k} target: {v['won']} of {v['pairs']}, mean {v['mean']:+.2f}, sd {v['sd']:.2f}")
     if "noise" in out:
         n = out["noise"]
-        print(f"retraining noise: one seed's sd {n['retrain_seed_sd']:.2f} points; the picks' own margin sd "
-              f"{n['pick_margin_sd']:.2f} (the margins' spread less their retraining noise)")
+        sds = ", ".join(f"{name} {g['pick_margin_sd']:.2f}" for name, g in n["groups"].items())
+        print(f"retraining noise: one seed's sd {n['retrain_seed_sd']:.2f} points; the picks' own margin sd: {sds} "
+              f"(the margins' spread less their retraining noise)")
         for m in n["model"]:
-            print(f"  with {m['retrain_seeds']} retrain seed(s): a pair won {100 * m['pair_won']:.0f}%, "
+            won = ", ".join(f"{name} {100 * q:.0f}%" for name, q in m["pair_won"].items())
+            print(f"  with {m['retrain_seeds']} retrain seed(s): a pair won ({won}), "
                   f"a run meets the goal {100 * m['run_meets_goal']:.0f}%")
 
 
