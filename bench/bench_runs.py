@@ -1,6 +1,7 @@
 """What the Python benchmark drivers share (bench/search_quality.py, bench/hard_mode.py,
 bench/proxy_rank.py, bench/supernet_candidates.py, bench/trial_rank.py,
-bench/trial_candidates.py, bench/likelihood_pick.py, bench/pick_blocks.py, bench/theta_pool.py)."""
+bench/trial_candidates.py, bench/likelihood_pick.py, bench/pick_blocks.py, bench/theta_pool.py,
+bench/search_quality_tally.py)."""
 import json
 import os
 import re

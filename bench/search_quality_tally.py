@@ -10,7 +10,7 @@ Reads each run's results.json (a run folder, e.g. runs/sq_39) or its committed t
     margin spread left when the retraining noise is taken out (how much the picks themselves
     differ), and from those, assuming normal margins, the chance that a pair at each target is
     won and that a run of 6 pairs (3 per target) meets the goal when every contestant is
-    retrained with 1 to 6 seeds (one group of all pairs when the runs do not all have 2 targets).
+    retrained with 1 to 6 seeds (one group of all pairs when fewer than 2 pairs per target are given).
 `--json` prints the same as one JSON object.
 
 Usage: python3 bench/search_quality_tally.py bench/search_quality_run3[3-9]_*.md runs/sq_40
@@ -22,16 +22,18 @@ import os
 import re
 import statistics
 
+from bench_runs import read_results, retrained_scores
+
 ROW = re.compile(r"^\| (dnas|random) \| ([0-9.]+) \| (\d+) \|.*\| [0-9.]+% \(([0-9., ]+)\) \|$", re.M)
 
 
-def read_run(path):
-    """{(method, target ms, seed): [test top-1 per retrain seed, in points]} of one run."""
+def read_run(path, parser):
+    """{(method, target ms, seed): [test top-1 per retrain seed, in points]} of one run: a run folder
+    (its results.json) or a committed run table."""
     if os.path.isdir(path):
-        with open(os.path.join(path, "results.json")) as f:
-            contestants = json.load(f)["contestants"]
-        return {(c["method"], float(c["target_ms"]), int(c["seed"])): [100 * v for v in c["test_top1_seeds"]]
-                for c in contestants if c["method"] in ("dnas", "random")}
+        scored = retrained_scores(read_results(path, parser))
+        return {(method, float(t), int(s)): [100 * v for v in seeds]
+                for (method, t, s), seeds in scored.items() if method in ("dnas", "random")}
     with open(path) as f:
         text = f.read()
     return {(m[1], float(m[2]), int(m[3])): [float(v) for v in m[4].split(",")] for m in ROW.finditer(text)}
@@ -59,10 +61,9 @@ def main():
     runs, seed_variances, all_margins, noise_shares = [], [], [], []
     by_target = {"lower": [], "higher": []}  # (margin, noise share) of each pair
     for path in a.runs:
-        is_run = os.path.isdir(path) and os.path.isfile(os.path.join(path, "results.json"))
-        if not is_run and not os.path.isfile(path):
+        if not os.path.exists(path):
             p.error(f"{path}: expected a search_quality run folder with results.json or a run table (.md)")
-        scores = read_run(path)
+        scores = read_run(path, p)
         pairs = margins(scores)
         if not pairs:
             p.error(f"{path}: no dnas and random pairs with per-seed scores found")
@@ -84,8 +85,8 @@ def main():
            "by_target": {k: {"pairs": len(v), "won": sum(m >= 0 for m, _ in v),
                              "mean": statistics.mean(m for m, _ in v), "sd": statistics.stdev(m for m, _ in v)}
                          for k, v in by_target.items() if len(v) > 1}}
-    # The model's groups: each target on its own (a run's pairs split evenly between them) when
-    # every run had two, else all pairs together.
+    # The model's groups: each target on its own (a run's pairs split evenly between them) when the
+    # runs with two targets give each at least 2 pairs, else all pairs together.
     groups = {k: v for k, v in by_target.items() if len(v) > 1}
     if len(groups) != 2:
         groups = {"all": list(zip(all_margins, noise_shares))}
