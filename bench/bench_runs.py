@@ -35,14 +35,28 @@ def finished(log, epochs):
     return os.path.exists(log) and sum(1 for _ in open(log)) >= epochs
 
 
+def searched_arch_changed(arch, folder):
+    """True when `arch` is a search's pick (it carries the search's "origin") and `folder`'s
+    arch.json, `dnas train`'s copy of what it trained, is another network: a search rerun into the
+    same output picked anew. Hand-written archs (the baselines, written the same every run) are
+    compared by path alone: `dnas train` writes its copy in a normal form they are not in."""
+    def network(path):
+        with open(path) as f:
+            net = json.load(f)
+        return net.pop("origin", None), net
+    origin, picked = network(arch)
+    trained = os.path.join(folder, "arch.json")
+    return origin is not None and (not os.path.exists(trained) or network(trained)[1] != picked)
+
+
 def retrain(dnas, arch, folder, data, samples, epochs, seed, device="cpu"):
     """Retrains `arch` from scratch (`dnas train`, 1 thread, on `device`) on the first `samples`
     images of `data` into `folder`, and returns its last epoch's test top-1 (the only epoch scored:
     `--eval-every epochs`; the weights are those of a run that scores every epoch). A folder whose
     log already holds `epochs` epochs is kept, so a rerun into the same output rescores without
-    retraining."""
+    retraining, unless it trained another pick of the same search (searched_arch_changed)."""
     log = os.path.join(folder, "log.jsonl")
-    if not finished(log, epochs):
+    if not finished(log, epochs) or searched_arch_changed(arch, folder):
         subprocess.call(["rm", "-rf", folder])
         run([dnas, "train", "--arch", arch, "--data", data, "--max-samples", str(samples), "--epochs", str(epochs),
              "--seed", str(seed), "--eval-every", str(epochs), "--threads", "1", "--device", device, "--out", folder,
