@@ -479,9 +479,14 @@ ImportSummary import_phone_results(LutStore& store, const std::string& text, con
   r.finish();
   DNAS_CHECK(!rows.empty(), origin, ": no results");
   run.settings = {rows.front().key.batch, rows.front().key.dtype, rows.front().key.memory_format};
+  return store_imported_run(store, run, run.device_name, std::move(rows));
+}
+
+ImportSummary store_imported_run(LutStore& store, const RunRecord& run, const std::string& device,
+                                 std::vector<MeasurementRow> rows) {
   ImportSummary summary;
   SqliteTransaction transaction(store.db());
-  store.ensure_target(run.target, run.device_name);
+  store.ensure_target(run.target, device);
   const int64_t run_id = store.add_run(run);
   summary.runs = 1;
   for (MeasurementRow& m : rows) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "latency_lut/lut_store.h"
 
@@ -30,5 +31,11 @@ ImportSummary import_lut_json(LutStore& store, const std::string& text, const st
 ImportSummary import_phone_results(LutStore& store, const std::string& text, const std::string& origin);
 // True when `text` is such a results document (for choosing the importer).
 bool is_phone_results(const std::string& text, const std::string& origin);
+
+// Writes one imported run (its target created with `device` when new) and its `rows`, each given
+// the run's id, in one transaction: all of them or, on an error, none. For the importers above and
+// import_peer_table.
+ImportSummary store_imported_run(LutStore& store, const RunRecord& run, const std::string& device,
+                                 std::vector<MeasurementRow> rows);
 
 }  // namespace dnas

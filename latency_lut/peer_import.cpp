@@ -426,11 +426,7 @@ ImportSummary import_peer_table(LutStore& store, const PeerTable& table, PeerFor
   run.settings = {first.batch, first.dtype, first.memory_format};
   run.warmup = 0;
   run.repeats = 1;
-  ImportSummary summary;
-  SqliteTransaction transaction(store.db());
-  store.ensure_target(target, concat("unknown (a ", peer_format_name(format), " table)"));
-  const int64_t run_id = store.add_run(run);
-  summary.runs = 1;
+  std::vector<MeasurementRow> rows;
   for (const PeerRow& row : table.rows) {
     MeasurementRow m;
     m.target = target;
@@ -439,12 +435,9 @@ ImportSummary import_peer_table(LutStore& store, const PeerTable& table, PeerFor
     m.stats.std_us = row.std_us;
     m.stats.repeats = row.repeats;
     m.measured_at = run.finished_at;
-    m.run_id = run_id;
-    store.put_measurement(m);
-    ++summary.measurements;
+    rows.push_back(m);
   }
-  transaction.commit();
-  return summary;
+  return store_imported_run(store, run, concat("unknown (a ", peer_format_name(format), " table)"), std::move(rows));
 }
 
 }  // namespace dnas
