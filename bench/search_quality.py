@@ -115,7 +115,8 @@ def main():
     print(f"==> latency table of the {a.space} space at 28x28x1 (host-cpu)", flush=True)
     run([dnas, "profile-latency", "--space", a.space, "--target", "host-cpu", "--db", db, "--input", "28",
          "--input-channels", "1", "--num-classes", "10", "--threads", "1"], os.path.join(out, "profile.log"))
-    probe = subprocess.run([dnas, "search", *common, "--latency-target-ms", "1e-9", "--out", os.path.join(out, "probe")],
+    probe = subprocess.run([dnas, "search", *common, "--latency-target-ms", "1e-9",
+                            "--out", os.path.join(out, "probe")],
                            capture_output=True, text=True)
     lo, hi = map(float, re.search(r"\(([0-9.e+-]+) - ([0-9.e+-]+) ms\)", probe.stderr).groups())
     targets = [round(lo + float(f) * (hi - lo), 3) for f in a.fractions.split(",")]
@@ -143,7 +144,8 @@ def main():
 
     pairs = [(t, s) for t in targets for s in range(a.first_seed, a.first_seed + a.seeds)]
     print(f"==> {len(pairs)} dnas searches ({a.search_epochs} epochs on {a.search_samples} images)", flush=True)
-    dnas_seconds = parallel([lambda t=t, s=s: search(f"dnas_T{t}_s{s}", t, s, ["--epochs", str(a.search_epochs), *dnas_flags])
+    dnas_seconds = parallel([lambda t=t, s=s: search(f"dnas_T{t}_s{s}", t, s,
+                                                     ["--epochs", str(a.search_epochs), *dnas_flags])
                              for t, s in pairs])
     # Random search at equal wall-clock: its epochs cost less, so it gets as many as fit the time.
     # A search's time is a fixed part (loading, scoring the candidates) plus its epochs (each
@@ -179,7 +181,8 @@ def main():
 
     # Baselines: MobileNetV2 at each width, adapted to 28x28x1, and SqueezeNet 1.1 for small inputs.
     def zoo(name):
-        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs", "models", name + ".json")) as f:
+        models = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs", "models")
+        with open(os.path.join(models, name + ".json")) as f:
             arch = json.load(f)
         arch.update({"input_size": 28, "input_channels": 1, "num_classes": 10})
         return arch
@@ -233,7 +236,8 @@ def main():
     squeeze = os.path.join(out, "squeezenet1_1_small.json")
     with open(squeeze, "w") as f:
         json.dump(zoo("squeezenet1_1_small"), f, indent=1)
-    searched = [os.path.join(out, f"{method}_T{t}_s{s}", "arch.json") for t, s in pairs for method in ("dnas", "random")]
+    searched = [os.path.join(out, f"{method}_T{t}_s{s}", "arch.json")
+                for t, s in pairs for method in ("dnas", "random")]
     latencies, remeasured = measure_latencies(searched + list(mobile.values()) + [squeeze])
     median = {arch: statistics.median(r) for arch, r in latencies.items()}
     mobile_ms = {w: median[path] for w, path in mobile.items()}
@@ -369,7 +373,8 @@ def top_up_short_random(out, pairs, targets, random_epochs, random_seconds, dnas
 
 
 def write_markdown(s, path):
-    rows = ["| contestant | target ms | seed | predicted ms | vs target | measured ms (passes' range) | search s | test top-1 (per retrain seed) |",
+    rows = ["| contestant | target ms | seed | predicted ms | vs target | measured ms (passes' range) | search s "
+            "| test top-1 (per retrain seed) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for c in s["contestants"]:
         error = f"{100 * (c['predicted_ms'] / c['target_ms'] - 1):+.1f}%" if "predicted_ms" in c else ""
