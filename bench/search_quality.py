@@ -34,12 +34,14 @@ cannot reach.
 """
 import argparse
 import concurrent.futures
+import filecmp
 import json
 import math
 import os
 import random
 import re
 import shlex
+import shutil
 import statistics
 import subprocess
 import time
@@ -96,6 +98,10 @@ def main():
     p.add_argument("--latency-passes", type=int, default=7,
                    help="measure every arch's latency this many times, interleaved, and keep the median")
     p.add_argument("--widths", default="0.25,0.35,0.5,0.75,1.0", help="MobileNetV2 widths to fit to the targets")
+    p.add_argument("--table", default="",
+                   help="an earlier run's latency table (its OUT/host-cpu-<space>-28x28.db) to search on instead of "
+                        "profiling a new one: the same targets, so a run with other flags and the same --first-seed "
+                        "pairs with that run search by search (run 40: run 39's)")
     a = p.parse_args()
     for name in ("seeds", "search_samples", "search_epochs", "random_archs", "train_samples", "train_epochs",
                  "train_seeds", "latency_passes"):
@@ -104,8 +110,14 @@ def main():
     if a.first_seed < 0:
         p.error(f"--first-seed: expected >= 0, got {a.first_seed}")
     dnas, out = os.path.abspath(a.dnas), os.path.abspath(a.out)
+    if a.table and not os.path.isfile(a.table):
+        p.error(f"--table {a.table}: no such file")
     os.makedirs(out, exist_ok=True)
     db = os.path.join(out, "host-cpu-28x28.db" if a.space == "small" else f"host-cpu-{a.space}-28x28.db")
+    if a.table and os.path.abspath(a.table) != db:
+        if os.path.exists(db) and not filecmp.cmp(a.table, db, shallow=False):
+            p.error(f"--table {a.table}: {db} already holds another table (a new --out, or none of --table)")
+        shutil.copyfile(a.table, db)  # profile-latency below then finds every block measured
     data = "fashion-mnist"
     common = ["--space", a.space, "--target", "host-cpu", "--db", db, "--data", data, "--threads", "1"]
     search_flags = shlex.split(a.search_flags)
