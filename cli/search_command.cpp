@@ -154,7 +154,10 @@ void run_search_command(SearchFlags& f) {
             << (config.recalibration_batches > 0 ? " with recalibrated BatchNorm statistics" : "")
             << (trials ? "; trained: after " + std::to_string(config.trial_epochs) + " epoch(s) from scratch" : "")
             << (finals ? "; final: the best " + std::to_string(config.trial_finalists) + " again, " +
-                             std::to_string(config.final_trial_epochs()) + " epochs"
+                             std::to_string(config.final_trial_epochs()) + " epochs" +
+                             (config.trial_final_seeds > 1
+                                  ? ", the mean of " + std::to_string(config.trial_final_seeds) + " seeds"
+                                  : std::string())
                        : "")
             << " (log p: under softmax(theta); * won by " << config.select
             << (trials && config.trial_metric == "loss" ? ", the trials ranked by loss" : "") << "):\n";

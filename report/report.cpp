@@ -295,6 +295,7 @@ std::string write_report(const std::string& run_dir) {
     const bool trials = config.value("select", std::string()) == "trained";
     const int64_t finalists = trials ? config.value("trial_finalists", int64_t{0}) : 0;
     const int64_t trial_epochs = config.value("trial_epochs", int64_t{0});
+    const int64_t final_seeds = config.value("trial_final_seeds", int64_t{1});
     const json final_epochs_json = candidates.value("final_trial_epochs", json());  // null: no final round
     const int64_t final_epochs = final_epochs_json.is_number() ? final_epochs_json.get<int64_t>() : 0;
     html << "<h2>Candidates</h2><p>The argmax of theta and the archs drawn from softmax(theta), each scored through "
@@ -308,7 +309,11 @@ std::string write_report(const std::string& run_dir) {
                           escape(config.value("trial_metric", std::string("accuracy"))) + ")."
                     : "")
          << (finalists >= 2 ? " final: the best " + std::to_string(finalists) + " trained again for " +
-                                  std::to_string(final_epochs) + " epochs; the best of them wins."
+                                  std::to_string(final_epochs) + " epochs" +
+                                  (final_seeds > 1 ? ", once with each of " + std::to_string(final_seeds) + " seeds" +
+                                                         ", scored by the mean"
+                                                   : std::string()) +
+                                  "; the best of them wins."
                             : "")
          << "</p>";
     html << "<div class=\"charts\">" << candidates_chart(candidates, target_ms, config.value("latency_tolerance", 0.05))

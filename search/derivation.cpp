@@ -243,13 +243,22 @@ size_t select_by_trials(const SearchConfig& config, std::vector<Candidate>& cand
   const RoundFields first_round{&Candidate::trial_accuracy, &Candidate::trial_loss, &Candidate::trial_seconds};
   const RoundFields final_round{&Candidate::final_trial_accuracy, &Candidate::final_trial_loss,
                                 &Candidate::final_trial_seconds};
-  const auto run_round = [&](const std::vector<size_t>& round, int64_t epochs, uint64_t seed, const RoundFields& f) {
+  // Each candidate of the round trained once per seed; its score is the mean over them.
+  const auto run_round = [&](const std::vector<size_t>& round, int64_t epochs, const std::vector<uint64_t>& seeds,
+                             const RoundFields& f) {
     for (size_t i : round) {
       Candidate& c = candidates[i];
-      const TrialResult trial = train(c, epochs, seed);
-      c.*f.accuracy = trial.accuracy;
-      c.*f.loss = trial.loss;
-      c.*f.seconds = trial.seconds;
+      double accuracy = 0, loss = 0, seconds = 0;
+      for (uint64_t seed : seeds) {
+        const TrialResult trial = train(c, epochs, seed);
+        accuracy += trial.accuracy;
+        loss += trial.loss;
+        seconds += trial.seconds;
+      }
+      const double n = static_cast<double>(seeds.size());
+      c.*f.accuracy = accuracy / n;
+      c.*f.loss = loss / n;
+      c.*f.seconds = seconds;
       if (on_trial) on_trial(c);
     }
   };
@@ -257,13 +266,15 @@ size_t select_by_trials(const SearchConfig& config, std::vector<Candidate>& cand
   const auto merit = [&](size_t i, const RoundFields& f) {
     return config.trial_metric == "loss" ? -(candidates[i].*f.loss) : candidates[i].*f.accuracy;
   };
-  run_round(order, config.trial_epochs, derive_seed(config.seed, -3, 0, 0), first_round);
+  run_round(order, config.trial_epochs, {derive_seed(config.seed, -3, 0, 0)}, first_round);
   // Best first round first; stable, so ties keep the likelier first.
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return merit(a, first_round) > merit(b, first_round); });
   if (config.trial_finalists < 2 || order.size() < 2) return order.front();
   if (static_cast<int64_t>(order.size()) > config.trial_finalists) order.resize(static_cast<size_t>(config.trial_finalists));
-  run_round(order, config.final_trial_epochs(), derive_seed(config.seed, -3, 1, 0), final_round);
+  std::vector<uint64_t> final_seeds;
+  for (int64_t s = 0; s < config.trial_final_seeds; ++s) final_seeds.push_back(derive_seed(config.seed, -3, 1, s));
+  run_round(order, config.final_trial_epochs(), final_seeds, final_round);
   // The first of the best: ties go to the better first round.
   return *std::max_element(order.begin(), order.end(),
                            [&](size_t a, size_t b) { return merit(a, final_round) < merit(b, final_round); });

@@ -43,9 +43,10 @@ struct Candidate {
   double trial_accuracy = -1;     // --select trained: theta-split top-1 after trial training (-1: not trained)
   double trial_loss = 0;          // and its theta-split cross-entropy
   double trial_seconds = 0;
-  double final_trial_accuracy = -1;  // --trial-finalists: theta-split top-1 after the longer final trial (-1: none)
-  double final_trial_loss = 0;
-  double final_trial_seconds = 0;
+  double final_trial_accuracy = -1;  // --trial-finalists: theta-split top-1 after the longer final trial (-1: none;
+                                     // the mean over --trial-final-seeds)
+  double final_trial_loss = 0;       // the mean over --trial-final-seeds
+  double final_trial_seconds = 0;    // the sum over --trial-final-seeds
   bool within_target = true;
   bool selected = false;
 };
@@ -90,7 +91,8 @@ using TrialTrainer = std::function<TrialResult(const Candidate& c, int64_t epoch
 // --select trained's choice, given a trainer: the config's --trial-candidates likeliest candidates
 // within the target each get a trial of --trial-epochs (one seed for all); then the
 // --trial-finalists best of them get another of config.final_trial_epochs() (another seed for
-// all), and the best of that final round wins (ties: the better first round, then the likelier).
+// all; with --trial-final-seeds N, N other seeds, and the mean of the N scores is the final score),
+// and the best of that final round wins (ties: the better first round, then the likelier).
 // "Best" is by --trial-metric: the higher theta-split top-1, or the lower theta-split loss.
 // With fewer than 2 finalists the first round decides. Records the scores in the candidates, calls
 // `on_trial` after each trial and returns the winner's index (`fallback` when none is within).

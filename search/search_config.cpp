@@ -144,6 +144,10 @@ const ConfigFields<SearchConfig>& search_config_fields() {
                    Range::between(0, 1000))
           .integer("trial_final_epochs", &C::trial_final_epochs,
                    "--select trained: epochs of each final trial (0: three times --trial-epochs)", Range::between(0, 1000))
+          .integer("trial_final_seeds", &C::trial_final_seeds,
+                   "--select trained: each finalist is trained once per seed, and the mean of its scores ranks it "
+                   "(one trial's top-1 on a few thousand theta-split images has a standard error of about half a point)",
+                   Range::between(1, 100))
           .text("trial_metric", &C::trial_metric,
                 "--select trained: what ranks the trials: accuracy (top-1 on the theta split) or loss (its "
                 "cross-entropy, the lower the better: a smoother score than top-1 on a few thousand images)",

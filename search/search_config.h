@@ -68,6 +68,7 @@ struct SearchConfig {
   int64_t trial_images = 0;        // --select trained: images of the w split each trial run trains on (0: all)
   int64_t trial_finalists = 2;     // --select trained: the best trials trained again, longer, to decide (0: no final round)
   int64_t trial_final_epochs = 0;  // --select trained: epochs of each final trial (0: 3 x trial_epochs)
+  int64_t trial_final_seeds = 1;   // --select trained: seeds each finalist is trained with; its score is their mean
   std::string trial_metric = "accuracy";  // --select trained: trials rank by theta-split accuracy | loss
   int64_t recalibration_batches = 10;  // training batches that re-estimate BN statistics per arch (0: none)
   double w_fraction = 0.8;         // of the training set; the rest trains theta

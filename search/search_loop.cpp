@@ -254,7 +254,11 @@ void derive_result(const SearchConfig& config, const SearchInputs& in, Supernet&
                 "% on the theta split (loss " +
                 std::to_string(final_round ? c.final_trial_loss : c.trial_loss).substr(0, 5) + ") after " +
                 std::to_string(final_round ? config.final_trial_epochs() : config.trial_epochs) +
-                " epoch(s) from scratch (" +
+                " epoch(s) from scratch" +
+                (final_round && config.trial_final_seeds > 1
+                     ? ", the mean of " + std::to_string(config.trial_final_seeds) + " seeds"
+                     : std::string()) +
+                " (" +
                 std::to_string(final_round ? c.final_trial_seconds : c.trial_seconds).substr(0, 4) + " s)");
       });
   const Candidate& chosen =

@@ -182,6 +182,8 @@ TEST_F(CliSearch, BadInputGivesOneLineAndExitTwo) {
                         "--select trained: --method random draws its archs uniformly");
   expect_one_line_error(run("search --select trained --trial-epochs 0 --out " + path("a")),
                         "--trial-epochs: expected a value in [1, 1000], got 0");
+  expect_one_line_error(run("search --select trained --trial-final-seeds 0 --out " + path("a")),
+                        "--trial-final-seeds: expected a value in [1, 100], got 0");
   expect_one_line_error(run("search --select trained --trial-finalists 1 --out " + path("a")),
                         "--trial-finalists 1: a final round of one chooses nothing");
   expect_one_line_error(run("search --select trained --trial-images 10 --out " + path("a")),

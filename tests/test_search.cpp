@@ -680,6 +680,56 @@ TEST(Derivation, SuccessiveHalvingTrialsTheLikeliestAndTheFinalRoundDecides) {
   EXPECT_TRUE(calls.empty());
 }
 
+// --trial-final-seeds: each finalist is trained once per seed (the same seeds for every finalist,
+// none of them the first round's, the first of them the one a single-seed final uses), and the
+// mean of its scores ranks it: one lucky seed no longer wins the final.
+TEST(Derivation, FinalRoundScoresTheMeanOverItsSeeds) {
+  const auto candidate = [](const std::string& name, double log_p) {
+    Candidate c;
+    c.name = name;
+    c.log_likelihood = log_p;
+    return c;
+  };
+  const std::vector<Candidate> pool{candidate("a", -1), candidate("b", -2)};
+  // Per candidate, the scores of its successive trials: the first round, then the final's seeds.
+  std::map<std::string, std::vector<double>> scripted{{"a", {0.80, 0.90, 0.70}}, {"b", {0.75, 0.85, 0.85}}};
+  std::vector<std::pair<std::string, uint64_t>> calls;
+  const TrialTrainer train = [&](const Candidate& c, int64_t, uint64_t seed) {
+    const size_t nth = static_cast<size_t>(
+        std::count_if(calls.begin(), calls.end(), [&](const auto& call) { return call.first == c.name; }));
+    calls.emplace_back(c.name, seed);
+    TrialResult r;
+    r.accuracy = scripted.at(c.name).at(nth);
+    r.loss = 1 - r.accuracy;
+    r.seconds = 1;
+    return r;
+  };
+  SearchConfig config;
+  config.trial_finalists = 2;
+  std::vector<Candidate> cs = pool;
+  EXPECT_EQ(cs[select_by_trials(config, cs, 0, train)].name, "a");  // one seed: a's lucky 0.90
+  const uint64_t first_seed = calls[0].second, final_seed = calls[2].second;
+
+  config.trial_final_seeds = 2;
+  cs = pool;
+  calls.clear();
+  int progress = 0;
+  EXPECT_EQ(cs[select_by_trials(config, cs, 0, train, [&](const Candidate&) { ++progress; })].name, "b");
+  EXPECT_EQ(progress, 4);  // once per candidate and round, not per seed
+  ASSERT_EQ(calls.size(), 6u);
+  const uint64_t second_final_seed = calls[3].second;
+  using Call = std::pair<std::string, uint64_t>;
+  EXPECT_EQ(calls, (std::vector<Call>{{"a", first_seed}, {"b", first_seed}, {"a", final_seed},
+                                      {"a", second_final_seed}, {"b", final_seed}, {"b", second_final_seed}}));
+  EXPECT_NE(second_final_seed, final_seed);
+  EXPECT_NE(second_final_seed, first_seed);
+  EXPECT_DOUBLE_EQ(cs[0].final_trial_accuracy, 0.80);  // (0.90 + 0.70) / 2
+  EXPECT_DOUBLE_EQ(cs[1].final_trial_accuracy, 0.85);
+  EXPECT_DOUBLE_EQ(cs[0].final_trial_loss, 0.20);
+  EXPECT_EQ(cs[0].final_trial_seconds, 2);  // the sum: the round's cost
+  EXPECT_EQ(cs[0].trial_accuracy, 0.80);    // the first round is one seed still
+}
+
 // --trial-finalists (successive halving): of three first-round trials exactly the two best are
 // trained again, for --trial-final-epochs; the winner is the best of that final round whatever
 // the first round said; the final trials are reproducible.
