@@ -45,6 +45,7 @@ Json candidate_to_json(const Candidate& c) {
     out["final_trial_accuracy_theta_split"] = c.final_trial_accuracy;
     out["final_trial_loss_theta_split"] = c.final_trial_loss;
     out["final_trial_seconds"] = c.final_trial_seconds;
+    if (c.final_trial_accuracies.size() > 1) out["final_trial_accuracies_theta_split"] = c.final_trial_accuracies;
   }
   return out;
 }
@@ -239,18 +240,22 @@ size_t select_by_trials(const SearchConfig& config, std::vector<Candidate>& cand
     double Candidate::*accuracy;
     double Candidate::*loss;
     double Candidate::*seconds;
+    std::vector<double> Candidate::*accuracy_per_seed;  // nullptr: not kept
   };
-  const RoundFields first_round{&Candidate::trial_accuracy, &Candidate::trial_loss, &Candidate::trial_seconds};
+  const RoundFields first_round{&Candidate::trial_accuracy, &Candidate::trial_loss, &Candidate::trial_seconds,
+                                nullptr};
   const RoundFields final_round{&Candidate::final_trial_accuracy, &Candidate::final_trial_loss,
-                                &Candidate::final_trial_seconds};
+                                &Candidate::final_trial_seconds, &Candidate::final_trial_accuracies};
   // Each candidate of the round trained once per seed; its score is the mean over them.
   const auto run_round = [&](const std::vector<size_t>& round, int64_t epochs, const std::vector<uint64_t>& seeds,
                              const RoundFields& f) {
     for (size_t i : round) {
       Candidate& c = candidates[i];
       double accuracy = 0, loss = 0, seconds = 0;
+      if (f.accuracy_per_seed) (c.*f.accuracy_per_seed).clear();
       for (uint64_t seed : seeds) {
         const TrialResult trial = train(c, epochs, seed);
+        if (f.accuracy_per_seed) (c.*f.accuracy_per_seed).push_back(trial.accuracy);
         accuracy += trial.accuracy;
         loss += trial.loss;
         seconds += trial.seconds;

@@ -13,8 +13,8 @@
 // retrained better than the supernet's pick in 18 of 24 search-quality pairs (bench/README.md,
 // "What decides the pairs"); with --select trained the --trial-candidates likeliest within the
 // target are trained from scratch (trial_training.h), the --trial-finalists most accurate on the
-// theta split are trained again for --trial-final-epochs, and the most accurate of that final
-// round wins (ties: the better first round, then the likelier); with --latency-constraint hard it is
+// theta split are trained again for --trial-final-epochs (once with each of --trial-final-seeds
+// seeds, scored by the mean), and the most accurate of that final round wins (ties: the better first round, then the likelier); with --latency-constraint hard it is
 // then projected onto LAT <= T (latency_target.h), and the projection is scored too. Every candidate is kept, with its table
 // latency and accuracy, for the run's candidates.json, the CLI and the report.
 #pragma once
@@ -47,6 +47,7 @@ struct Candidate {
                                      // the mean over --trial-final-seeds)
   double final_trial_loss = 0;       // the mean over --trial-final-seeds
   double final_trial_seconds = 0;    // the sum over --trial-final-seeds
+  std::vector<double> final_trial_accuracies;  // each final seed's top-1, in --trial-final-seeds' order
   bool within_target = true;
   bool selected = false;
 };

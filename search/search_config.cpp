@@ -145,8 +145,9 @@ const ConfigFields<SearchConfig>& search_config_fields() {
           .integer("trial_final_epochs", &C::trial_final_epochs,
                    "--select trained: epochs of each final trial (0: three times --trial-epochs)", Range::between(0, 1000))
           .integer("trial_final_seeds", &C::trial_final_seeds,
-                   "--select trained: each finalist is trained once per seed, and the mean of its scores ranks it "
-                   "(one trial's top-1 on a few thousand theta-split images has a standard error of about half a point)",
+                   "--select trained: how many seeds each finalist is trained with, from scratch for "
+                   "--trial-final-epochs each; the mean of its scores ranks it (N seeds cost N times the final round; "
+                   "one trial's top-1 on 3,000 theta-split images has a standard error of about 0.6 points)",
                    Range::between(1, 100))
           .text("trial_metric", &C::trial_metric,
                 "--select trained: what ranks the trials: accuracy (top-1 on the theta split) or loss (its "

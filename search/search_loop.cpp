@@ -254,12 +254,12 @@ void derive_result(const SearchConfig& config, const SearchInputs& in, Supernet&
                 "% on the theta split (loss " +
                 std::to_string(final_round ? c.final_trial_loss : c.trial_loss).substr(0, 5) + ") after " +
                 std::to_string(final_round ? config.final_trial_epochs() : config.trial_epochs) +
-                " epoch(s) from scratch" +
+                " epoch(s) from scratch (" +
                 (final_round && config.trial_final_seeds > 1
-                     ? ", the mean of " + std::to_string(config.trial_final_seeds) + " seeds"
+                     ? "mean of " + std::to_string(config.trial_final_seeds) + " seeds; "
                      : std::string()) +
-                " (" +
-                std::to_string(final_round ? c.final_trial_seconds : c.trial_seconds).substr(0, 4) + " s)");
+                std::to_string(final_round ? c.final_trial_seconds : c.trial_seconds).substr(0, 4) + " s" +
+                (final_round && config.trial_final_seeds > 1 ? " in all" : "") + ")");
       });
   const Candidate& chosen =
       *std::find_if(result.candidates.begin(), result.candidates.end(), [](const Candidate& c) { return c.selected; });
@@ -297,6 +297,7 @@ void derive_result(const SearchConfig& config, const SearchInputs& in, Supernet&
                  {"reachable_ms", {in.reachable.min_us / 1000.0, in.reachable.max_us / 1000.0}},
                  {"sampled_accuracy_theta_split", result.theta_accuracy},
                  {"final_trial_epochs", config.has_final_round() ? Json(config.final_trial_epochs()) : Json(nullptr)},
+                 {"final_trial_seeds", config.has_final_round() ? Json(config.trial_final_seeds) : Json(nullptr)},
                  {"candidates", candidates}}
                     .dump(2) + "\n");
 }

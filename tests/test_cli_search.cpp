@@ -87,11 +87,12 @@ TEST_F(CliSearch, TargetAsAFractionOfTheReachableRangeResolvesToMs) {
 
 // --select trained end to end: the likeliest candidates within the target carry a trial score in
 // candidates.json and the report, the best two of them a final score (--trial-finalists 2, the
-// default), and the selected one has the best final score.
+// default; with --trial-final-seeds 2 the mean of two trials, each kept), and the selected one has
+// the best final score.
 TEST_F(CliSearch, SelectTrainedScoresTheLikeliestCandidatesAndKeepsTheBest) {
   const Result r = run("search --space small --target host-cpu --data synthetic:160:16:1:4 --epochs 1 --batch-size 16 "
-                       "--latency-target-fraction 0.5 --select trained --trial-candidates 2 --trial-epochs 1 --json "
-                       "--out " + path("trial"));
+                       "--latency-target-fraction 0.5 --select trained --trial-candidates 2 --trial-epochs 1 "
+                       "--trial-final-seeds 2 --json --out " + path("trial"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::vector<json> trained;
   json selected;
@@ -112,13 +113,18 @@ TEST_F(CliSearch, SelectTrainedScoresTheLikeliestCandidatesAndKeepsTheBest) {
     ASSERT_TRUE(c.contains("final_trial_accuracy_theta_split"));  // two trials: both are finalists
     EXPECT_LE(c["final_trial_accuracy_theta_split"].get<double>(),
               selected["final_trial_accuracy_theta_split"].get<double>());
+    const std::vector<double> per_seed = c["final_trial_accuracies_theta_split"].get<std::vector<double>>();
+    ASSERT_EQ(per_seed.size(), 2u);
+    EXPECT_DOUBLE_EQ((per_seed[0] + per_seed[1]) / 2, c["final_trial_accuracy_theta_split"].get<double>());
   }
   if (!final_round) {
     EXPECT_FALSE(selected.contains("final_trial_accuracy_theta_split"));
   }
+  EXPECT_EQ(document["final_trial_seeds"], json(2));  // the setting, whether or not a final ran
   const std::string report = slurp(path("trial/report.html"));
   EXPECT_NE(report.find("<th>trained</th>"), std::string::npos);
   EXPECT_NE(report.find("<th>final</th>"), std::string::npos);
+  EXPECT_NE(report.find("once with each of 2 seeds, scored by the mean"), std::string::npos);
   // The selected trial's cell shows its top-1 and its loss, as candidates.json has them.
   char loss[32];
   std::snprintf(loss, sizeof loss, " / %.3g</td>", selected["trial_loss_theta_split"].get<double>());

@@ -708,6 +708,8 @@ TEST(Derivation, FinalRoundScoresTheMeanOverItsSeeds) {
   config.trial_finalists = 2;
   std::vector<Candidate> cs = pool;
   EXPECT_EQ(cs[select_by_trials(config, cs, 0, train)].name, "a");  // one seed: a's lucky 0.90
+  ASSERT_EQ(calls.size(), 4u);
+  EXPECT_TRUE(candidate_to_json(cs[0]).count("final_trial_accuracies_theta_split") == 0);  // one seed: no list
   const uint64_t first_seed = calls[0].second, final_seed = calls[2].second;
 
   config.trial_final_seeds = 2;
@@ -728,6 +730,8 @@ TEST(Derivation, FinalRoundScoresTheMeanOverItsSeeds) {
   EXPECT_DOUBLE_EQ(cs[0].final_trial_loss, 0.20);
   EXPECT_EQ(cs[0].final_trial_seconds, 2);  // the sum: the round's cost
   EXPECT_EQ(cs[0].trial_accuracy, 0.80);    // the first round is one seed still
+  EXPECT_EQ(cs[0].final_trial_accuracies, (std::vector<double>{0.90, 0.70}));
+  EXPECT_EQ(candidate_to_json(cs[1]).at("final_trial_accuracies_theta_split"), Json::array({0.85, 0.85}));
 }
 
 // --trial-finalists (successive halving): of three first-round trials exactly the two best are
