@@ -295,9 +295,11 @@ std::string write_report(const std::string& run_dir) {
     const bool trials = config.value("select", std::string()) == "trained";
     const int64_t finalists = trials ? config.value("trial_finalists", int64_t{0}) : 0;
     const int64_t trial_epochs = config.value("trial_epochs", int64_t{0});
-    const int64_t final_seeds = config.value("trial_final_seeds", int64_t{1});
     const json final_epochs_json = candidates.value("final_trial_epochs", json());  // null: no final round
     const int64_t final_epochs = final_epochs_json.is_number() ? final_epochs_json.get<int64_t>() : 0;
+    const json final_seeds_json = candidates.value("final_trial_seeds", json());  // absent before e411375
+    const int64_t final_seeds = final_seeds_json.is_number() ? final_seeds_json.get<int64_t>()
+                                                              : config.value("trial_final_seeds", int64_t{1});
     html << "<h2>Candidates</h2><p>The argmax of theta and the archs drawn from softmax(theta), each scored through "
             "the supernet"
          << (config.value("recalibration_batches", 0) > 0 ? " after its BatchNorm statistics were re-estimated" : "")

@@ -14,9 +14,10 @@
 // "What decides the pairs"); with --select trained the --trial-candidates likeliest within the
 // target are trained from scratch (trial_training.h), the --trial-finalists most accurate on the
 // theta split are trained again for --trial-final-epochs (once with each of --trial-final-seeds
-// seeds, scored by the mean), and the most accurate of that final round wins (ties: the better first round, then the likelier); with --latency-constraint hard it is
-// then projected onto LAT <= T (latency_target.h), and the projection is scored too. Every candidate is kept, with its table
-// latency and accuracy, for the run's candidates.json, the CLI and the report.
+// seeds, scored by the mean), and the most accurate of that final round wins (ties: the better
+// first round, then the likelier); with --latency-constraint hard it is then projected onto
+// LAT <= T (latency_target.h), and the projection is scored too. Every candidate is kept, with
+// its table latency and accuracy, for the run's candidates.json, the CLI and the report.
 #pragma once
 
 #include <cstdint>

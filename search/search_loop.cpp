@@ -249,17 +249,16 @@ void derive_result(const SearchConfig& config, const SearchInputs& in, Supernet&
       },
       [&](const Candidate& c) {
         const bool final_round = c.final_trial_accuracy >= 0;
+        const bool averaged = final_round && config.trial_final_seeds > 1;  // the score is a mean, the seconds a sum
         message(std::string(final_round ? "final trial " : "trial ") + c.name + ": " +
                 std::to_string(100 * (final_round ? c.final_trial_accuracy : c.trial_accuracy)).substr(0, 5) +
                 "% on the theta split (loss " +
                 std::to_string(final_round ? c.final_trial_loss : c.trial_loss).substr(0, 5) + ") after " +
                 std::to_string(final_round ? config.final_trial_epochs() : config.trial_epochs) +
                 " epoch(s) from scratch (" +
-                (final_round && config.trial_final_seeds > 1
-                     ? "mean of " + std::to_string(config.trial_final_seeds) + " seeds; "
-                     : std::string()) +
+                (averaged ? "mean of " + std::to_string(config.trial_final_seeds) + " seeds; " : std::string()) +
                 std::to_string(final_round ? c.final_trial_seconds : c.trial_seconds).substr(0, 4) + " s" +
-                (final_round && config.trial_final_seeds > 1 ? " in all" : "") + ")");
+                (averaged ? " in all" : "") + ")");
       });
   const Candidate& chosen =
       *std::find_if(result.candidates.begin(), result.candidates.end(), [](const Candidate& c) { return c.selected; });
