@@ -34,14 +34,15 @@ cannot reach.
 """
 import argparse
 import concurrent.futures
-import filecmp
+import contextlib
 import json
 import math
 import os
+import pathlib
 import random
 import re
 import shlex
-import shutil
+import sqlite3
 import statistics
 import subprocess
 import time
@@ -63,6 +64,28 @@ def last_json(path):
     with open(path) as f:
         text = f.read()
     return json.loads(text[text.index("{"):])
+
+
+def open_read_only(path):
+    """A connection to the SQLite database `path` that cannot write it (nor checkpoint its -wal).
+    Without a -wal beside it the .db is the whole database, opened immutable so that SQLite does
+    not leave empty -wal and -shm files beside it either."""
+    mode = "?mode=ro" if os.path.exists(path + "-wal") else "?mode=ro&immutable=1"
+    return contextlib.closing(sqlite3.connect(pathlib.Path(path).absolute().as_uri() + mode, uri=True))
+
+
+def table_rows(path):
+    """Every row of the SQLite database `path` as SQL text, rows still in a -wal beside it included."""
+    with open_read_only(path) as db:
+        return list(db.iterdump())
+
+
+def copy_table(source, destination):
+    """Copies the SQLite database `source` to `destination` through SQLite's backup: rows that
+    `dnas profile-latency` left in a -wal beside `source` come along, which a copy of the .db file
+    alone would miss."""
+    with open_read_only(source) as src, contextlib.closing(sqlite3.connect(destination)) as dst:
+        src.backup(dst)
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -101,7 +124,8 @@ def main():
     p.add_argument("--table", default="",
                    help="an earlier run's latency table (its OUT/host-cpu-<space>-28x28.db) to search on instead of "
                         "profiling a new one: the same targets, so a run with other flags and the same --first-seed "
-                        "pairs with that run search by search (run 40: run 39's)")
+                        "pairs with that run search by search (run 40: run 39's). Copied through SQLite's backup, rows still "
+                        "in a -wal beside it included")
     a = p.parse_args()
     for name in ("seeds", "search_samples", "search_epochs", "random_archs", "train_samples", "train_epochs",
                  "train_seeds", "latency_passes"):
@@ -110,14 +134,24 @@ def main():
     if a.first_seed < 0:
         p.error(f"--first-seed: expected >= 0, got {a.first_seed}")
     dnas, out = os.path.abspath(a.dnas), os.path.abspath(a.out)
-    if a.table and not os.path.isfile(a.table):
-        p.error(f"--table {a.table}: no such file")
-    os.makedirs(out, exist_ok=True)
+    if a.table:
+        if not os.path.isfile(a.table):
+            p.error(f"--table {a.table}: no such file")
+        try:
+            table = table_rows(a.table)
+        except sqlite3.Error as e:
+            p.error(f"--table {a.table}: not a readable SQLite latency table ({e})")
     db = os.path.join(out, "host-cpu-28x28.db" if a.space == "small" else f"host-cpu-{a.space}-28x28.db")
-    if a.table and os.path.abspath(a.table) != db:
-        if os.path.exists(db) and not filecmp.cmp(a.table, db, shallow=False):
-            p.error(f"--table {a.table}: {db} already holds another table (a new --out, or none of --table)")
-        shutil.copyfile(a.table, db)  # profile-latency below then finds every block measured
+    copying = a.table and os.path.abspath(a.table) != db
+    if copying:
+        try:
+            if os.path.exists(db) and table_rows(db) != table:
+                p.error(f"--table {a.table}: {db} already holds another table (a new --out, or none of --table)")
+        except sqlite3.Error as e:
+            p.error(f"--table {a.table}: {db} is not a readable SQLite table ({e}); a new --out")
+    os.makedirs(out, exist_ok=True)
+    if copying:
+        copy_table(a.table, db)  # profile-latency below then finds every block measured
     data = "fashion-mnist"
     common = ["--space", a.space, "--target", "host-cpu", "--db", db, "--data", data, "--threads", "1"]
     search_flags = shlex.split(a.search_flags)
