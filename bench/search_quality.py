@@ -4,7 +4,7 @@ hand-designed baselines at their latency? (bench/search_quality.sh runs this; se
 
 For each latency target (fractions of the range the space, `small_mixed` unless `--space` names
 another, reaches on this machine's table) and each seed:
-  dnas     `dnas search`, by default as in runs 33-39 (README, "Search quality"): 6 epochs on
+  dnas     `dnas search`, by default as in runs 33-42 (README, "Search quality"): 6 epochs on
            15,000 training images of single-path training (`--mode hard --w-sampling uniform
            --weight-sharing nested`: hard mode's default weight sharing; runs 10-28 trained
            separate weights), theta trained by REINFORCE against the target's absolute
