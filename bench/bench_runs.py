@@ -1,10 +1,13 @@
 """What the Python benchmark drivers share (bench/search_quality.py, bench/hard_mode.py,
 bench/proxy_rank.py, bench/supernet_candidates.py, bench/trial_rank.py,
 bench/trial_candidates.py, bench/likelihood_pick.py, bench/pick_blocks.py, bench/theta_pool.py,
-bench/search_quality_tally.py)."""
+bench/search_quality_tally.py, bench/table_without_rows.py)."""
+import contextlib
 import json
 import os
+import pathlib
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -85,3 +88,25 @@ def retrained_scores(results):
     """Each contestant's per-seed test top-1 in a run's results.json, keyed by (method, target ms,
     seed)."""
     return {(c["method"], c["target_ms"], c["seed"]): c["test_top1_seeds"] for c in results["contestants"]}
+
+
+def open_read_only(path):
+    """A connection to the SQLite database `path` that cannot write it (nor checkpoint its -wal).
+    Without a -wal beside it the .db is the whole database, opened immutable so that SQLite does
+    not leave empty -wal and -shm files beside it either."""
+    mode = "?mode=ro" if os.path.exists(path + "-wal") else "?mode=ro&immutable=1"
+    return contextlib.closing(sqlite3.connect(pathlib.Path(path).absolute().as_uri() + mode, uri=True))
+
+
+def table_rows(path):
+    """Every row of the SQLite database `path` as SQL text, rows still in a -wal beside it included."""
+    with open_read_only(path) as db:
+        return list(db.iterdump())
+
+
+def copy_table(source, destination):
+    """Copies the SQLite database `source` to `destination` through SQLite's backup: rows that
+    `dnas profile-latency` left in a -wal beside `source` come along, which a copy of the .db file
+    alone would miss; `source` is only read."""
+    with open_read_only(source) as src, contextlib.closing(sqlite3.connect(destination)) as dst:
+        src.backup(dst)

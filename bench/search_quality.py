@@ -34,11 +34,9 @@ cannot reach.
 """
 import argparse
 import concurrent.futures
-import contextlib
 import json
 import math
 import os
-import pathlib
 import random
 import re
 import shlex
@@ -47,7 +45,7 @@ import statistics
 import subprocess
 import time
 
-from bench_runs import read_log, retrain, run
+from bench_runs import copy_table, read_log, retrain, run, table_rows
 
 
 # The searches since run 29: single-path training of nested weights, theta by REINFORCE (runs 10-28:
@@ -64,28 +62,6 @@ def last_json(path):
     with open(path) as f:
         text = f.read()
     return json.loads(text[text.index("{"):])
-
-
-def open_read_only(path):
-    """A connection to the SQLite database `path` that cannot write it (nor checkpoint its -wal).
-    Without a -wal beside it the .db is the whole database, opened immutable so that SQLite does
-    not leave empty -wal and -shm files beside it either."""
-    mode = "?mode=ro" if os.path.exists(path + "-wal") else "?mode=ro&immutable=1"
-    return contextlib.closing(sqlite3.connect(pathlib.Path(path).absolute().as_uri() + mode, uri=True))
-
-
-def table_rows(path):
-    """Every row of the SQLite database `path` as SQL text, rows still in a -wal beside it included."""
-    with open_read_only(path) as db:
-        return list(db.iterdump())
-
-
-def copy_table(source, destination):
-    """Copies the SQLite database `source` to `destination` through SQLite's backup: rows that
-    `dnas profile-latency` left in a -wal beside `source` come along, which a copy of the .db file
-    alone would miss."""
-    with open_read_only(source) as src, contextlib.closing(sqlite3.connect(destination)) as dst:
-        src.backup(dst)
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):

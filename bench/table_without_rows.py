@@ -4,9 +4,11 @@ its measurements and round samples deleted, as a table a user re-profiles.
 import sqlite3
 import sys
 
+from bench_runs import copy_table
+
 source, copy = sys.argv[1], sys.argv[2]
+copy_table(source, copy)
 db = sqlite3.connect(copy)
-sqlite3.connect(source).backup(db)
 db.execute('DELETE FROM measurements')
 db.execute('DELETE FROM round_samples')
 db.commit()
