@@ -31,14 +31,22 @@ namespace fs = std::filesystem;
 struct SearchFlags {
   explicit SearchFlags(CLI::App* cmd) : flags(cmd, search_config_fields()) {}
   ConfigFlags<SearchConfig> flags;
-  std::string config_file;
+  std::string config_file, recipe_name;
   bool resume = false, as_json = false;
 };
 
 void run_search_command(SearchFlags& f) {
+  // A config file, then the recipe over it, then the flags given: each overrides the one before.
+  // On --resume the recipe and flags go over the run's own config, whose resume refuses any change.
+  const auto apply_recipe = [&](SearchConfig& config) {
+    if (f.recipe_name.empty()) return;
+    const ConfigText recipe = require_config(ConfigKind::kSearchRecipe, f.recipe_name);
+    config = config_from_json(parse_json_text(recipe.text, recipe.origin), recipe.origin, config);
+  };
   SearchConfig config;
   if (!f.config_file.empty())
     config = config_from_json(parse_json_text(read_text_file(f.config_file), f.config_file), f.config_file);
+  apply_recipe(config);
   if (f.resume) {
     SearchConfig probe = config;
     f.flags.apply(probe);
@@ -46,6 +54,7 @@ void run_search_command(SearchFlags& f) {
     std::error_code ec;
     DNAS_CHECK(fs::exists(saved, ec), "--resume: ", probe.out, " holds no search (", saved, " is missing)");
     config = config_from_json(parse_json_text(read_text_file(saved), saved), saved);
+    apply_recipe(config);
   }
   f.flags.apply(config);
   config.validate();  // before joining other ranks, so a bad flag fails at once
@@ -275,6 +284,8 @@ void add_search_commands(CLI::App& app) {
       "Examples:\n"
       "  dnas search --space small --target host-cpu --data mnist:data/mnist --epochs 6 --out runs/mnist\n"
       "  dnas search --space small --data fashion-mnist --mode hard --latency-target-fraction 0.3\n"
+      "  dnas search --recipe small_budget --space small_mixed --data fashion-mnist --max-samples 15000 \\\n"
+      "    --latency-target-fraction 0.5 --out runs/fashion   (the setting measured against random search)\n"
       "  dnas search --resume --out runs/mnist\n"
       "  dnas search --space small --target tx1 --data synthetic --latency-target-ms 0.5\n"
       "Distributed (data parallel over c10d: Gloo on CPU, NCCL on GPUs; --batch-size is per rank):\n"
@@ -282,7 +293,11 @@ void add_search_commands(CLI::App& app) {
       "  srun --ntasks-per-node 8 dnas search --device cuda ...  (MASTER_ADDR for several nodes)\n"
       "  DNAS_DIST_TIMEOUT=<s> bounds the rendezvous and each collective (default 300)");
   auto f = std::make_shared<SearchFlags>(cmd);
-  cmd->add_option("--config", f->config_file, "A config.json to start from (flags override it)");
+  cmd->add_option("--config", f->config_file, "A config.json to start from (a recipe and flags override it)");
+  cmd->add_option("--recipe", f->recipe_name,
+                  "A search recipe (" + config_names_listed(ConfigKind::kSearchRecipe) +
+                      ") or .json: settings for a purpose, flags override it. small_budget is what "
+                      "bench/search_quality.sh measured against random search");
   cmd->add_flag("--resume", f->resume, "Continue the search in --out from its last checkpoint");
   cmd->add_flag("--json", f->as_json, "Print a JSON summary instead of progress and text");
   cmd->callback([f] { run_search_command(*f); });

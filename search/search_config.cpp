@@ -13,7 +13,7 @@ namespace dnas {
 const ConfigFields<SearchConfig>& search_config_fields() {
   using C = SearchConfig;
   static const ConfigFields<C> fields =
-      ConfigFields<C>("dnas-search/3")
+      ConfigFields<C>("dnas-search/3", {"dnas-search-recipe/1"}, {"description"})
           // How dnas searched before format 2: the paper's per-epoch alternation, FBNet's loss
           // with a hinge penalty over a budget, warm-up round(epochs / 9) (at least 1), and the
           // argmax as the result, scored with batch statistics.

@@ -110,9 +110,10 @@ const ConfigFields<SearchConfig>& search_config_fields();
 LutSettings resolved_lut_settings(const SearchConfig& config, const TargetSpec& target);
 
 inline Json config_to_json(const SearchConfig& config) { return search_config_fields().to_json(config); }
-// Reads a config.json of either format (see the top of this file).
-inline SearchConfig config_from_json(const Json& document, const std::string& origin) {
-  return search_config_fields().from_json(document, origin);
+// Reads a config.json of any format (see the top of this file), or a search recipe
+// ("dnas-search-recipe/1": some of the fields and a "description", configs/searches/), over `base`.
+inline SearchConfig config_from_json(const Json& document, const std::string& origin, SearchConfig base = {}) {
+  return search_config_fields().from_json(document, origin, std::move(base));
 }
 
 }  // namespace dnas

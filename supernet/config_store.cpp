@@ -24,11 +24,13 @@ const char* folder(ConfigKind kind) {
     case ConfigKind::kSpace: return "spaces";
     case ConfigKind::kTarget: return "targets";
     case ConfigKind::kRecipe: return "recipes";
+    case ConfigKind::kSearchRecipe: return "searches";
   }
   return "?";
 }
 const char* extension(ConfigKind kind) {
-  return kind == ConfigKind::kModel || kind == ConfigKind::kRecipe ? ".json" : ".yaml";
+  return kind == ConfigKind::kModel || kind == ConfigKind::kRecipe || kind == ConfigKind::kSearchRecipe ? ".json"
+                                                                                                   : ".yaml";
 }
 const char* kind_name(ConfigKind kind) {
   switch (kind) {
@@ -36,6 +38,7 @@ const char* kind_name(ConfigKind kind) {
     case ConfigKind::kSpace: return "search space";
     case ConfigKind::kTarget: return "target";
     case ConfigKind::kRecipe: return "recipe";
+    case ConfigKind::kSearchRecipe: return "search recipe";
   }
   return "?";
 }

@@ -1,6 +1,6 @@
 // Finding configs by name or path. A name like "fbnet_c" or "small" resolves, in order, to
 //   1. an existing file at that path;
-//   2. $DNAS_CONFIG_DIR/<models|spaces>/<name>.<json|yaml>, when that variable is set;
+//   2. $DNAS_CONFIG_DIR/<models|spaces|targets|recipes|searches>/<name>.<json|yaml>, when that variable is set;
 //   3. the copy of configs/ embedded in the binary at build time.
 // Everything that loads a model or space goes through here, so the CLI, tests and (later) the
 // profiler agree on what a name means.
@@ -21,7 +21,9 @@ struct EmbeddedConfig {
 };
 const std::vector<EmbeddedConfig>& embedded_configs();
 
-enum class ConfigKind { kModel, kSpace, kTarget, kRecipe };
+// kRecipe: training recipes (recipes/, `dnas train --recipe`); kSearchRecipe: search settings
+// (searches/, `dnas search --recipe`).
+enum class ConfigKind { kModel, kSpace, kTarget, kRecipe, kSearchRecipe };
 
 struct ConfigText {
   std::string origin;  // a file path, or "builtin:models/fbnet_c.json"

@@ -131,6 +131,26 @@ TEST_F(CliSearch, SelectTrainedScoresTheLikeliestCandidatesAndKeepsTheBest) {
   EXPECT_NE(report.find(loss), std::string::npos) << loss;
 }
 
+TEST_F(CliSearch, ARecipeSetsItsSettingsAndFlagsOverrideIt) {
+  const Result r = run("search --recipe small_budget --space small --target host-cpu --data synthetic:160:16:1:4 "
+                       "--epochs 1 --batch-size 16 --latency-target-fraction 0.5 --trial-candidates 2 --json --out " +
+                       path("recipe"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json config = json::parse(slurp(path("recipe/config.json")));
+  EXPECT_EQ(config["format"], "dnas-search/3");  // resolved, as every run writes it
+  EXPECT_EQ(config["mode"], "hard");              // from the recipe
+  EXPECT_EQ(config["theta_estimator"], "reinforce");
+  EXPECT_EQ(config["select"], "trained");
+  EXPECT_EQ(config["trial_finalists"], 2);
+  EXPECT_EQ(config["epochs"], 1);  // the flag, over the recipe's 6
+  EXPECT_EQ(config["trial_candidates"], 2);
+  // Resuming under another recipe is refused like any changed setting, naming what it changes.
+  expect_one_line_error(run("search --resume --recipe fbnet_paper --out " + path("recipe")), "mode \"hard\" -> \"soft\"");
+  expect_one_line_error(run("search --recipe fast --out " + path("nope")),
+                        "unknown search recipe 'fast' (not a file; known searches: fbnet_paper, small_budget)");
+  EXPECT_FALSE(fs::exists(path("nope")));
+}
+
 TEST_F(CliSearch, ResumeAfterSigkillMatchesAnUninterruptedRun) {
   ASSERT_EQ(run(search_args("whole")).exit_code, 0);
   const pid_t pid = spawn(search_args("killed"));

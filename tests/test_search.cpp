@@ -1027,5 +1027,66 @@ TEST(Dataset, MnistIdxRoundTripAndMislabelledFiles) {
   EXPECT_EQ(parse_idx_images(header(4, 4, 4), "x").count, 4);  // 16 + 64 bytes: exactly what it announces
 }
 
+// Every search recipe shipped in configs/searches/ reads and passes validation, and the two that
+// claim to be something hold it: small_budget is bench/search_quality.sh's setting, fbnet_paper
+// the FBNet paper's numbers (REFERENCE.md, "FBNet search procedure").
+SearchConfig recipe(const std::string& name) {
+  const ConfigText text = require_config(ConfigKind::kSearchRecipe, name);
+  return config_from_json(parse_json_text(text.text, text.origin), text.origin);
+}
+
+TEST(SearchRecipes, EveryBuiltInRecipeReadsAndValidates) {
+  const std::vector<std::string> names = config_names(ConfigKind::kSearchRecipe);
+  EXPECT_EQ(names, (std::vector<std::string>{"fbnet_paper", "small_budget"}));
+  for (const std::string& name : names) EXPECT_NO_THROW(recipe(name).validate()) << name;
+}
+
+TEST(SearchRecipes, SmallBudgetIsTheBenchmarkSettingAndFbnetPaperThePapers) {
+  const SearchConfig small = recipe("small_budget");
+  EXPECT_EQ(small.mode, "hard");
+  EXPECT_EQ(small.w_sampling, "uniform");
+  EXPECT_EQ(small.resolved_weight_sharing(), "nested");
+  EXPECT_EQ(small.theta_estimator, "reinforce");
+  EXPECT_EQ(small.select, "trained");
+  EXPECT_EQ(small.trial_candidates, 8);
+  EXPECT_EQ(small.trial_epochs, 1);
+  EXPECT_EQ(small.trial_finalists, 2);
+  EXPECT_EQ(small.epochs, 6);
+
+  const SearchConfig paper = recipe("fbnet_paper");
+  EXPECT_EQ(paper.space, "fbnet");
+  EXPECT_EQ(paper.mode, "soft");
+  EXPECT_EQ(paper.schedule, "exp");
+  EXPECT_DOUBLE_EQ(paper.tau0, 5.0);
+  EXPECT_NEAR(paper.tau_decay, std::exp(-0.045), 1e-10);
+  EXPECT_EQ(paper.epochs, 90);
+  EXPECT_DOUBLE_EQ(paper.resolved_warmup(), 10.0);
+  EXPECT_EQ(paper.theta_every, 0);  // a w epoch, then a theta epoch
+  EXPECT_DOUBLE_EQ(paper.w_fraction, 0.8);
+  EXPECT_DOUBLE_EQ(paper.alpha, 0.2);
+  EXPECT_DOUBLE_EQ(paper.beta, 0.6);
+  EXPECT_DOUBLE_EQ(paper.lr_w, 0.1);
+  EXPECT_DOUBLE_EQ(paper.momentum, 0.9);
+  EXPECT_DOUBLE_EQ(paper.weight_decay, 1e-4);
+  EXPECT_DOUBLE_EQ(paper.resolved_lr_theta(1000), 0.01);
+  EXPECT_EQ(paper.lr_theta_schedule, "constant");
+  EXPECT_DOUBLE_EQ(paper.theta_weight_decay, 5e-4);
+  EXPECT_FALSE(paper.has_target());
+  EXPECT_EQ(paper.samples, 6);
+}
+
+TEST(SearchRecipes, AnUnknownKeyInARecipeNamesTheFileAndKey) {
+  const fs::path file = fs::temp_directory_path() / "dnas_recipe_typo.json";
+  std::ofstream(file) << R"({"format": "dnas-search-recipe/1", "description": "x", "tau_0": 5})";
+  try {
+    recipe(file.string());
+    ADD_FAILURE() << "a recipe with an unknown key was read";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("tau_0"), std::string::npos) << e.what();
+  }
+  fs::remove(file);
+}
+
 }  // namespace
 }  // namespace dnas
