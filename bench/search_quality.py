@@ -4,7 +4,9 @@ hand-designed baselines at their latency? (bench/search_quality.sh runs this; se
 
 For each latency target (fractions of the range the space, `small_mixed` unless `--space` names
 another, reaches on this machine's table) and each seed:
-  dnas     `dnas search`, by default as in runs 33-42 (README, "Search quality"): 6 epochs on
+  dnas     `dnas search`, by default as in runs 33-42 (README, "Search quality") and as
+           `dnas search --recipe small_budget` sets it (the flags below are read from
+           configs/searches/small_budget.json): 6 epochs on
            15,000 training images of single-path training (`--mode hard --w-sampling uniform
            --weight-sharing nested`: hard mode's default weight sharing; runs 10-28 trained
            separate weights), theta trained by REINFORCE against the target's absolute
@@ -43,14 +45,36 @@ import shlex
 import sqlite3
 import statistics
 import subprocess
+import sys
 import time
 
 from bench_runs import copy_table, read_log, retrain, run, table_rows
 
 
-# The searches since run 29: single-path training of nested weights, theta by REINFORCE (runs 10-28:
-# --weight-sharing separate).
-SEARCH_FLAGS = "--mode hard --w-sampling uniform --weight-sharing nested --theta-estimator reinforce"
+# The searches' setting is `dnas search --recipe small_budget` (configs/searches/small_budget.json),
+# read from the recipe so that the benchmark measures what the recipe names: its supernet keys go to
+# both searches (the same supernet for dnas and random search), its selection keys to dnas alone,
+# its epochs to dnas. Since run 29: single-path training of nested weights, theta by REINFORCE
+# (runs 10-28: --weight-sharing separate).
+RECIPE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "configs", "searches", "small_budget.json")
+SUPERNET_KEYS = ("mode", "w_sampling", "weight_sharing", "theta_estimator")
+SELECTION_KEYS = ("select", "trial_epochs", "trial_finalists", "trial_candidates")
+
+
+def read_recipe():
+    """(search flags, dnas flags, epochs) of the recipe; a key this script would not pass on is an error."""
+    with open(RECIPE) as f:
+        recipe = json.load(f)
+    unused = set(recipe) - {"format", "description", "epochs", *SUPERNET_KEYS, *SELECTION_KEYS}
+    if unused:
+        sys.exit(f"{RECIPE}: {', '.join(sorted(unused))}: not passed on by bench/search_quality.py")
+
+    def flags(keys):
+        return " ".join(f"--{key.replace('_', '-')} {recipe[key]}" for key in keys)
+    return flags(SUPERNET_KEYS), flags(SELECTION_KEYS), recipe["epochs"]
+
+
+SEARCH_FLAGS, DNAS_FLAGS, SEARCH_EPOCHS = read_recipe()
 
 
 def parallel(jobs, width=2):
@@ -80,7 +104,7 @@ def main():
     p.add_argument("--fractions", default="0.25,0.5", help="targets, as fractions of the reachable range")
     p.add_argument("--search-samples", type=int, default=15000,
                    help="training images the searches use (runs 10-23: 3000)")
-    p.add_argument("--search-epochs", type=int, default=6,
+    p.add_argument("--search-epochs", type=int, default=SEARCH_EPOCHS,
                    help="dnas search epochs (random search gets its wall-clock; runs 10-23: 30)")
     p.add_argument("--random-archs", type=int, default=20, help="K: random archs scored by the random search")
     p.add_argument("--train-samples", type=int, default=20000, help="retraining images")
@@ -90,7 +114,7 @@ def main():
                         "(runs 3-38: 2; bench/search_quality_tally.py: with 3 a run meets the goal more often)")
     p.add_argument("--search-flags", default=SEARCH_FLAGS,
                    help="flags for both searches, dnas and random (the same supernet for both); '' for soft mode")
-    p.add_argument("--dnas-flags", default="--select trained --trial-epochs 1 --trial-finalists 2 --trial-candidates 8",
+    p.add_argument("--dnas-flags", default=DNAS_FLAGS,
                    help="flags for the dnas searches only, e.g. '--select likelihood'")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
                    help="where searches and retrains run (the latency table is always this host's CPU's)")
