@@ -80,6 +80,8 @@ def main():
         if recipe is not None and run_recipe != recipe:
             p.error(f"{run}: retrained with {run_recipe}, the first run with {recipe}: one recipe only")
         recipe = run_recipe
+        if len(recipe["seeds"]) < 2:
+            p.error(f"{run}: retrained with one seed; the seed variance needs two or more")
         target = (min if a.target == "lower" else max)(results["targets_ms"])
         for c in results["contestants"]:
             if c["method"] in ("dnas", "random") and c["target_ms"] == target:
@@ -91,7 +93,8 @@ def main():
                                 pool.setdefault(tuple(cand["choices"]), c["arch"])
     fresh = sorted((choices for choices in pool if choices not in scores), key=lambda ch: (counts(ch)["e6"], ch))
     # Evenly over the e6 count's order, both ends included.
-    chosen = [fresh[round(i * (len(fresh) - 1) / max(1, a.extra - 1))] for i in range(min(a.extra, len(fresh)))]
+    count = min(a.extra, len(fresh))
+    chosen = [fresh[round(i * (len(fresh) - 1) / max(1, count - 1))] for i in range(count)]
     os.makedirs(a.out, exist_ok=True)
     jobs = []
     for n, choices in enumerate(chosen):
@@ -106,8 +109,8 @@ def main():
     print(f"==> {len(scores)} picks already retrained at the {a.target} target; retraining {len(chosen)} more archs "
           f"without Fire blocks ({len(fresh)} such candidates) x {len(recipe['seeds'])} seeds: "
           f"{recipe['epochs']} epochs on {recipe['samples']} images", flush=True)
-    with concurrent.futures.ThreadPoolExecutor(2) as pool_:
-        done = list(pool_.map(lambda j: retrain(a.dnas, j[1], j[1][:-len(".json")] + f"_seed{j[2]}", "fashion-mnist",
+    with concurrent.futures.ThreadPoolExecutor(2) as executor:
+        done = list(executor.map(lambda j: retrain(a.dnas, j[1], j[1][:-len(".json")] + f"_seed{j[2]}", "fashion-mnist",
                                                 recipe["samples"], recipe["epochs"], j[2], a.device), jobs))
     for (choices, _, _), score in zip(jobs, done):
         scores.setdefault(choices, []).append(100 * score)
