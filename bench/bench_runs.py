@@ -1,7 +1,7 @@
 """What the Python benchmark drivers share (bench/search_quality.py, bench/hard_mode.py,
 bench/proxy_rank.py, bench/supernet_candidates.py, bench/trial_rank.py,
 bench/trial_candidates.py, bench/likelihood_pick.py, bench/pick_blocks.py, bench/theta_pool.py,
-bench/search_quality_tally.py, bench/table_without_rows.py)."""
+bench/search_quality_tally.py, bench/table_without_rows.py, bench/arch_spread.py, bench/table_drift.py)."""
 import contextlib
 import json
 import os
@@ -31,6 +31,14 @@ def read_log(path):
     """The records of a run's log.jsonl, one dict per line."""
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def last_json(path):
+    """The JSON document a `dnas ... --json` command printed into the log `path`, after any
+    progress text before it."""
+    with open(path) as f:
+        text = f.read()
+    return json.loads(text[text.index("{"):])
 
 
 def finished(log, epochs):

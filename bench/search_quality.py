@@ -48,7 +48,7 @@ import subprocess
 import sys
 import time
 
-from bench_runs import copy_table, read_log, retrain, run, table_rows
+from bench_runs import copy_table, last_json, read_log, retrain, run, table_rows
 
 
 # The searches' setting is `dnas search --recipe small_budget` (configs/searches/small_budget.json),
@@ -80,12 +80,6 @@ SEARCH_FLAGS, DNAS_FLAGS, SEARCH_EPOCHS = read_recipe()
 def parallel(jobs, width=2):
     with concurrent.futures.ThreadPoolExecutor(width) as pool:
         return list(pool.map(lambda job: job(), jobs))
-
-
-def last_json(path):
-    with open(path) as f:
-        text = f.read()
-    return json.loads(text[text.index("{"):])
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):

@@ -20,7 +20,7 @@ import os
 import random
 import statistics
 
-from bench_runs import copy_table, open_read_only, read_results, run
+from bench_runs import copy_table, last_json, open_read_only, read_results, run
 
 
 def canary_reference(db):
@@ -37,9 +37,7 @@ def bench(dnas, arch, db, log):
     """(predicted ms by `db`, measured ms as timed) of one `dnas bench net` call."""
     run([dnas, "bench", "net", "--arch", arch, "--input", "28", "--threads", "1", "--repeats", "20",
          "--target", "host-cpu", "--db", db, "--json"], log)
-    with open(log) as f:
-        text = f.read()
-    result = json.loads(text[text.index("{"):])
+    result = last_json(log)
     return result["prediction"]["predicted_ms"], result["median_ms"]
 
 
