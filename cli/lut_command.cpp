@@ -119,6 +119,13 @@ std::string conditions_cell(const std::string& conditions_json) {
     // How much slower than the table's reference this run's machine was (what normalization undid).
     const double reference = number("reference_us", 0), baseline = number("baseline_us", 0);
     if (reference > 0 && baseline > 0) cell += " at " + fixed(baseline / reference, 2) + "x its reference";
+    const auto anchors = canary->find("anchors");
+    if (anchors != canary->end() && anchors->is_object()) {
+      const auto count = anchors->find("count"), scale = anchors->find("scale");
+      if (count != anchors->end() && count->is_number_integer() && scale != anchors->end() && scale->is_number())
+        cell += ", " + std::to_string(count->get<int64_t>()) + " stored rows re-timed: x" +
+                fixed(scale->get<double>(), 3);
+    }
     const auto noisy = j.find("noisy");
     if (noisy != j.end() && noisy->is_boolean() && noisy->get<bool>()) {
       const double rounds = number("block_rounds", 0), unsettled = number("unsettled", 0);
@@ -194,6 +201,8 @@ void run_profile_command(const ProfileFlags& f) {
   options.timing = timing;
   options.space = space.name;
   options.command = command_line();
+  options.normalize = !config.as_timed;
+  options.anchors = static_cast<size_t>(config.anchors);
 
   std::error_code ec;
   const bool db_exists = fs::exists(db_path, ec);
@@ -209,12 +218,16 @@ void run_profile_command(const ProfileFlags& f) {
   }
 
   if (f.dry_run) {
+    json anchors = json::array();
+    for (size_t i = 0; i < plan.anchors.blocks.size(); ++i)
+      anchors.push_back({{"key", plan.anchors.blocks[i].key.str()}, {"stored_us", plan.anchors.stored_us[i]}});
     if (f.as_json) {
       json rows = json::array();
       for (const BlockToTime& b : plan.pending)
         rows.push_back({{"key", b.key.str()}, {"first_seen", b.first_seen}, {"macs", b.cost.macs}});
       std::cout << json{{"space", space.name}, {"target", target.name}, {"db", db_path}, {"blocks", blocks.size()},
                         {"already_measured", plan.already_measured}, {"to_measure", rows},
+                        {"anchors", anchors},
                         {"config", profile_config_fields().to_json(config)}}
                        .dump(2)
                 << '\n';
@@ -228,16 +241,19 @@ void run_profile_command(const ProfileFlags& f) {
     std::cout << "\n" << blocks.size() << " distinct blocks in space " << space.name << "; "
               << plan.already_measured << " already in " << db_path << "; " << plan.pending.size()
               << " would be timed on " << timing.device << " in " << config.rounds << " rounds of " << timing.warmup
-              << " warm-up + " << timing.repeats << " timed runs each\n";
+              << " warm-up + " << timing.repeats << " timed runs each";
+    if (!plan.anchors.blocks.empty())
+      std::cout << ", after " << plan.anchors.blocks.size() << " of its stored rows re-timed to carry them into the table's "
+                << "units (--anchors)";
+    std::cout << "\n";
     return;
   }
 
   options.rounds = config.rounds_options();
-  options.normalize = !config.as_timed;
   ProgressBar bar("profiling " + target.name, plan.block_rounds(config.rounds), !f.as_json);
   const ProfileSummary summary = run_profile(*store, target, plan, options, [&](const ProfileEvent& e) {
-    bar.update(e.done, "round " + std::to_string(e.round + 1) + "/" + std::to_string(config.rounds) + " " +
-                           e.block->key.str() + (e.settled ? "" : " (unsettled)"));
+    bar.update(e.done, std::string(e.anchor ? "anchor, " : "") + "round " + std::to_string(e.round + 1) + "/" +
+                           std::to_string(config.rounds) + " " + e.block->key.str() + (e.settled ? "" : " (unsettled)"));
   });
   bar.finish();
   const Json conditions = summary.conditions.empty() ? Json::object() : Json::parse(summary.conditions);
@@ -266,6 +282,12 @@ void run_profile_command(const ProfileFlags& f) {
             << " never settled\n"
             << (summary.canary_reference_us <= 0
                     ? std::string("  rows stored as timed (--as-timed)")
+                    : summary.anchors.anchors > 0
+                    ? "  rows in the table's units: normalized to its canary reference " +
+                          format_us(summary.table_reference_us) + " x " + fixed(summary.anchors.scale, 3) +
+                          ", the median of " + std::to_string(summary.anchors.anchors) +
+                          " of its rows re-timed in the same rounds (stored / now: " +
+                          fixed(summary.anchors.min_ratio, 3) + "-" + fixed(summary.anchors.max_ratio, 3) + ")"
                     : "  rows normalized to the canary reference " + format_us(summary.canary_reference_us) +
                           (summary.new_reference ? " (fixed by this run: the table's first with this target and setting)"
                                                  : " (the table's, fixed by its first run with this target and setting)"))
@@ -510,6 +532,7 @@ struct ValidateFlags {
   int64_t archs = 30;
   uint64_t seed = 0;
   bool as_json = false, estimate_missing = false, no_store = false;
+  int64_t anchors = static_cast<int64_t>(kAnchors);
   TimingFlags timing;
 };
 
@@ -520,13 +543,29 @@ void run_validate(ValidateFlags f) {
   const std::string db_path = table_for_lookup(target, f.db);
   DNAS_CHECK(f.archs >= 4, "--archs: expected at least 4, got ", f.archs);
   const LatencyTable table(target, db_path, timing.settings, f.estimate_missing);
-  const std::optional<double> reference =
-      db_path.empty() || f.timing.as_timed ? std::nullopt
-                      : LutStore(db_path, OpenMode::kExisting)
-                            .canary_reference(target.name, at::get_num_threads(), timing.device, timing.settings);
-  ProgressBar bar_rounds("timing archs in rounds", static_cast<size_t>(f.archs * f.timing.rounds), !f.as_json);
+  const double reference_us =
+      db_path.empty() || f.timing.as_timed
+          ? 0.0
+          : LutStore(db_path, OpenMode::kExisting)
+                .canary_reference(target.name, at::get_num_threads(), timing.device, timing.settings)
+                .value_or(0.0);
+  DNAS_CHECK(f.anchors >= 0 && f.anchors <= 1000, "--anchors: expected a value in [0, 1000], got ", f.anchors);
+  // Up to --anchors of the space's stored rows, timed as profile-latency times blocks by default
+  // (the schedule their rows were most likely stored with).
+  ValidationAnchors anchors;
+  if (reference_us > 0) {
+    anchors.rows = stored_anchors(LutStore(db_path, OpenMode::kExisting), target,
+                                  enumerate_space_blocks(resolve_space(space), timing.settings), timing,
+                                  static_cast<size_t>(f.anchors));
+    anchors.timing = timing;
+    anchors.timing.warmup = ProfileConfig{}.warmup;
+    anchors.timing.repeats = ProfileConfig{}.repeats;
+  }
+  ProgressBar bar_rounds("timing archs in rounds",
+                         (static_cast<size_t>(f.archs) + anchors.rows.blocks.size()) * static_cast<size_t>(f.timing.rounds),
+                         !f.as_json);
   const ValidationReport report = validate_table(table, space, static_cast<size_t>(f.archs), f.seed, timing,
-                                                 f.timing.config().rounds_options(), reference.value_or(0.0),
+                                                 f.timing.config().rounds_options(), reference_us, anchors,
                                                  [&](size_t done, size_t) { bar_rounds.update(done); });
   bar_rounds.finish();
   const bool store_correction = !f.no_store && !db_path.empty();
@@ -550,6 +589,12 @@ void run_validate(ValidateFlags f) {
                       {"estimated", report.estimated}, {"mape", report.raw.mape},
                       {"max_error", report.raw.max_error}, {"kendall_tau", report.raw.kendall_tau},
                       {"noise_floor", report.noise_floor}, {"rounds", f.timing.rounds},
+                      {"anchors", report.anchors.anchors == 0
+                                      ? json(nullptr)
+                                      : json{{"count", report.anchors.anchors}, {"scale", report.anchors.scale},
+                                             {"min_ratio", report.anchors.min_ratio},
+                                             {"max_ratio", report.anchors.max_ratio},
+                                             {"table_reference_us", report.table_reference_us}}},
                       {"canary", {{"reference_us", report.canary_reference_us},
                                   {"baseline_us", report.canary.baseline_us},
                                   {"median_drift", report.canary.median_drift},
@@ -583,7 +628,15 @@ void run_validate(ValidateFlags f) {
             << " never settled" << (report.canary.noisy() ? " -- NOISY machine, rerun when it is quieter" : "")
             << "\n"
             << "  timings:       "
-            << (report.canary_reference_us > 0
+            << (report.anchors.anchors > 0
+                    ? "in the table's units: normalized to its canary reference " +
+                          format_us(report.table_reference_us) + " x " + fixed(report.anchors.scale, 3) +
+                          ", the median of " + std::to_string(report.anchors.anchors) +
+                          " of its rows re-timed among the networks (stored / now: " +
+                          fixed(report.anchors.min_ratio, 3) + "-" + fixed(report.anchors.max_ratio, 3) +
+                          "; this run's canary baseline " +
+                          format_us(report.canary.baseline_us) + ")"
+                    : report.canary_reference_us > 0
                     ? "normalized to the table's canary reference " + format_us(report.canary_reference_us) +
                           " (this run's canary baseline " + format_us(report.canary.baseline_us) + ")"
                     : f.timing.as_timed ? std::string("as timed (--as-timed)")
@@ -607,9 +660,11 @@ void add_profile_command(CLI::App& app) {
       "interleaved rounds: each round times every block once, in a seeded random order of its own, so a slow\n"
       "spell spoils one round of many blocks rather than every repeat of a few. A canary kernel timed\n"
       "between blocks re-measures the rounds it catches on a slow machine; a run that never settles is\n"
-      "marked noisy. Every round is scaled by the table's canary reference over the canary read after it, so\n"
-      "a table profiled in parts, or re-profiled, and `lut validate` later, all share the units of the table's\n"
-      "first run even when the machine drifts or throttles in between (--as-timed: as timed). Stores the\n"
+      "marked noisy. Every round is scaled by the table's canary reference over the canary read after it, and\n"
+      "a profile into a table that has rows re-times up to --anchors (8) of them in the same rounds and scales\n"
+      "its new rows by their median stored / re-timed, so a table profiled in parts, or re-profiled, and\n"
+      "`lut validate` later, all share the units of the table's first run even when the machine drifts or\n"
+      "throttles in between, or changes state as a canary kernel does not tell (--as-timed: as timed). Stores the\n"
       "median over rounds of each round's 20th percentile, with p10 / p90 / mean / std over all samples,\n"
       "the run's provenance and the machine's conditions (governor, frequency,\n"
       "temperatures, steal, load), warning when they spoil timings.\n"
@@ -703,6 +758,10 @@ void add_lut_command(CLI::App& app) {
   val->timing.add_to(validate_cmd);
   validate_cmd->add_flag("--estimate-missing", val->estimate_missing, "Use labelled estimates for missing rows");
   validate_cmd->add_flag("--no-store", val->no_store, "Do not store the fitted correction");
+  validate_cmd->add_option("--anchors", val->anchors,
+                           "Stored rows of the space re-timed first, whose median stored / re-timed carries the "
+                           "networks' timings into the table's units (0: the canary reference alone)")
+      ->capture_default_str();
   validate_cmd->add_flag("--json", val->as_json, "Print JSON (mape and max_error as fractions, kendall_tau)");
   validate_cmd->callback([val] { run_validate(*val); });
 }

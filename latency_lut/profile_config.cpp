@@ -48,7 +48,13 @@ const ConfigFields<ProfileConfig>& profile_config_fields() {
                   Range::between(0, 100))
           .boolean("as_timed", &C::as_timed,
                    "Store timings as timed: not scaled by (canary reference / the canary after each round), "
-                   "which cancels a machine's drift and throttling between runs");
+                   "which cancels a machine's drift and throttling between runs")
+          .integer("anchors", &C::anchors,
+                   "Rows the table already holds (of this space or arch, same threads and device) re-timed before "
+                   "the new blocks, spread over its latencies; the new rows are scaled by the median of stored / "
+                   "re-timed, so a table profiled in parts stays in one unit when the machine changes; 0: by the "
+                   "canary reference alone",
+                   Range::between(0, 1000));
   return fields;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/config_fields.h"
+#include "latency_lut/anchors.h"
 #include "latency_lut/rounds.h"
 #include "latency_lut/target_spec.h"
 #include "latency_lut/timing.h"
@@ -36,6 +37,7 @@ struct ProfileConfig {
   int64_t max_retries = RoundsOptions{}.max_retries;
   double retry_budget = RoundsOptions{}.retry_budget;  // a fraction of the run's block-rounds
   bool as_timed = false;       // rows as timed, not normalized to the canary reference
+  int64_t anchors = static_cast<int64_t>(kAnchors);  // stored rows re-timed first (anchors.h); 0: none
 
   // Every field's range, then exactly one of --space and --arch.
   void validate() const;

@@ -34,6 +34,8 @@
 // setting (fixed by the first profile from kReferenceReadings readings after a warm-up, as the
 // baseline is, and kept in its run's conditions): rows profiled at different times, and networks validated later, are then all in
 // the units of that first run's machine speed. Without a reference (0) samples are used as timed.
+// Across machine states the canary does not move as the blocks do; a later run takes its unit from
+// the table's own rows instead, re-timed in its rounds (anchors.h), on top of this.
 #pragma once
 
 #include <cstdint>

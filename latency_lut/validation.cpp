@@ -58,14 +58,14 @@ std::pair<double, double> fit_linear(const std::vector<double>& x, const std::ve
 
 ValidationReport validate_table(const LatencyTable& table, const SearchSpace& space, size_t archs, uint64_t seed,
                                 const TimingOptions& timing, const RoundsOptions& rounds, double canary_reference_us,
-                                const std::function<void(size_t, size_t)>& progress) {
+                                const ValidationAnchors& anchors, const std::function<void(size_t, size_t)>& progress) {
   DNAS_CHECK(archs >= 4, "--archs: expected at least 4 architectures, got ", archs);
   DNAS_CHECK(rounds.rounds >= 2, "--rounds: expected at least 2 (the noise floor compares rounds), got ",
              rounds.rounds);
   const std::vector<SearchableLayer> layers = space.searchable_layers();
   std::mt19937_64 rng(seed);
   ValidationReport report;
-  report.canary_reference_us = canary_reference_us;
+  report.table_reference_us = canary_reference_us;
   std::vector<std::unique_ptr<PreparedForward>> forwards;
   for (size_t a = 0; a < archs; ++a) {
     ArchValidation v;
@@ -83,17 +83,36 @@ ValidationReport validate_table(const LatencyTable& table, const SearchSpace& sp
     forwards.push_back(std::make_unique<PreparedForward>(
         *net, [net](torch::Tensor x) mutable { return net->forward(x); }, in.channels, in.height, in.width, timing));
   }
-  const size_t total = archs * static_cast<size_t>(rounds.rounds);
+  // Items 0..archs-1 are the networks, then the anchors, in the same rounds (anchors.h).
+  const std::vector<BlockToTime>& anchor_blocks =
+      canary_reference_us > 0 ? anchors.rows.blocks : std::vector<BlockToTime>{};
+  for (const BlockToTime& block : anchor_blocks) {
+    TimedBlock built = build_for_timing(block, anchors.timing);
+    forwards.push_back(std::move(built.forward));
+  }
+  std::vector<std::vector<RoundSamples>> anchor_rounds(anchor_blocks.size());
+  const size_t total = (archs + anchor_blocks.size()) * static_cast<size_t>(rounds.rounds);
   size_t done = 0;
   RoundsHooks hooks;
-  hooks.time_item = [&](size_t i) { return time_callable([&] { forwards[i]->run(); }, timing); };
+  hooks.time_item = [&](size_t i) {
+    return time_callable([&] { forwards[i]->run(); }, i < archs ? timing : anchors.timing);
+  };
   CanaryKernel canary(timing);
   hooks.time_canary = [&] { return canary.read(); };
   hooks.keep = [&](const ItemRound& r) {
-    report.archs[r.item].rounds.push_back(r);
+    if (r.item < archs)
+      report.archs[r.item].rounds.push_back(r);
+    else
+      anchor_rounds[r.item - archs].push_back({r.samples, r.canary_us});
     if (progress) progress(++done, total);
   };
-  report.canary = run_rounds(std::vector<int64_t>(archs, rounds.rounds), rounds, hooks);
+  report.canary = run_rounds(std::vector<int64_t>(archs + anchor_blocks.size(), rounds.rounds), rounds, hooks);
+  report.canary_reference_us = canary_reference_us;
+  if (!anchor_blocks.empty()) {
+    report.anchors = anchor_scale(anchors.rows.stored_us, anchor_rounds, canary_reference_us);
+    report.canary_reference_us = canary_reference_us * report.anchors.scale;
+  }
+  canary_reference_us = report.canary_reference_us;
   std::vector<double> noise;
   for (size_t a = 0; a < archs; ++a) {
     ArchValidation& v = report.archs[a];

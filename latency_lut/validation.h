@@ -5,7 +5,8 @@
 // max error and Kendall's tau-b between predicted and measured, beside its own noise floor: each
 // arch's latency from its even rounds against its odd rounds (the median relative difference over
 // archs), so a user can tell table error from machine noise. Each round is normalized to the
-// table's canary reference (rounds.h) when it has one, as its rows were. A linear
+// table's canary reference (rounds.h) when it has one, as its rows were, scaled into the table's
+// units by a few of its own rows re-timed in the same rounds (anchors.h). A linear
 // correction (measured = scale * predicted + offset) is fitted on all archs; its error is reported
 // 2-fold cross-validated (fit on one half, scored on the other), so it is not flattered.
 #pragma once
@@ -15,7 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "latency_lut/anchors.h"
 #include "latency_lut/latency_table.h"
+#include "latency_lut/profiler.h"
 #include "latency_lut/rounds.h"
 #include "latency_lut/timing.h"
 #include "supernet/space_spec.h"
@@ -44,7 +47,16 @@ struct ValidationReport {
   bool estimated = false;           // predictions used estimated rows
   double noise_floor = 0;           // median |even - odd| / measured over archs, as a fraction
   double canary_reference_us = 0;   // what the measurements are normalized to; 0: as timed
+  double table_reference_us = 0;    // the table's; canary_reference_us is it x anchors.scale
+  AnchorScale anchors;              // anchors.anchors == 0: none re-timed
   CanaryReport canary;
+};
+
+// Stored rows to re-time among the networks (anchors.h), with the timing of a profile (the
+// estimator's figure depends on the burst it summarizes: time them as their rows were).
+struct ValidationAnchors {
+  StoredAnchors rows;
+  TimingOptions timing;
 };
 
 ErrorStats error_stats(const std::vector<double>& predicted, const std::vector<double>& measured);
@@ -53,9 +65,11 @@ double kendall_tau_b(const std::vector<double>& a, const std::vector<double>& b)
 std::pair<double, double> fit_linear(const std::vector<double>& x, const std::vector<double>& y);
 
 // `timing` is per round; `rounds.rounds` must be at least 2 (the noise floor needs two);
-// `canary_reference_us` is the table's (LutStore::canary_reference), 0 for none.
+// `canary_reference_us` is the table's (LutStore::canary_reference), 0 for none (then `anchors`
+// are not timed); `anchors.rows` may be empty. `progress` counts the anchors' rounds too.
 ValidationReport validate_table(const LatencyTable& table, const SearchSpace& space, size_t archs, uint64_t seed,
                                 const TimingOptions& timing, const RoundsOptions& rounds, double canary_reference_us,
+                                const ValidationAnchors& anchors,
                                 const std::function<void(size_t done, size_t total)>& progress = {});
 
 }  // namespace dnas

@@ -245,7 +245,18 @@ TEST_F(CliLut, ValidateReportsErrorAndRankCorrelation) {
   EXPECT_EQ(v["rounds"].get<int>(), 2);
   EXPECT_GE(v["noise_floor"].get<double>(), 0.0);
   EXPECT_GT(v["canary"]["baseline_us"].get<double>(), 0.0);
+  // Networks timed in the table's units: 8 of its rows re-timed, the reference scaled by them.
+  EXPECT_EQ(v["anchors"]["count"].get<int>(), 8);
+  EXPECT_NEAR(v["canary"]["reference_us"].get<double>(),
+              v["anchors"]["table_reference_us"].get<double>() * v["anchors"]["scale"].get<double>(), 1e-9);
+  EXPECT_LE(v["anchors"]["min_ratio"].get<double>(), v["anchors"]["scale"].get<double>());
+  EXPECT_GE(v["anchors"]["max_ratio"].get<double>(), v["anchors"]["scale"].get<double>());
   EXPECT_EQ(query_int(db, "SELECT count(*) FROM corrections"), 1);
+  const Result canary_only = run("lut validate --db " + db + " --target host-cpu --space small --archs 4 --repeats 2 "
+                                 "--warmup 0 --rounds 2 --no-store --anchors 0 --json");
+  ASSERT_EQ(canary_only.exit_code, 0) << canary_only.err;
+  EXPECT_TRUE(json::parse(canary_only.out)["anchors"].is_null());
+  EXPECT_EQ(json::parse(canary_only.out)["canary"]["reference_us"], v["anchors"]["table_reference_us"]);
   // A target whose default table does not exist yet predicts from labelled estimates.
   const Result estimated = run("lut validate --target tx2 --space small --archs 4 --repeats 2 --warmup 0 --rounds 2 --device cpu --json");
   ASSERT_EQ(estimated.exit_code, 0) << estimated.err;

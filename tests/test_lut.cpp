@@ -17,6 +17,7 @@
 #include "latency_lut/roofline.h"
 #include "latency_lut/validation.h"
 #include "common/error.h"
+#include "common/json.h"
 #include "ops/registry.h"
 #include "supernet/config_store.h"
 #include "tests/test_support.h"
@@ -356,6 +357,67 @@ TEST(Profiler, MeasuresEveryBlockOnceAndResumes) {
   const SpaceLatency latency = LatencyTable(target, dir.file("p.db"), {}).for_space(resolve_space(space), "toy");
   EXPECT_FALSE(latency.any_estimated);
   EXPECT_EQ(time_arch_end_to_end(space.derive({"ir_k3_e3", "skip", "ir_k3_e3"}), std::nullopt, options.timing, 2).repeats, 6);
+}
+
+// A table profiled on a machine 10x slower than this one, its canary as fast: a later profile of
+// more blocks into it re-times some of its rows and stores the new blocks in its units (10x what
+// they time here), where the canary reference alone would store them as this machine times them.
+TEST(Profiler, AReprofileTakesTheTablesUnitFromItsOwnRows) {
+  TempDir dir;
+  const SearchSpace space = parse_space_text(kToySpace, "toy.yaml");
+  const auto blocks = enumerate_space_blocks(resolve_space(space), {});
+  ASSERT_EQ(blocks.size(), 7u);
+  const TargetSpec target = test_target();
+  ProfileOptions options;
+  options.timing.warmup = 1;
+  options.timing.repeats = 5;
+  options.rounds.rounds = 3;
+  LutStore now(dir.file("now.db"), OpenMode::kCreate);  // every block as this machine times it
+  run_profile(now, target, plan_profile(now, target, blocks, options), options, {});
+
+  LutStore store(dir.file("p.db"), OpenMode::kCreate);
+  const std::vector<BlockToTime> stored(blocks.begin() + 1, blocks.end() - 1);  // all but the stem conv and fc
+  run_profile(store, target, plan_profile(store, target, stored, options), options, {});
+  for (MeasurementRow row : store.measurements("toy")) {
+    for (double* us : {&row.stats.median_us, &row.stats.p10_us, &row.stats.p90_us, &row.stats.mean_us, &row.stats.std_us})
+      *us *= 10;
+    store.put_measurement(row);
+  }
+  ProfileOptions canary_only = options;
+  canary_only.anchors = 0;
+  EXPECT_TRUE(plan_profile(store, target, blocks, canary_only).anchors.blocks.empty());
+  ProfileOptions as_timed = options;
+  as_timed.normalize = false;
+  EXPECT_TRUE(plan_profile(store, target, blocks, as_timed).anchors.blocks.empty());
+
+  const ProfilePlan plan = plan_profile(store, target, blocks, options);
+  ASSERT_EQ(plan.pending.size(), 2u);
+  ASSERT_EQ(plan.anchors.blocks.size(), 5u);  // fewer stored than kAnchors: all of them
+  EXPECT_EQ(plan.block_rounds(3), 7u * 3);     // the anchors' rounds counted for progress
+  size_t events = 0, anchor_events = 0;
+  const ProfileSummary summary = run_profile(store, target, plan, options, [&](const ProfileEvent& e) {
+    ++events;
+    anchor_events += e.anchor;
+    EXPECT_EQ(e.done, events);
+    EXPECT_EQ(e.total, 21u);
+  });
+  EXPECT_EQ(events, 21u);
+  EXPECT_EQ(anchor_events, 15u);
+  EXPECT_GE(summary.anchors.anchors, 4u);  // a skip block may time as nothing: left out
+  EXPECT_GT(summary.anchors.scale, 4.0);
+  EXPECT_LT(summary.anchors.scale, 25.0);
+  EXPECT_DOUBLE_EQ(summary.canary_reference_us, summary.table_reference_us * summary.anchors.scale);
+  const auto here = now.medians("toy", {});
+  const auto table = store.medians("toy", {});
+  for (const BlockToTime& b : plan.pending) {
+    EXPECT_GT(table.at(b.key.str()) / here.at(b.key.str()), 4.0) << b.key.str();
+    EXPECT_LT(table.at(b.key.str()) / here.at(b.key.str()), 25.0) << b.key.str();
+  }
+  // The run records what it re-timed; the table's reference stays its first run's.
+  const Json conditions = Json::parse(summary.conditions);
+  EXPECT_EQ(conditions["canary"]["anchors"]["count"].get<size_t>(), summary.anchors.anchors);
+  EXPECT_EQ(store.canary_reference("toy", store.runs()[0].threads, "cpu", {}),
+            std::optional<double>(summary.table_reference_us));
 }
 
 }  // namespace

@@ -7,12 +7,14 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <numeric>
 #include <set>
 
 #include "common/error.h"
+#include "latency_lut/anchors.h"
 #include "latency_lut/lut_store.h"
 #include "latency_lut/rounds.h"
 
@@ -437,6 +439,67 @@ PRAGMA user_version = 1;
   EXPECT_EQ(store.runs()[0].conditions, "{}");
   const LutStore again(db, OpenMode::kExisting);  // opening a migrated table changes nothing
   EXPECT_EQ(again.measurements().size(), 1u);
+}
+
+
+TEST(Anchors, ChosenEvenlyOverTheStoredLatenciesWithBothEnds) {
+  const std::vector<std::string> keys = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"};
+  std::map<std::string, double> stored;
+  for (size_t i = 0; i < keys.size(); ++i) stored[keys[i]] = 100.0 - static_cast<double>(i);  // "a" dearest
+  stored.erase("f");
+  stored["z"] = 1;  // stored, but not among the keys: never chosen
+  auto chosen = [&](size_t count) {
+    std::string out;
+    for (const AnchorPick& p : choose_anchors(keys, stored, count)) {
+      out += keys[p.index];
+      EXPECT_EQ(p.stored_us, stored.at(keys[p.index]));
+    }
+    return out;
+  };
+  EXPECT_EQ(chosen(4), "khda");  // 10 stored, cheapest first: k j i h g e d c b a
+  EXPECT_EQ(chosen(2), "ka");
+  EXPECT_EQ(chosen(1), "k");
+  EXPECT_EQ(chosen(10), "kjihgedcba");
+  EXPECT_EQ(chosen(50), "kjihgedcba");
+  EXPECT_EQ(chosen(0), "");
+  for (size_t count = 2; count <= 10; ++count) {
+    const std::string c = chosen(count);
+    EXPECT_EQ(c.size(), count);
+    EXPECT_EQ(std::set<char>(c.begin(), c.end()).size(), count) << c;  // distinct
+    EXPECT_EQ(c.front(), 'k');
+    EXPECT_EQ(c.back(), 'a');
+  }
+  stored["a"] = std::nan("");
+  stored["b"] = 0;
+  EXPECT_EQ(chosen(50), "kjihgedc");  // unusable rows are not anchors
+  EXPECT_TRUE(choose_anchors(keys, {}, 8).empty());
+}
+
+// The case anchors are for: the machine's blocks run 10% faster than when the table was
+// profiled, its canary 20% faster. Normalized by the canary alone, a new block lands 12.5% above
+// its value in the table's units; through the anchors, on it.
+TEST(Anchors, ScaleCarriesAMachineWhoseCanaryDriftedUnlikeItsBlocks) {
+  const double reference = 100, canary_now = 80, blocks_now = 0.9;
+  const std::vector<double> stored = {50, 200, 400};
+  std::vector<std::vector<RoundSamples>> rounds;
+  for (double us : stored)
+    rounds.push_back({{{blocks_now * us}, canary_now}, {{blocks_now * us}, canary_now}});
+  rounds.push_back({});  // an anchor with no round: left out
+  const AnchorScale scale = anchor_scale({50, 200, 400, 300}, rounds, reference);
+  EXPECT_EQ(scale.anchors, 3u);
+  EXPECT_NEAR(scale.scale, canary_now / (blocks_now * reference), 1e-12);
+  EXPECT_NEAR(scale.min_ratio, scale.scale, 1e-12);
+  EXPECT_NEAR(scale.max_ratio, scale.scale, 1e-12);
+  const std::vector<RoundSamples> new_block = {{{blocks_now * 300}, canary_now}};  // 300 us in the table's units
+  EXPECT_NEAR(combine_normalized_rounds(new_block, reference * scale.scale).median_us, 300, 1e-9);
+  EXPECT_NEAR(combine_normalized_rounds(new_block, reference).median_us, 337.5, 1e-9);
+  // One anchor that drifted its own way moves the median, not the scale's spread alone.
+  rounds[0] = {{{50}, canary_now}};
+  const AnchorScale odd = anchor_scale({50, 200, 400}, rounds, reference);
+  EXPECT_NEAR(odd.scale, canary_now / (blocks_now * reference), 1e-12);
+  EXPECT_NEAR(odd.min_ratio, 0.8, 1e-12);
+  EXPECT_EQ(anchor_scale({}, {}, reference).anchors, 0u);
+  EXPECT_EQ(anchor_scale({}, {}, reference).scale, 1.0);
 }
 
 }  // namespace
