@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "latency_lut/latency_table.h"
+#include "latency_lut/profile_config.h"
 #include "latency_lut/profiler.h"
 #include "common/device.h"
 #include "common/error.h"
@@ -115,26 +116,60 @@ void run_bench_net(const BenchNetFlags& f) {
       throw Error(f.model + ": running it failed (" + last_error_line(e.what()) + ")");
     }
     what = f.model;
-  } else {
-    stats = time_arch_end_to_end(*arch, f.input_size, timing, f.rounds);
+  }
+
+  // With a table to predict from: its rows for this arch's blocks, and up to kAnchors of them to
+  // re-time beside the network (anchors.h), so the prediction is also compared in its own units.
+  std::optional<TargetSpec> target;
+  std::string db_path;
+  StoredAnchors anchors;
+  if (!f.target.empty()) {
+    DNAS_CHECK(arch.has_value(), "--target: a prediction needs the network's --arch");
+    target = load_target(f.target);
+    db_path = table_for_lookup(*target, f.db);
+    if (!db_path.empty() && f.model.empty())
+      anchors = stored_anchors(LutStore(db_path, OpenMode::kExisting), *target,
+                               enumerate_arch_blocks(resolve_arch(*arch, f.input_size), timing.settings), timing,
+                               kAnchors);
+  }
+  AnchorScale scale;
+  if (f.model.empty()) {
+    if (anchors.blocks.empty()) {
+      stats = time_arch_end_to_end(*arch, f.input_size, timing, f.rounds);
+    } else {
+      TimingOptions anchor_timing = timing;  // as profile-latency times blocks by default
+      anchor_timing.warmup = ProfileConfig{}.warmup;
+      anchor_timing.repeats = ProfileConfig{}.repeats;
+      stats = time_arch_beside_anchors(*arch, f.input_size, timing, f.rounds, anchors, anchor_timing, scale);
+    }
     what = f.arch;
   }
 
   json prediction = nullptr;
   std::string predicted_text;
-  if (!f.target.empty()) {
-    DNAS_CHECK(arch.has_value(), "--target: a prediction needs the network's --arch");
-    const TargetSpec target = load_target(f.target);
-    const LatencyTable table(target, table_for_lookup(target, f.db), timing.settings, /*estimate_missing=*/true);
+  if (target) {
+    const LatencyTable table(*target, db_path, timing.settings, /*estimate_missing=*/true);
     const ArchLatency latency = table.for_arch(resolve_arch(*arch, f.input_size), "<space>");
     const double us = latency.total_us();
-    prediction = {{"target", target.name}, {"predicted_ms", us / 1000.0}, {"estimated", latency.any_estimated},
-                  {"error", (us - stats.median_us) / stats.median_us}};
-    char text[160];
-    std::snprintf(text, sizeof text, "\n  predicted by the %s table: %.3f ms%s (%+.1f%% vs this machine's measurement)", target.name.c_str(),
-                  us / 1000.0, latency.any_estimated ? " (includes ESTIMATED rows)" : "",
+    prediction = {{"target", target->name}, {"predicted_ms", us / 1000.0}, {"estimated", latency.any_estimated},
+                  {"error", (us - stats.median_us) / stats.median_us}, {"anchors", nullptr}};
+    char text[400];
+    std::snprintf(text, sizeof text, "\n  predicted by the %s table: %.3f ms%s (%+.1f%% vs this machine's measurement)",
+                  target->name.c_str(), us / 1000.0, latency.any_estimated ? " (includes ESTIMATED rows)" : "",
                   100.0 * (us - stats.median_us) / stats.median_us);
     predicted_text = text;
+    if (scale.anchors > 0) {
+      const double in_units = stats.median_us * scale.scale;
+      prediction["anchors"] = {{"count", scale.anchors}, {"scale", scale.scale}, {"min_ratio", scale.min_ratio},
+                               {"max_ratio", scale.max_ratio}, {"measured_in_table_units_ms", in_units / 1000.0},
+                               {"error_in_table_units", (us - in_units) / in_units}};
+      std::snprintf(text, sizeof text,
+                    "\n  in the table's units (%zu of its rows re-timed beside it, stored / now x%.3f, %.3f-%.3f): "
+                    "%.3f ms, which the summed rows miss by %+.1f%% (the machine's drift since profiling taken out)",
+                    scale.anchors, scale.scale, scale.min_ratio, scale.max_ratio, in_units / 1000.0,
+                    100.0 * (us - in_units) / in_units);
+      predicted_text += text;
+    }
   }
   if (f.as_json) {
     std::cout << json{{"network", what}, {"device", f.device}, {"batch", f.batch}, {"dtype", f.dtype},
@@ -164,6 +199,9 @@ void add_bench_command(CLI::App& app) {
       "net",
       "End-to-end latency of a network, with the latency table's prediction beside it\n"
       "Times the whole network in eval/no-grad mode with warm-up and device sync (the profiler's discipline).\n"
+      "With --target and a table that has the arch's blocks, 8 of them are re-timed beside the network in\n"
+      "every round, and the measurement is also given in the table's units (x their median stored /\n"
+      "re-timed): how far whole networks sit from their summed rows, whatever the machine did since profiling.\n"
       "Examples:\n"
       "  dnas bench net --arch fbnet_c --target host-cpu\n"
       "  dnas bench net --arch runs/mnist/arch.json --target host-cpu --json\n"

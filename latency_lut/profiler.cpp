@@ -219,4 +219,24 @@ TimingStats time_arch_end_to_end(const ArchSpec& arch, std::optional<int64_t> in
   return time_in_rounds([&] { prepared.run(); }, options, rounds);
 }
 
+TimingStats time_arch_beside_anchors(const ArchSpec& arch, std::optional<int64_t> input_size,
+                                     const TimingOptions& options, int64_t rounds, const StoredAnchors& anchors,
+                                     const TimingOptions& anchor_timing, AnchorScale& scale) {
+  Network net(arch, input_size);
+  const FeatureShape& in = net->resolved().input;
+  const PreparedForward prepared(*net, [net](torch::Tensor x) mutable { return net->forward(x); }, in.channels,
+                                 in.height, in.width, options);
+  std::vector<TimedBlock> built;
+  for (const BlockToTime& block : anchors.blocks) built.push_back(build_for_timing(block, anchor_timing));
+  std::vector<std::vector<double>> bursts;
+  std::vector<std::vector<RoundSamples>> anchor_rounds(built.size());
+  for (int64_t r = 0; r < rounds; ++r) {
+    bursts.push_back(time_callable([&] { prepared.run(); }, options));
+    for (size_t a = 0; a < built.size(); ++a)
+      anchor_rounds[a].push_back({time_callable([&] { built[a].forward->run(); }, anchor_timing), 0.0});
+  }
+  scale = anchor_scale(anchors.stored_us, anchor_rounds, /*reference_us=*/0.0);
+  return combine_rounds(bursts);
+}
+
 }  // namespace dnas

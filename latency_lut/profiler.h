@@ -125,4 +125,12 @@ class CanaryKernel {
 TimingStats time_arch_end_to_end(const ArchSpec& arch, std::optional<int64_t> input_size, const TimingOptions& options,
                                  int64_t rounds);
 
+// time_arch_end_to_end with `anchors` (stored rows of its table, anchors.h) each timed right after
+// the network in every round, as timed with `anchor_timing` (a profile's burst), and returns in
+// `scale` what carries this machine's timings into the table's units: the network's median x
+// scale.anchors' median of stored / re-timed.
+TimingStats time_arch_beside_anchors(const ArchSpec& arch, std::optional<int64_t> input_size,
+                                     const TimingOptions& options, int64_t rounds, const StoredAnchors& anchors,
+                                     const TimingOptions& anchor_timing, AnchorScale& scale);
+
 }  // namespace dnas

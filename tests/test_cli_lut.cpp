@@ -308,6 +308,13 @@ TEST_F(CliLut, ProfileAnArchThenBenchItAgainstThePrediction) {
   EXPECT_LE(b["p10_ms"].get<double>(), b["median_ms"].get<double>());
   EXPECT_FALSE(b["prediction"]["estimated"].get<bool>());  // every block of the arch was measured
   EXPECT_GT(b["prediction"]["predicted_ms"].get<double>(), 0.0);
+  // 8 of the arch's stored blocks re-timed beside it carry the measurement into the table's units.
+  const json& anchors = b["prediction"]["anchors"];
+  EXPECT_EQ(anchors["count"].get<int>(), 8);
+  EXPECT_NEAR(anchors["measured_in_table_units_ms"].get<double>(),
+              b["median_ms"].get<double>() * anchors["scale"].get<double>(), 1e-9);
+  EXPECT_LE(anchors["min_ratio"].get<double>(), anchors["scale"].get<double>());
+  EXPECT_GE(anchors["max_ratio"].get<double>(), anchors["scale"].get<double>());
 
   expect_one_line_error(run("bench net --repeats 2"), "give --arch (an arch or zoo model) or --model (TorchScript)");
   const fs::path junk = write_temp("dnas_not_torchscript.pt", "not a model");
