@@ -112,7 +112,6 @@ ValidationReport validate_table(const LatencyTable& table, const SearchSpace& sp
     report.anchors = anchor_scale(anchors.rows.stored_us, anchor_rounds, canary_reference_us);
     report.canary_reference_us = canary_reference_us * report.anchors.scale;
   }
-  canary_reference_us = report.canary_reference_us;
   std::vector<double> noise;
   for (size_t a = 0; a < archs; ++a) {
     ArchValidation& v = report.archs[a];
@@ -121,9 +120,9 @@ ValidationReport validate_table(const LatencyTable& table, const SearchSpace& sp
       all.push_back({v.rounds[r].samples, v.rounds[r].canary_us});
       (r % 2 ? odd : even).push_back(all.back());
     }
-    v.measured_us = combine_normalized_rounds(all, canary_reference_us).median_us;
-    v.even_us = combine_normalized_rounds(even, canary_reference_us).median_us;
-    v.odd_us = combine_normalized_rounds(odd, canary_reference_us).median_us;
+    v.measured_us = combine_normalized_rounds(all, report.canary_reference_us).median_us;
+    v.even_us = combine_normalized_rounds(even, report.canary_reference_us).median_us;
+    v.odd_us = combine_normalized_rounds(odd, report.canary_reference_us).median_us;
     noise.push_back(std::abs(v.even_us - v.odd_us) / v.measured_us);
   }
   std::sort(noise.begin(), noise.end());
