@@ -1,7 +1,8 @@
 """What the Python benchmark drivers share (bench/search_quality.py, bench/hard_mode.py,
 bench/proxy_rank.py, bench/supernet_candidates.py, bench/trial_rank.py,
 bench/trial_candidates.py, bench/likelihood_pick.py, bench/pick_blocks.py, bench/theta_pool.py,
-bench/search_quality_tally.py, bench/table_without_rows.py, bench/arch_spread.py, bench/table_drift.py)."""
+bench/search_quality_tally.py, bench/table_without_rows.py, bench/arch_spread.py, bench/table_drift.py,
+bench/retrain_recipe.py, bench/anchor_drift.py)."""
 import contextlib
 import json
 import os
