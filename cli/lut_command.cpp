@@ -116,16 +116,20 @@ std::string conditions_cell(const std::string& conditions_json) {
       return it != canary->end() && it->is_number_integer() ? it->get<int64_t>() : absent;
     };
     cell += (cell.empty() ? "" : ", ") + std::string("canary +") + percent(number("median_drift", 0));
-    // How much slower than the table's reference this run's machine was (what normalization undid).
-    const double reference = number("reference_us", 0), baseline = number("baseline_us", 0);
-    if (reference > 0 && baseline > 0) cell += " at " + fixed(baseline / reference, 2) + "x its reference";
+    // How much slower than the table's reference this run's machine was (what the canary undid); an
+    // anchored run records its scaled reference, and the table's beside the anchors' scale.
     const auto anchors = canary->find("anchors");
-    if (anchors != canary->end() && anchors->is_object()) {
-      const auto count = anchors->find("count"), scale = anchors->find("scale");
-      if (count != anchors->end() && count->is_number_integer() && scale != anchors->end() && scale->is_number())
-        cell += ", " + std::to_string(count->get<int64_t>()) + " stored rows re-timed: x" +
-                fixed(scale->get<double>(), 3);
-    }
+    const bool anchored = anchors != canary->end() && anchors->is_object();
+    auto anchor_number = [&](const char* key) {
+      const auto it = anchored ? anchors->find(key) : canary->end();
+      return anchored && it != anchors->end() && it->is_number() ? it->get<double>() : 0.0;
+    };
+    const double reference = anchored ? anchor_number("table_reference_us") : number("reference_us", 0);
+    const double baseline = number("baseline_us", 0);
+    if (reference > 0 && baseline > 0) cell += " at " + fixed(baseline / reference, 2) + "x its reference";
+    if (anchored && anchor_number("count") > 0 && anchor_number("scale") > 0)
+      cell += ", " + std::to_string(static_cast<int64_t>(anchor_number("count"))) + " stored rows re-timed: x" +
+              fixed(anchor_number("scale"), 3);
     const auto noisy = j.find("noisy");
     if (noisy != j.end() && noisy->is_boolean() && noisy->get<bool>()) {
       const double rounds = number("block_rounds", 0), unsettled = number("unsettled", 0);

@@ -231,6 +231,43 @@ TEST_F(CliLut, TwoProfilersWritingOneTableLoseNoRows) {
   EXPECT_EQ(integrity(db), "ok");
 }
 
+// A table profiled in parts: the second profile re-times 8 of the first's rows in its rounds,
+// records the scale they give beside the table's reference, and lut list shows both.
+TEST_F(CliLut, AProfileIntoATableWithRowsReTimesEightOfThem) {
+  const std::string db = path("parts.db");
+  const std::string profile = "profile-latency --space small --target host-cpu --db " + db +
+                              " --repeats 2 --warmup 0 --rounds 2 --json";
+  const Result first = run(profile);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const json first_canary = json::parse(first.out)["conditions"]["canary"];
+  EXPECT_FALSE(first_canary.contains("anchors"));  // the first profile fixes the reference
+  const int64_t rows = query_int(db, "SELECT count(*) FROM measurements");
+  exec_sql(db, "DELETE FROM round_samples WHERE key IN (SELECT key FROM measurements WHERE rowid % 2 = 0); "
+               "DELETE FROM measurements WHERE rowid % 2 = 0");
+  const int64_t kept = query_int(db, "SELECT count(*) FROM measurements");
+  ASSERT_GE(kept, 8);
+  const std::string dry_run = "profile-latency --space small --target host-cpu --db " + db + " --dry-run --json";
+  const Result planned = run(dry_run);
+  ASSERT_EQ(planned.exit_code, 0) << planned.err;
+  EXPECT_EQ(json::parse(planned.out)["anchors"].size(), 8u);
+  const Result none = run(dry_run + " --anchors 0");
+  ASSERT_EQ(none.exit_code, 0) << none.err;
+  EXPECT_TRUE(json::parse(none.out)["anchors"].empty());
+  const Result second = run(profile);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  const json s = json::parse(second.out);
+  EXPECT_EQ(s["measured"].get<int64_t>(), rows - kept);
+  const json& canary = s["conditions"]["canary"];
+  EXPECT_EQ(canary["anchors"]["count"].get<int>(), 8);
+  EXPECT_EQ(canary["anchors"]["table_reference_us"], first_canary["reference_us"]);
+  EXPECT_NEAR(canary["reference_us"].get<double>(),
+              first_canary["reference_us"].get<double>() * canary["anchors"]["scale"].get<double>(), 1e-9);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM measurements"), rows);
+  const Result list = run("lut list --db " + db);
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("8 stored rows re-timed: x"), std::string::npos) << list.out;
+}
+
 TEST_F(CliLut, ValidateReportsErrorAndRankCorrelation) {
   const std::string db = path("v.db");
   ASSERT_EQ(run("profile-latency --space small --target host-cpu --db " + db + " --repeats 5 --warmup 1 --rounds 2").exit_code, 0);
