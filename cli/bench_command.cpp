@@ -134,14 +134,7 @@ void run_bench_net(const BenchNetFlags& f) {
   }
   AnchorScale scale;
   if (f.model.empty()) {
-    if (anchors.blocks.empty()) {
-      stats = time_arch_end_to_end(*arch, f.input_size, timing, f.rounds);
-    } else {
-      TimingOptions anchor_timing = timing;  // as profile-latency times blocks by default
-      anchor_timing.warmup = ProfileConfig{}.warmup;
-      anchor_timing.repeats = ProfileConfig{}.repeats;
-      stats = time_arch_beside_anchors(*arch, f.input_size, timing, f.rounds, anchors, anchor_timing, scale);
-    }
+    stats = time_arch_beside_anchors(*arch, f.input_size, timing, f.rounds, anchors, with_profile_burst(timing), scale);
     what = f.arch;
   }
 

@@ -99,6 +99,14 @@ struct TimingFlags {
   }
 };
 
+// "in the table's units: normalized to its canary reference R x S, the median of N of its rows
+// re-timed <where> (stored / now: a-b" -- the caller closes the parenthesis.
+std::string in_table_units(double table_reference_us, const AnchorScale& anchors, const std::string& where) {
+  return "in the table's units: normalized to its canary reference " + format_us(table_reference_us) + " x " +
+         fixed(anchors.scale, 3) + ", the median of " + std::to_string(anchors.anchors) + " of its rows re-timed " +
+         where + " (stored / now: " + fixed(anchors.min_ratio, 3) + "-" + fixed(anchors.max_ratio, 3);
+}
+
 // What a run's stored conditions say, in one cell: "noisy: 12% unsettled", the figures, warnings.
 std::string conditions_cell(const std::string& conditions_json) {
   Json j = Json::parse(conditions_json, nullptr, /*allow_exceptions=*/false);
@@ -107,10 +115,11 @@ std::string conditions_cell(const std::string& conditions_json) {
   const auto canary = j.find("canary");
   if (canary != j.end() && canary->is_object()) {
     // A damaged table can hold anything here: a field of the wrong type reads as absent.
-    auto number = [&](const char* key, double absent) {
-      const auto it = canary->find(key);
-      return it != canary->end() && it->is_number() ? it->get<double>() : absent;
+    auto number_in = [](const Json& object, const char* key, double absent) {
+      const auto it = object.find(key);
+      return it != object.end() && it->is_number() ? it->get<double>() : absent;
     };
+    auto number = [&](const char* key, double absent) { return number_in(*canary, key, absent); };
     auto integer = [&](const char* key, int64_t absent) {
       const auto it = canary->find(key);
       return it != canary->end() && it->is_number_integer() ? it->get<int64_t>() : absent;
@@ -120,10 +129,7 @@ std::string conditions_cell(const std::string& conditions_json) {
     // anchored run records its scaled reference, and the table's beside the anchors' scale.
     const auto anchors = canary->find("anchors");
     const bool anchored = anchors != canary->end() && anchors->is_object();
-    auto anchor_number = [&](const char* key) {
-      const auto it = anchored ? anchors->find(key) : canary->end();
-      return anchored && it != anchors->end() && it->is_number() ? it->get<double>() : 0.0;
-    };
+    auto anchor_number = [&](const char* key) { return anchored ? number_in(*anchors, key, 0.0) : 0.0; };
     const double reference = anchored ? anchor_number("table_reference_us") : number("reference_us", 0);
     const double baseline = number("baseline_us", 0);
     if (reference > 0 && baseline > 0) cell += " at " + fixed(baseline / reference, 2) + "x its reference";
@@ -287,11 +293,7 @@ void run_profile_command(const ProfileFlags& f) {
             << (summary.canary_reference_us <= 0
                     ? std::string("  rows stored as timed (--as-timed)")
                     : summary.anchors.anchors > 0
-                    ? "  rows in the table's units: normalized to its canary reference " +
-                          format_us(summary.table_reference_us) + " x " + fixed(summary.anchors.scale, 3) +
-                          ", the median of " + std::to_string(summary.anchors.anchors) +
-                          " of its rows re-timed in the same rounds (stored / now: " +
-                          fixed(summary.anchors.min_ratio, 3) + "-" + fixed(summary.anchors.max_ratio, 3) + ")"
+                    ? "  rows " + in_table_units(summary.table_reference_us, summary.anchors, "in the same rounds") + ")"
                     : "  rows normalized to the canary reference " + format_us(summary.canary_reference_us) +
                           (summary.new_reference ? " (fixed by this run: the table's first with this target and setting)"
                                                  : " (the table's, fixed by its first run with this target and setting)"))
@@ -547,23 +549,19 @@ void run_validate(ValidateFlags f) {
   const std::string db_path = table_for_lookup(target, f.db);
   DNAS_CHECK(f.archs >= 4, "--archs: expected at least 4, got ", f.archs);
   const LatencyTable table(target, db_path, timing.settings, f.estimate_missing);
-  const double reference_us =
-      db_path.empty() || f.timing.as_timed
-          ? 0.0
-          : LutStore(db_path, OpenMode::kExisting)
-                .canary_reference(target.name, at::get_num_threads(), timing.device, timing.settings)
-                .value_or(0.0);
   DNAS_CHECK(f.anchors >= 0 && f.anchors <= 1000, "--anchors: expected a value in [0, 1000], got ", f.anchors);
-  // Up to --anchors of the space's stored rows, timed as profile-latency times blocks by default
-  // (the schedule their rows were most likely stored with).
+  // The table's canary reference and up to --anchors of the space's stored rows, re-timed as
+  // profile-latency times blocks by default (the burst their rows were most likely stored with).
+  double reference_us = 0;
   ValidationAnchors anchors;
-  if (reference_us > 0) {
-    anchors.rows = stored_anchors(LutStore(db_path, OpenMode::kExisting), target,
-                                  enumerate_space_blocks(resolve_space(space), timing.settings), timing,
-                                  static_cast<size_t>(f.anchors));
-    anchors.timing = timing;
-    anchors.timing.warmup = ProfileConfig{}.warmup;
-    anchors.timing.repeats = ProfileConfig{}.repeats;
+  if (!db_path.empty() && !f.timing.as_timed) {
+    const LutStore store(db_path, OpenMode::kExisting);
+    reference_us =
+        store.canary_reference(target.name, at::get_num_threads(), timing.device, timing.settings).value_or(0.0);
+    if (reference_us > 0)
+      anchors.rows = stored_anchors(store, target, enumerate_space_blocks(resolve_space(space), timing.settings),
+                                    timing, static_cast<size_t>(f.anchors));
+    anchors.timing = with_profile_burst(timing);
   }
   ProgressBar bar_rounds("timing archs in rounds",
                          (static_cast<size_t>(f.archs) + anchors.rows.blocks.size()) * static_cast<size_t>(f.timing.rounds),
@@ -593,12 +591,8 @@ void run_validate(ValidateFlags f) {
                       {"estimated", report.estimated}, {"mape", report.raw.mape},
                       {"max_error", report.raw.max_error}, {"kendall_tau", report.raw.kendall_tau},
                       {"noise_floor", report.noise_floor}, {"rounds", f.timing.rounds},
-                      {"anchors", report.anchors.anchors == 0
-                                      ? json(nullptr)
-                                      : json{{"count", report.anchors.anchors}, {"scale", report.anchors.scale},
-                                             {"min_ratio", report.anchors.min_ratio},
-                                             {"max_ratio", report.anchors.max_ratio},
-                                             {"table_reference_us", report.table_reference_us}}},
+                      {"anchors", report.anchors.anchors == 0 ? json(nullptr)
+                                                              : anchors_json(report.anchors, report.table_reference_us)},
                       {"canary", {{"reference_us", report.canary_reference_us},
                                   {"baseline_us", report.canary.baseline_us},
                                   {"median_drift", report.canary.median_drift},
@@ -633,13 +627,8 @@ void run_validate(ValidateFlags f) {
             << "\n"
             << "  timings:       "
             << (report.anchors.anchors > 0
-                    ? "in the table's units: normalized to its canary reference " +
-                          format_us(report.table_reference_us) + " x " + fixed(report.anchors.scale, 3) +
-                          ", the median of " + std::to_string(report.anchors.anchors) +
-                          " of its rows re-timed among the networks (stored / now: " +
-                          fixed(report.anchors.min_ratio, 3) + "-" + fixed(report.anchors.max_ratio, 3) +
-                          "; this run's canary baseline " +
-                          format_us(report.canary.baseline_us) + ")"
+                    ? in_table_units(report.table_reference_us, report.anchors, "among the networks") +
+                          "; this run's canary baseline " + format_us(report.canary.baseline_us) + ")"
                     : report.canary_reference_us > 0
                     ? "normalized to the table's canary reference " + format_us(report.canary_reference_us) +
                           " (this run's canary baseline " + format_us(report.canary.baseline_us) + ")"

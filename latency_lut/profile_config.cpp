@@ -89,4 +89,11 @@ TimingOptions ProfileConfig::timing(const TargetSpec& t) const {
   return options;
 }
 
+TimingOptions with_profile_burst(TimingOptions timing) {
+  const ProfileConfig defaults;
+  timing.warmup = defaults.warmup;
+  timing.repeats = defaults.repeats;
+  return timing;
+}
+
 }  // namespace dnas

@@ -50,4 +50,9 @@ struct ProfileConfig {
 
 const ConfigFields<ProfileConfig>& profile_config_fields();
 
+// `timing` with profile-latency's default burst (warm-up and timed repeats per round): how a
+// table's rows were most likely timed, so how its anchors are re-timed (anchors.h) by commands
+// whose own bursts differ (lut validate, bench net).
+TimingOptions with_profile_burst(TimingOptions timing);
+
 }  // namespace dnas

@@ -71,11 +71,9 @@ TimedBlock build_for_timing(const BlockToTime& block, const TimingOptions& timin
   return out;
 }
 
-// The anchors a run re-timed and the scale they gave, as recorded in its conditions.
-Json anchors_json(const ProfileSummary& summary) {
-  return {{"count", summary.anchors.anchors}, {"scale", summary.anchors.scale},
-          {"min_ratio", summary.anchors.min_ratio}, {"max_ratio", summary.anchors.max_ratio},
-          {"table_reference_us", summary.table_reference_us}};
+Json anchors_json(const AnchorScale& anchors, double table_reference_us) {
+  return {{"count", anchors.anchors}, {"scale", anchors.scale}, {"min_ratio", anchors.min_ratio},
+          {"max_ratio", anchors.max_ratio}, {"table_reference_us", table_reference_us}};
 }
 
 Json canary_json(const CanaryReport& c, double threshold, const ProfileSummary& summary) {
@@ -83,7 +81,7 @@ Json canary_json(const CanaryReport& c, double threshold, const ProfileSummary& 
               {"median_drift", c.median_drift}, {"max_drift", c.max_drift}, {"threshold", threshold},
               {"block_rounds", c.item_rounds}, {"remeasured", c.remeasured}, {"retry_budget", c.retry_budget},
               {"unsettled", c.unsettled}};
-  if (summary.anchors.anchors > 0) out["anchors"] = anchors_json(summary);
+  if (summary.anchors.anchors > 0) out["anchors"] = anchors_json(summary.anchors, summary.table_reference_us);
   return out;
 }
 
@@ -212,11 +210,8 @@ double CanaryKernel::read() {
 
 TimingStats time_arch_end_to_end(const ArchSpec& arch, std::optional<int64_t> input_size,
                                  const TimingOptions& options, int64_t rounds) {
-  Network net(arch, input_size);
-  const FeatureShape& in = net->resolved().input;
-  const PreparedForward prepared(*net, [net](torch::Tensor x) mutable { return net->forward(x); }, in.channels,
-                                 in.height, in.width, options);
-  return time_in_rounds([&] { prepared.run(); }, options, rounds);
+  AnchorScale none;
+  return time_arch_beside_anchors(arch, input_size, options, rounds, {}, options, none);
 }
 
 TimingStats time_arch_beside_anchors(const ArchSpec& arch, std::optional<int64_t> input_size,

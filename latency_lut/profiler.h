@@ -13,6 +13,7 @@
 #include <torch/nn/modules/container/any.h>
 #include <torch/nn/modules/conv.h>
 
+#include "common/json.h"
 #include "latency_lut/anchors.h"
 #include "latency_lut/block_enumeration.h"
 #include "latency_lut/lut_store.h"
@@ -48,6 +49,10 @@ struct StoredAnchors {
   std::vector<BlockToTime> blocks;
   std::vector<double> stored_us;
 };
+
+// The anchors a run re-timed and the scale they gave, as a profile records them in its conditions
+// and lut validate prints them: count, scale, min_ratio, max_ratio, table_reference_us.
+Json anchors_json(const AnchorScale& anchors, double table_reference_us);
 
 // Up to `count` of `blocks` that `store` has measured for `target` with the current thread count
 // and `timing`'s device and setting, spread over their latencies (choose_anchors); none when the
@@ -125,10 +130,10 @@ class CanaryKernel {
 TimingStats time_arch_end_to_end(const ArchSpec& arch, std::optional<int64_t> input_size, const TimingOptions& options,
                                  int64_t rounds);
 
-// time_arch_end_to_end with `anchors` (stored rows of its table, anchors.h) each timed right after
-// the network in every round, as timed with `anchor_timing` (a profile's burst), and returns in
-// `scale` what carries this machine's timings into the table's units: the network's median x
-// scale.anchors' median of stored / re-timed.
+// time_arch_end_to_end with `anchors` (stored rows of its table, anchors.h; may be none) each timed
+// right after the network in every round, as timed with `anchor_timing` (a profile's burst), and
+// returns in `scale` what carries this machine's timings into the table's units: the network's
+// median x the anchors' median of stored / re-timed (scale.anchors == 0 without anchors).
 TimingStats time_arch_beside_anchors(const ArchSpec& arch, std::optional<int64_t> input_size,
                                      const TimingOptions& options, int64_t rounds, const StoredAnchors& anchors,
                                      const TimingOptions& anchor_timing, AnchorScale& scale);
