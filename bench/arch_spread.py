@@ -21,14 +21,13 @@ Retrains are kept in --out by name, so a rerun into the same --out retrains noth
 
 Usage: python3 bench/arch_spread.py --dnas build/cli/dnas --out DIR --target higher --extra 8 RUN [RUN ...]
 """
-import argparse
 import concurrent.futures
 import json
 import os
 import random
 import statistics
 
-from bench_runs import read_results, retrain
+from bench_runs import picks_parser, read_results, retrain
 from proxy_rank import kendall_tau_b
 
 
@@ -62,13 +61,8 @@ def spread(scores, permutations=10000, seed=0):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("runs", nargs="+", help="finished bench/search_quality.py output folders")
-    p.add_argument("--dnas", default="build/cli/dnas")
-    p.add_argument("--out", default="runs/arch_spread")
-    p.add_argument("--target", choices=["lower", "higher"], default="higher", help="which of each run's two targets")
+    p = picks_parser(__doc__, "runs/arch_spread")
     p.add_argument("--extra", type=int, default=8, help="archs without Fire blocks to retrain besides the picks")
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the retrains run")
     a = p.parse_args()
     if a.extra < 0:
         p.error(f"--extra: expected 0 or more, got {a.extra}")

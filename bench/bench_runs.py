@@ -3,6 +3,7 @@ bench/proxy_rank.py, bench/supernet_candidates.py, bench/trial_rank.py,
 bench/trial_candidates.py, bench/likelihood_pick.py, bench/pick_blocks.py, bench/theta_pool.py,
 bench/search_quality_tally.py, bench/table_without_rows.py, bench/arch_spread.py, bench/table_drift.py,
 bench/retrain_recipe.py, bench/anchor_drift.py)."""
+import argparse
 import contextlib
 import json
 import os
@@ -119,3 +120,16 @@ def copy_table(source, destination):
     alone would miss; `source` is only read."""
     with open_read_only(source) as src, contextlib.closing(sqlite3.connect(destination)) as dst:
         src.backup(dst)
+
+
+def picks_parser(doc, out):
+    """The parser of a script that retrains the picks of finished bench/search_quality.py runs at one
+    of their targets (bench/arch_spread.py, bench/retrain_recipe.py): the runs, --dnas, --out (default
+    `out`), --target and --device; the script adds its own flags."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="+", help="finished bench/search_quality.py output folders")
+    p.add_argument("--dnas", default="build/cli/dnas")
+    p.add_argument("--out", default=out)
+    p.add_argument("--target", choices=["lower", "higher"], default="higher", help="which of each run's two targets")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the retrains run")
+    return p

@@ -15,13 +15,12 @@ Retrains are kept in --out by name, so a rerun into the same --out retrains noth
 Usage: python3 bench/retrain_recipe.py --dnas build/cli/dnas --out DIR --target higher \
            --samples 60000 --epochs 5 --seeds 0 RUN [RUN ...]
 """
-import argparse
 import concurrent.futures
 import json
 import os
 import statistics
 
-from bench_runs import read_log, read_results, retrain
+from bench_runs import picks_parser, read_log, read_results, retrain
 
 
 def fire_blocks(arch_path):
@@ -30,15 +29,10 @@ def fire_blocks(arch_path):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("runs", nargs="+", help="finished bench/search_quality.py output folders")
-    p.add_argument("--dnas", default="build/cli/dnas")
-    p.add_argument("--out", default="runs/retrain_recipe")
-    p.add_argument("--target", choices=["lower", "higher"], default="higher", help="which of each run's two targets")
+    p = picks_parser(__doc__, "runs/retrain_recipe")
     p.add_argument("--samples", type=int, default=60000, help="retraining images (Fashion-MNIST has 60,000)")
     p.add_argument("--epochs", type=int, default=5, help="retraining epochs")
     p.add_argument("--seeds", default="0", help="retraining seeds, comma-separated")
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where the retrains run")
     a = p.parse_args()
     if not 1 <= a.samples <= 60000:
         p.error(f"--samples: expected 1-60000, got {a.samples}")
